@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* berth VERB ARGS...: exec the program that owns VERB, so docker/podman habits carry over. */
+#include <stdio.h>
+
+#include "cli.h"
+#include "log.h"
+#include "macro.h"
+#include "main-func.h"
+#include "spawn.h"
+
+typedef struct Route {
+        const char *verb;
+        const char *program;
+        const char *subverb; /* inserted before the arguments, NULL for none */
+} Route;
+
+/* One owner per noun: images and containers are listed by ps, networks by net, the lifecycle by run. */
+static const Route routes[] = {
+        { "pull", "berth-pull", NULL },
+        { "rmi", "berth-pull", "rmi" },
+        { "save", "berth-pull", "save" },
+        { "load", "berth-pull", "load" },
+        { "tag", "berth-pull", "tag" },
+        { "unpack", "berth-unpack", NULL },
+        { "mount", "berth-unpack", "mount" },
+        { "umount", "berth-unpack", "umount" },
+        { "run", "berth-run", "run" },
+        { "create", "berth-run", "create" },
+        { "start", "berth-run", "start" },
+        { "stop", "berth-run", "stop" },
+        { "restart", "berth-run", "restart" },
+        { "kill", "berth-run", "kill" },
+        { "rm", "berth-run", "rm" },
+        { "wait", "berth-run", "wait" },
+        { "exec", "berth-run", "exec" },
+        { "logs", "berth-run", "logs" },
+        { "pause", "berth-run", "pause" },
+        { "unpause", "berth-run", "unpause" },
+        { "volume", "berth-run", "volume" },
+        { "ps", "berth-ps", NULL },
+        { "inspect", "berth-ps", "inspect" },
+        { "images", "berth-ps", "images" },
+        { "stats", "berth-ps", "stats" },
+        { "network", "berth-net", NULL },
+        { "net", "berth-net", NULL },
+        {},
+};
+
+static void help(void) {
+        printf("Usage: berth VERB [ARGS...]\n\n"
+               "Runs the berth program that owns VERB:\n"
+               "  pull rmi save load tag          berth-pull\n"
+               "  unpack mount umount             berth-unpack\n"
+               "  run create start stop restart kill rm wait exec logs pause unpause volume\n"
+               "                                  berth-run\n"
+               "  ps inspect images stats         berth-ps\n"
+               "  network                         berth-net\n\n"
+               "Options:\n"
+               "  -h --help      Show this help\n"
+               "     --version  Show the version\n\n"
+               "See berth(1).\n");
+}
+
+static int run(int argc, char *argv[]) {
+        if (argc < 2)
+                return cli_usage_error("Missing verb; see 'berth --help'");
+        if (streq(argv[1], "-h") || streq(argv[1], "--help") || streq(argv[1], "help")) {
+                help();
+                return 0;
+        }
+        if (streq(argv[1], "--version") || streq(argv[1], "version"))
+                return cli_version();
+
+        for (const Route *r = routes; r->verb; r++) {
+                if (!streq(r->verb, argv[1]))
+                        continue;
+                _cleanup_free_ char *path = NULL;
+                int k = sibling_path(r->program, &path);
+                if (k < 0)
+                        return log_error_errno(k, "Cannot find '%s' for 'berth %s': %m", r->program, r->verb);
+                char **v = calloc((size_t) argc + 2, sizeof(char *));
+                if (!v)
+                        return log_oom();
+                size_t n = 0;
+                v[n++] = (char *) r->program;
+                if (r->subverb)
+                        v[n++] = (char *) r->subverb;
+                for (int i = 2; i < argc; i++)
+                        v[n++] = argv[i];
+                execv(path, v);
+                k = -errno;
+                free(v);
+                return log_error_errno(k, "Failed to execute '%s': %m", path);
+        }
+        return cli_usage_error("Unknown verb '%s'; see 'berth --help'", argv[1]);
+}
+
+DEFINE_MAIN_FUNCTION(run);

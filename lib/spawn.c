@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <sys/wait.h>
+
+#include "fileio.h"
+#include "macro.h"
+#include "paths.h"
+#include "spawn.h"
+
+int sibling_path(const char *program, char **ret) {
+        char self[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+        if (n > 0) {
+                self[n] = 0;
+                _cleanup_free_ char *p = path_join(dirname(self), program);
+                if (!p)
+                        return -ENOMEM;
+                if (access(p, X_OK) == 0) {
+                        *ret = TAKE_PTR(p);
+                        return 0;
+                }
+        }
+        const char *path = getenv("PATH") ?: "/usr/local/bin:/usr/bin:/bin";
+        _cleanup_free_ char *copy = strdup(path);
+        if (!copy)
+                return -ENOMEM;
+        char *save = NULL;
+        for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+                _cleanup_free_ char *p = path_join(d, program);
+                if (!p)
+                        return -ENOMEM;
+                if (access(p, X_OK) == 0) {
+                        *ret = TAKE_PTR(p);
+                        return 0;
+                }
+        }
+        return -ENOENT;
+}
+
+static int build_argv(const char *path, const char *program, char *const argv[], char ***ret) {
+        size_t n = strv_length(argv);
+        char **v = calloc(n + 6, sizeof(char *));
+        if (!v)
+                return -ENOMEM;
+        size_t k = 0;
+        v[k++] = (char *) program;
+        v[k++] = (char *) "--root";
+        v[k++] = (char *) berth_root();
+        v[k++] = (char *) "--runroot";
+        v[k++] = (char *) berth_runroot();
+        for (size_t i = 0; i < n; i++)
+                v[k++] = argv[i];
+        v[k] = NULL;
+        (void) path;
+        *ret = v;
+        return 0;
+}
+
+int exec_sibling(const char *program, char *const argv[]) {
+        _cleanup_free_ char *path = NULL;
+        _cleanup_free_ char **v = NULL;
+        int r = sibling_path(program, &path);
+        if (r < 0)
+                return r;
+        r = build_argv(path, program, argv, &v);
+        if (r < 0)
+                return r;
+        execv(path, v);
+        return -errno;
+}
+
+int spawn_sibling(const char *program, char *const argv[], char **ret_stdout) {
+        _cleanup_free_ char *path = NULL;
+        _cleanup_free_ char **v = NULL;
+        int pipefd[2] = { -EBADF, -EBADF };
+        int r, status;
+
+        r = sibling_path(program, &path);
+        if (r < 0)
+                return r;
+        r = build_argv(path, program, argv, &v);
+        if (r < 0)
+                return r;
+        if (ret_stdout && pipe2(pipefd, O_CLOEXEC) < 0)
+                return -errno;
+
+        pid_t pid = fork();
+        if (pid < 0) {
+                r = -errno;
+                safe_close(pipefd[0]);
+                safe_close(pipefd[1]);
+                return r;
+        }
+        if (pid == 0) {
+                int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+                if (null >= 0)
+                        (void) dup2(null, STDIN_FILENO);
+                if (ret_stdout)
+                        (void) dup2(pipefd[1], STDOUT_FILENO);
+                execv(path, v);
+                _exit(127);
+        }
+        _cleanup_free_ char *out = NULL;
+        if (ret_stdout) {
+                safe_close(pipefd[1]);
+                r = read_full_fd(pipefd[0], 1024 * 1024, &out, NULL);
+                safe_close(pipefd[0]);
+        } else
+                r = 0;
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return -errno;
+        if (r < 0)
+                return r;
+        if (!WIFEXITED(status))
+                return -EPROTO;
+        if (ret_stdout) {
+                size_t l = strlen(out);
+                while (l > 0 && out[l - 1] == '\n')
+                        out[--l] = 0;
+                *ret_stdout = TAKE_PTR(out);
+        }
+        return WEXITSTATUS(status);
+}
