@@ -122,9 +122,12 @@ bench: all
 	BERTH_BUILD=$(abspath $(B)) tests/world.sh bench/run-all.sh
 
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)/
-	$(if $(MAN_OUT),install -m 0644 $(MAN_OUT) $(DESTDIR)$(MANDIR)/man1/)
+	@for m in $(MAN_OUT); do \
+		sec=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$sec; \
+		install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$sec/; \
+	done
 	@for u in $(wildcard units/*.in); do \
 		n=$$(basename $$u .in); d=$(DESTDIR)$(UNITDIR); \
 		install -d $$d; sed 's|@bindir@|$(BINDIR)|g' $$u > $$d/$$n; chmod 0644 $$d/$$n; \
