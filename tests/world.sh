@@ -21,9 +21,9 @@
 #   HOME, XDG_RUNTIME_DIR (fresh, 0700), CONTAINERS_REGISTRIES_CONF (marks the registry insecure)
 # Knobs: BERTH_WORLD_TIMEOUT (s, default 2400), BERTH_FIXTURE_CACHE (default /var/tmp/berth-fixtures),
 #   BERTH_WORLD_LOGS=DIR (copy the daemons' logs there on exit), BERTH_WORLD_QUIET=1.
-set -euo pipefail
 # Functions called from traps and wait_for look unreachable to shellcheck.
 # shellcheck disable=SC2317
+set -euo pipefail
 
 self=$(readlink -f "${BASH_SOURCE[0]}")
 tests_dir=${self%/*}
@@ -104,7 +104,7 @@ cleanup() {
                 for ((i = 0; i < 100; i++)); do
                         p=$(cgroup_pids "$cg")
                         [[ -n $p ]] || break
-                        ((i > 0)) || echo "world: killing leftover processes in $cg:" $p >&2
+                        ((i > 0)) || echo "world: killing leftover processes in $cg:" "${p//$'\n'/ }" >&2
                         # shellcheck disable=SC2086
                         kill -KILL $p 2>/dev/null
                         sleep 0.05

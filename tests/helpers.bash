@@ -1,0 +1,312 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# shellcheck shell=bash
+#
+# Loaded by every suite: `load helpers`. Suites normally start with
+#
+#     load helpers
+#     setup() { berth_setup; }
+#     teardown() { berth_teardown; }
+#
+# and run inside tests/world.sh (which exports BERTH_TEST_REGISTRY, BERTH_FIXTURES, BERTH_BUILD, ...).
+#
+#   run_tool [RC] PROG ARGS...      run PROG under a timeout; sets output, status, lines (stderr merged)
+#   run_tool --stderr [RC] PROG...  same, but stderr kept apart in $stderr (and stderr_lines)
+#   run_tool_split [RC] PROG...     = run_tool --stderr
+#       RC: expected exit status (default 0), or '?' for any. A mismatch fails the test with a box
+#       showing the command, expected and actual status and the output.
+#   is ACTUAL EXPECTED [DESC]       EXPECTED is a literal, a glob, or an extended regex matching the whole
+#                                   of ACTUAL (multi-line ACTUAL is matched as one string)
+#   assert_contains HAYSTACK NEEDLE [DESC] / assert_not_contains: literal substring checks
+#   requires WHAT...                root | userns | systemd | registry | cmd:NAME; skips the test (fails it
+#                                   when BERTH_STRICT=1). The only helper that skips.
+#   berth_setup / berth_teardown    per-test BERTH_ROOT and BERTH_RUNROOT; leak checks after the test
+#   fixture_ref NAME[:TAG]          -> $BERTH_TEST_REGISTRY/NAME[:TAG]
+#   fixture_layout                  -> the fixtures' OCI layout (read-only): oci:$(fixture_layout):busybox
+#   random_free_port                a free TCP port on 127.0.0.1
+#   die MESSAGE                     fail the test now with MESSAGE in a box
+
+BERTH_CMD_TIMEOUT=${BERTH_CMD_TIMEOUT:-60}
+
+# --- failing loudly -----------------------------------------------------------------------------------
+
+# _box LINE...: prints the lines in a box on stderr (bats shows it when the test fails).
+_box() {
+        local line
+        echo "#/vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv" >&2
+        for line in "$@"; do
+                while IFS= read -r l; do
+                        echo "#| $l" >&2
+                done <<<"$line"
+        done
+        echo "#\\^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^" >&2
+}
+
+die() {
+        _box "FAIL: $*"
+        false
+}
+
+# Shell-quoted command line, for messages.
+_cmdline() {
+        local out='' a
+        for a in "$@"; do
+                if [[ $a =~ ^[-A-Za-z0-9_./:=@%+,]+$ ]]; then
+                        out+=" $a"
+                else
+                        out+=" '${a//\'/\'\\\'\'}'"
+                fi
+        done
+        echo "${out# }"
+}
+
+# --- running programs ---------------------------------------------------------------------------------
+
+run_tool() {
+        local split='' expected_rc=0
+        if [[ ${1:-} == --stderr ]]; then
+                split=1
+                shift
+        fi
+        if [[ ${1:-} == '?' || ${1:-} =~ ^[0-9]+$ ]]; then
+                expected_rc=$1
+                shift
+        fi
+        (($# > 0)) || die "run_tool: no program given"
+
+        local cmd errfile
+        cmd=$(_cmdline "$@")
+        BERTH_LAST_CMD=$cmd
+        echo "\$ $cmd" >&2
+
+        status=0
+        stderr=''
+        if [[ -n $split ]]; then
+                errfile=$(mktemp "${BATS_TEST_TMPDIR:-${TMPDIR:-/tmp}}/.stderr.XXXXXX")
+                output=$(timeout --foreground -k 10 "$BERTH_CMD_TIMEOUT" "$@" 2>"$errfile") || status=$?
+                stderr=$(<"$errfile")
+                rm -f "$errfile"
+        else
+                output=$(timeout --foreground -k 10 "$BERTH_CMD_TIMEOUT" "$@" 2>&1) || status=$?
+        fi
+        # As bats' `run` does: lines without the empty ones.
+        lines=()
+        stderr_lines=()
+        local l
+        while IFS= read -r l; do
+                [[ -z $l ]] || lines+=("$l")
+        done <<<"$output"
+        while IFS= read -r l; do
+                [[ -z $l ]] || stderr_lines+=("$l")
+        done <<<"$stderr"
+
+        [[ -z $output ]] || echo "$output" >&2
+        [[ -z $stderr ]] || printf '%s\n' "$stderr" | sed 's/^/[stderr] /' >&2
+        ((status == 0)) || echo "[ rc=$status ]" >&2
+
+        if ((status == 124 || status == 137)) && [[ $expected_rc != "$status" ]]; then
+                _box "FAIL: timed out after ${BERTH_CMD_TIMEOUT}s (BERTH_CMD_TIMEOUT) (rc=$status)" \
+                        "command: $cmd" "output: $output" ${stderr:+"stderr: $stderr"}
+                false
+                return
+        fi
+        if [[ $expected_rc != '?' ]] && ((status != expected_rc)); then
+                _box "FAIL: exit status is $status; expected $expected_rc" \
+                        "command: $cmd" "output: $output" ${stderr:+"stderr: $stderr"}
+                false
+                return
+        fi
+        return 0
+}
+
+run_tool_split() {
+        run_tool --stderr "$@"
+}
+
+# --- assertions ---------------------------------------------------------------------------------------
+
+is() {
+        local actual=$1 expect=$2 desc=${3:-${BERTH_LAST_CMD:-[no description]}}
+        if [[ $actual == "$expect" ]]; then
+                return 0
+        fi
+        # shellcheck disable=SC2053
+        if [[ $actual == $expect ]]; then
+                return 0
+        fi
+        if [[ $actual =~ ^($expect)$ ]] 2>/dev/null; then
+                return 0
+        fi
+        _box "FAIL: $desc" "expected: $expect" "  actual: $actual"
+        false
+}
+
+assert_contains() {
+        local haystack=$1 needle=$2 desc=${3:-${BERTH_LAST_CMD:-[no description]}}
+        [[ $haystack == *"$needle"* ]] && return 0
+        _box "FAIL: $desc" "expected to contain: $needle" "actual: $haystack"
+        false
+}
+
+assert_not_contains() {
+        local haystack=$1 needle=$2 desc=${3:-${BERTH_LAST_CMD:-[no description]}}
+        [[ $haystack != *"$needle"* ]] && return 0
+        _box "FAIL: $desc" "expected NOT to contain: $needle" "actual: $haystack"
+        false
+}
+
+# --- requirements (the only place that skips) ---------------------------------------------------------
+
+# True when we are root in the initial user namespace (not under `unshare -r`).
+_is_real_root() {
+        [[ $(id -u) == 0 ]] || return 1
+        local inside outside count
+        read -r inside outside count </proc/self/uid_map || return 1
+        [[ $inside == 0 && $outside == 0 && $count == 4294967295 ]]
+}
+
+_requirement_met() {
+        case $1 in
+        root)
+                _is_real_root
+                ;;
+        userns)
+                unshare --user --map-root-user true 2>/dev/null
+                ;;
+        systemd)
+                local state
+                [[ -n ${XDG_RUNTIME_DIR:-} && -S $XDG_RUNTIME_DIR/systemd/private ]] || return 1
+                state=$(systemctl --user is-system-running 2>/dev/null) || true
+                [[ $state == running || $state == degraded ]] && [[ -S /run/systemd/journal/socket ]]
+                ;;
+        registry)
+                [[ -n ${BERTH_TEST_REGISTRY:-} ]] &&
+                        curl -fsS -o /dev/null --max-time 5 "http://$BERTH_TEST_REGISTRY/v2/" 2>/dev/null
+                ;;
+        cmd:?*)
+                command -v "${1#cmd:}" >/dev/null
+                ;;
+        *)
+                die "requires: unknown requirement '$1' (root|userns|systemd|registry|cmd:NAME)"
+                ;;
+        esac
+}
+
+requires() {
+        local what missing=()
+        for what in "$@"; do
+                _requirement_met "$what" || missing+=("$what")
+        done
+        ((${#missing[@]} == 0)) && return 0
+        if [[ ${BERTH_STRICT:-0} == 1 ]]; then
+                die "requires ${missing[*]}, not met, and BERTH_STRICT=1 turns skips into failures"
+        fi
+        skip "requires ${missing[*]}"
+}
+
+# --- fixtures -----------------------------------------------------------------------------------------
+
+fixture_ref() {
+        [[ -n ${BERTH_TEST_REGISTRY:-} ]] || die "fixture_ref: BERTH_TEST_REGISTRY is not set (run under tests/world.sh)"
+        echo "$BERTH_TEST_REGISTRY/$1"
+}
+
+fixture_layout() {
+        [[ -n ${BERTH_FIXTURES:-} ]] || die "fixture_layout: BERTH_FIXTURES is not set (run under tests/world.sh)"
+        echo "$BERTH_FIXTURES"
+}
+
+random_free_port() {
+        python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# --- per-test state and leak checks -------------------------------------------------------------------
+
+_berth_netns() {
+        find /run/netns -mindepth 1 -maxdepth 1 -printf '%f\n' 2>/dev/null | LC_ALL=C sort || true
+}
+
+# Active (or activating/deactivating) user units named berth-*, one name per line.
+_berth_active_units() {
+        systemctl --user list-units --all --plain --no-legend --no-pager 'berth-*' 2>/dev/null |
+                awk '$3 != "inactive" && $3 != "failed" { print $1 }' || true
+}
+
+_berth_failed_units() {
+        systemctl --user list-units --all --plain --no-legend --no-pager --state=failed 'berth-*' 2>/dev/null |
+                awk '{ print $1 }' || true
+}
+
+# Mount points at or below one of the given directories, deepest first.
+_berth_mounts_under() {
+        local d
+        findmnt -rn -o TARGET 2>/dev/null | while IFS= read -r m; do
+                m=$(printf '%b' "$m") # findmnt -r writes " " as \x20
+                for d in "$@"; do
+                        if [[ $m == "$d" || $m == "$d"/* ]]; then
+                                echo "$m"
+                                break
+                        fi
+                done
+        done | LC_ALL=C sort -r
+}
+
+berth_setup() {
+        [[ -n ${BATS_TEST_TMPDIR:-} ]] || die "berth_setup: needs bats >= 1.4 (BATS_TEST_TMPDIR)"
+        export BERTH_ROOT=$BATS_TEST_TMPDIR/root
+        export BERTH_RUNROOT=$BATS_TEST_TMPDIR/runroot
+        mkdir -p "$BERTH_ROOT" "$BERTH_RUNROOT"
+        _BERTH_NETNS_BEFORE=$(_berth_netns)
+}
+
+berth_teardown() {
+        local leaks=() m u n
+
+        # Mounts under this test's directories (left there, bats' rm -rf would walk into them).
+        local mounts
+        mounts=$(_berth_mounts_under "${BERTH_ROOT:-/nonexistent}" "${BERTH_RUNROOT:-/nonexistent}" \
+                "${BATS_TEST_TMPDIR:-/nonexistent}")
+        if [[ -n $mounts ]]; then
+                while IFS= read -r m; do
+                        leaks+=("mount: $m")
+                        umount -l "$m" 2>/dev/null || true
+                done <<<"$mounts"
+        fi
+
+        # Transient units still running.
+        if [[ -n ${XDG_RUNTIME_DIR:-} && -S $XDG_RUNTIME_DIR/systemd/private ]]; then
+                local units
+                units=$(_berth_active_units)
+                if [[ -n $units ]]; then
+                        while IFS= read -r u; do
+                                leaks+=("unit: $u ($(systemctl --user show -P ActiveState "$u" 2>/dev/null))")
+                                timeout 10 systemctl --user stop "$u" 2>/dev/null ||
+                                        systemctl --user kill --signal=KILL "$u" 2>/dev/null || true
+                        done <<<"$units"
+                fi
+                # A failed unit is a result, not a leak; forget it so the next test starts clean.
+                units=$(_berth_failed_units)
+                if [[ -n $units ]]; then
+                        # shellcheck disable=SC2086
+                        systemctl --user reset-failed $units 2>/dev/null || true
+                fi
+        fi
+
+        # Network namespaces this test made.
+        local now
+        now=$(_berth_netns)
+        if [[ -n $now ]]; then
+                while IFS= read -r n; do
+                        if ! grep -qxF -- "$n" <<<"${_BERTH_NETNS_BEFORE:-}"; then
+                                leaks+=("netns: /run/netns/$n")
+                                ip netns delete "$n" 2>/dev/null || umount -l "/run/netns/$n" 2>/dev/null || true
+                                rm -f "/run/netns/$n" 2>/dev/null || true
+                        fi
+                done <<<"$now"
+        fi
+
+        if ((${#leaks[@]} > 0)); then
+                _box "FAIL: the test leaked (now cleaned up):" "${leaks[@]}"
+                return 1
+        fi
+        return 0
+}
