@@ -14,7 +14,7 @@
 #include "translate.h"
 #include "util.h"
 
-#define CONTAINER_NAME_MAX 128
+#define CONTAINER_NAME_MAX 64
 
 int problem_set(Problem *p, unsigned line, const char *fmt, ...) {
         va_list ap;
