@@ -317,3 +317,42 @@ www.service web.service"
         run_tool systemd-analyze verify --man=no c.service n-network.service
         is "$output" ""
 }
+
+# Installs the generator where the world's user manager looks for it (/run is the world's own).
+install_user_generator() {
+        mkdir -p /run/systemd/user-generators "$HOME/.config/berth"
+        ln -sf "$BIN/berth-generator" /run/systemd/user-generators/berth-generator
+}
+
+@test "generator: the user manager runs it on daemon-reload; a bad file leaves no unit and a message" {
+        requires systemd
+        install_user_generator
+        printf '[Container]\nImage=busybox\n[Install]\nWantedBy=default.target\n' >"$HOME/.config/berth/gen-good.container"
+        printf '[Container]\nImagee=busybox\n' >"$HOME/.config/berth/gen-bad.container"
+        _GEN_UNITS="gen-good.service gen-bad.service"
+        local log=$BERTH_WORLD_DIR/logs/systemd-user.log before
+        before=$(wc -l <"$log")
+        run_tool systemctl --user daemon-reload
+
+        run_tool systemctl --user show -p LoadState -p FragmentPath -p SourcePath gen-good.service
+        is "$output" "LoadState=loaded
+FragmentPath=$XDG_RUNTIME_DIR/systemd/generator/gen-good.service
+SourcePath=$HOME/.config/berth/gen-good.container"
+        run_tool systemctl --user show -p Wants --value default.target
+        assert_contains "$output" "gen-good.service"
+        run_tool systemctl --user show -p LoadState --value gen-bad.service
+        is "$output" "not-found"
+        # The generator's stderr is the manager's (the journal under user@.service; a log file in the world).
+        run_tool tail -n +$((before + 1)) "$log"
+        run_tool grep -c -F "berth-generator: $HOME/.config/berth/gen-bad.container:2: Unknown key 'Imagee' in [Container], not generating gen-bad.service" <<<"$output"
+        is "$output" 1
+
+        # Fixed file, next reload: the unit appears; removed file: it goes.
+        printf '[Container]\nImage=busybox\n' >"$HOME/.config/berth/gen-bad.container"
+        rm "$HOME/.config/berth/gen-good.container"
+        run_tool systemctl --user daemon-reload
+        run_tool systemctl --user show -p LoadState --value gen-bad.service gen-good.service
+        is "$output" "loaded
+
+not-found"
+}
