@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
+#include <fcntl.h>
+#include <stdio.h>
+
+#include "container.h"
+#include "fileio.h"
+#include "lock.h"
+#include "log.h"
+#include "macro.h"
+#include "paths.h"
+#include "store.h"
+#include "strmap.h"
+
+static bool is_chain_hex(const char *s) {
+        if (strlen(s) != SHA256_HEX_LEN)
+                return false;
+        for (; *s; s++)
+                if (!isxdigit((unsigned char) *s) || isupper((unsigned char) *s))
+                        return false;
+        return true;
+}
+
+static int mark_image(StrMap *keep, const OciImage *img) {
+        _cleanup_strv_free_ char **chains = NULL;
+        int r = image_chain_ids(img, &chains);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; chains[i]; i++) {
+                r = strmap_put(keep, digest_hex(chains[i]), 0);
+                if (r < 0 && r != -EEXIST)
+                        return r;
+        }
+        return 0;
+}
+
+static int mark_referenced(StrMap *keep) {
+        _cleanup_(json_decrefp) json_t *index = NULL;
+        _cleanup_strv_free_ char **ids = NULL;
+        json_t *e;
+        size_t i;
+        int r;
+
+        r = oci_index_load(&index);
+        if (r < 0)
+                return log_error_errno(r, "Cannot read the image store's index: %m");
+        json_array_foreach(json_object_get(index, "manifests"), i, e) {
+                _cleanup_(oci_image_freep) OciImage *img = NULL;
+                const char *d = json_string_value(json_object_get(e, "digest"));
+                r = oci_image_load(d, NULL, &img);
+                if (r < 0)
+                        /* A broken entry cannot name its layers; keeping everything is the safe answer. */
+                        return log_error_errno(r, "Cannot load image '%s' of the store, not collecting: %m", strna(d));
+                r = mark_image(keep, img);
+                if (r < 0)
+                        return log_oom();
+        }
+
+        r = container_list(&ids);
+        if (r < 0 && r != -ENOENT)
+                return log_error_errno(r, "Cannot list containers: %m");
+        for (size_t k = 0; ids && ids[k]; k++) {
+                _cleanup_(json_decrefp) json_t *c = NULL;
+                _cleanup_(oci_image_freep) OciImage *img = NULL;
+                r = container_load(ids[k], &c, NULL);
+                if (r == -ENOENT)
+                        continue;
+                if (r < 0)
+                        return log_error_errno(r, "Cannot read container '%s', not collecting: %m", ids[k]);
+                const char *image = json_string_value(json_object_get(c, "Image"));
+                if (!image)
+                        continue;
+                r = oci_image_find(image, &img);
+                if (r < 0)
+                        return log_error_errno(r, "Container '%s' uses image '%s' that is not in the store, not collecting: %m",
+                                               ids[k], image);
+                r = mark_image(keep, img);
+                if (r < 0)
+                        return log_oom();
+        }
+        return 0;
+}
+
+int layer_store_gc(unsigned *ret_removed) {
+        _cleanup_free_ char *layers = berth_path("layers"), *storelock = berth_path("layers", ".lock");
+        _cleanup_(strmap_freep) StrMap *keep = strmap_new();
+        _cleanup_close_ int lock = -EBADF, lfd = -EBADF;
+        _cleanup_closedir_ DIR *d = NULL;
+        unsigned removed = 0;
+        int r;
+
+        if (!layers || !storelock || !keep)
+                return log_oom();
+        lfd = open(layers, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (lfd < 0 && errno == ENOENT) {
+                *ret_removed = 0;
+                return 0;
+        }
+        if (lfd < 0)
+                return log_error_errno(-errno, "Cannot open '%s': %m", layers);
+        /* Exclusive against every unpack and mount, which hold the store lock shared. */
+        r = lock_path(storelock, LOCK_EX, &lock);
+        if (r < 0)
+                return log_error_errno(r, "Cannot lock '%s': %m", storelock);
+        r = mark_referenced(keep);
+        if (r < 0)
+                return r;
+
+        d = fdopendir(fcntl(lfd, F_DUPFD_CLOEXEC, 3));
+        if (!d)
+                return log_error_errno(-errno, "Cannot read '%s': %m", layers);
+        for (struct dirent *de; (de = readdir(d));) {
+                const char *name = de->d_name, *tmp_of = startswith(name, ".tmp-");
+                _cleanup_free_ char *lockp = NULL, *tmp = NULL;
+                _cleanup_close_ int l = -EBADF;
+
+                if (!is_chain_hex(tmp_of ?: name) || (!tmp_of && strmap_get(keep, name, NULL)))
+                        continue;
+                lockp = path_join(layers, ".locks", tmp_of ?: name);
+                if (!lockp || asprintf(&tmp, ".tmp-%s", tmp_of ?: name) < 0)
+                        return log_oom();
+                /* Busy: an unpack of this chain is running right now. */
+                if (lock_path(lockp, LOCK_EX | LOCK_NB, &l) < 0)
+                        continue;
+                if (!tmp_of) {
+                        char link[3 + LAYER_SHORT_LEN];
+                        (void) snprintf(link, sizeof link, "l/%.*s", LAYER_SHORT_LEN, name);
+                        (void) unlinkat(lfd, link, 0);
+                        /* Renamed first: a crash halfway leaves a temp dir, never a half-deleted layer. */
+                        if (renameat(lfd, name, lfd, tmp) < 0)
+                                return log_error_errno(-errno, "Cannot remove layer '%s': %m", name);
+                        printf("sha256:%s\n", name);
+                        removed++;
+                }
+                r = rm_rf_at(lfd, tmp);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot remove '%s/%s': %m", layers, tmp);
+        }
+        (void) fsync(lfd);
+        *ret_removed = removed;
+        return 0;
+}
