@@ -1,0 +1,438 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <limits.h>
+#include <regex.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "container.h"
+#include "containers.h"
+#include "digest.h"
+#include "fileio.h"
+#include "log.h"
+#include "macro.h"
+#include "oci.h"
+#include "paths.h"
+
+void container_done(Container *c) {
+        c->id = mfree(c->id);
+        json_decref(c->record);
+        c->record = NULL;
+        reconciled_done(&c->st);
+}
+
+void container_list_done(ContainerList *l) {
+        for (size_t i = 0; i < l->n; i++)
+                container_done(&l->items[i]);
+        l->items = mfree(l->items);
+        l->n = 0;
+}
+
+/* A record that cannot be read still has a name: find it among the $ROOT/names symlinks. */
+static char *name_of_id(const char *id) {
+        _cleanup_free_ char *dir = berth_path("names");
+        if (!dir)
+                return NULL;
+        _cleanup_closedir_ DIR *d = opendir(dir);
+        if (!d)
+                return NULL;
+        struct dirent *de;
+        char target[PATH_MAX];
+        while ((de = readdir(d))) {
+                if (de->d_name[0] == '.')
+                        continue;
+                ssize_t n = readlinkat(dirfd(d), de->d_name, target, sizeof target - 1);
+                if (n == 64 && strneq(target, id, 64))
+                        return strdup(de->d_name);
+        }
+        return NULL;
+}
+
+static int load_container(const char *id, const ReconcileContext *ctx, Container *ret) {
+        _cleanup_free_ char *error = NULL, *why = NULL;
+        Container c = {};
+        int r;
+
+        c.id = strdup(id);
+        if (!c.id)
+                return -ENOMEM;
+        r = container_load(id, &c.record, &error);
+        if (r == -ENOMEM) {
+                container_done(&c);
+                return r;
+        }
+        if (r >= 0 && !streq_ptr(json_string_value(json_object_get(c.record, "Id")), id)) {
+                /* a record copied or renamed by hand must not speak for another container */
+                json_decref(c.record);
+                c.record = NULL;
+                r = -EBADMSG;
+                error = mfree(error);
+                error = strdup("record's Id does not match its directory");
+        }
+        if (r < 0) {
+                if (r == -ENOENT)
+                        why = strdup("no container.json (creation interrupted or removal in progress)");
+                else if (r == -EBADMSG || r == -EFBIG)
+                        (void) asprintf(&why, "corrupt record: %s", error ?: strerror(-r));
+                else
+                        (void) asprintf(&why, "cannot read record: %s", strerror(-r));
+                if (!why) {
+                        container_done(&c);
+                        return -ENOMEM;
+                }
+                c.unreadable = r != -ENOENT;
+        }
+        r = reconcile(id, c.record, why, ctx, &c.st);
+        if (r < 0) {
+                container_done(&c);
+                return r;
+        }
+        if (!c.record) {
+                /* without a record, the directory's age is the best guess at the creation time */
+                _cleanup_free_ char *dir = container_path(id, NULL);
+                struct stat st;
+                if (dir && stat(dir, &st) == 0)
+                        c.st.created = (usec_t) st.st_mtim.tv_sec * USEC_PER_SEC +
+                                       (usec_t) st.st_mtim.tv_nsec / 1000;
+        }
+        *ret = c;
+        return 0;
+}
+
+static int cmp_newest_first(const void *a, const void *b) {
+        const Container *x = a, *y = b;
+        if (x->st.created != y->st.created)
+                return x->st.created > y->st.created ? -1 : 1;
+        return strcmp(x->id, y->id);
+}
+
+int containers_load_all(const ReconcileContext *ctx, ContainerList *ret) {
+        _cleanup_strv_free_ char **ids = NULL;
+        ContainerList l = {};
+        int r;
+
+        r = container_list(&ids);
+        if (r < 0)
+                return log_error_errno(r, "Failed to list '%s/containers': %m", berth_root());
+        size_t n = strv_length(ids);
+        l.items = calloc(n ?: 1, sizeof(Container));
+        if (!l.items)
+                return log_oom();
+        for (size_t i = 0; i < n; i++) {
+                r = load_container(ids[i], ctx, &l.items[l.n]);
+                if (r < 0) {
+                        container_list_done(&l);
+                        return log_oom();
+                }
+                l.n++;
+        }
+        qsort(l.items, l.n, sizeof(Container), cmp_newest_first);
+        *ret = l;
+        return 0;
+}
+
+int container_load_one(const char *name_or_id, const ReconcileContext *ctx, Container *ret) {
+        _cleanup_free_ char *id = NULL;
+        int r = container_resolve(name_or_id, &id);
+        if (r < 0)
+                return r;
+        return load_container(id, ctx, ret);
+}
+
+const char *container_name(const Container *c) {
+        const char *n = json_string_value(json_object_get(c->record, "Name"));
+        return n ?: "";
+}
+
+json_t *container_command(const Container *c) {
+        json_t *cfg = json_object_get(c->record, "Config"), *v, *e;
+        json_t *a = json_array();
+        size_t i;
+        if (!a)
+                return NULL;
+        const char *keys[] = {"Entrypoint", "Cmd"};
+        for (size_t k = 0; k < ELEMENTSOF(keys); k++) {
+                v = json_object_get(cfg, keys[k]);
+                if (json_is_string(v))
+                        json_array_append(a, v);
+                else
+                        json_array_foreach (v, i, e) {
+                                if (json_is_string(e))
+                                        json_array_append(a, e);
+                        }
+        }
+        return a;
+}
+
+static json_t *ports_array(const Container *c) {
+        /* podman-inspect shape: NetworkSettings.Ports = {"80/tcp": [{"HostIp": "", "HostPort": "8080"}]} */
+        json_t *ports = json_object_get(json_object_get(c->record, "NetworkSettings"), "Ports");
+        if (!json_is_object(ports) || json_object_size(ports) == 0)
+                ports = json_object_get(json_object_get(c->record, "HostConfig"), "PortBindings");
+        if (!json_is_object(ports) || json_object_size(ports) == 0)
+                return json_null();
+        json_t *a = json_array(), *bindings, *b;
+        const char *key;
+        size_t i;
+        if (!a)
+                return NULL;
+        json_object_foreach (ports, key, bindings) {
+                unsigned cport = 0;
+                char proto[16] = "tcp";
+                if (sscanf(key, "%u/%15s", &cport, proto) < 1)
+                        continue;
+                json_array_foreach (bindings, i, b) {
+                        const char *hip = json_string_value(json_object_get(b, "HostIp"));
+                        const char *hport = json_string_value(json_object_get(b, "HostPort"));
+                        json_array_append_new(a, json_pack("{s:s, s:i, s:i, s:i, s:s}", "host_ip", hip ?: "",
+                                                           "container_port", (int) cport, "host_port",
+                                                           hport ? atoi(hport) : 0, "range", 1, "protocol",
+                                                           proto));
+                }
+        }
+        return a;
+}
+
+char *container_ports_string(const Container *c) {
+        json_auto_t *a = ports_array(c);
+        size_t i;
+        json_t *p;
+        char *s = NULL;
+        size_t len = 0;
+        _cleanup_fclose_ FILE *f = open_memstream(&s, &len);
+        if (!f)
+                return NULL;
+        json_array_foreach (a, i, p) {
+                const char *hip = json_string_value(json_object_get(p, "host_ip"));
+                fprintf(f, "%s%s:%" JSON_INTEGER_FORMAT "->%" JSON_INTEGER_FORMAT "/%s", i ? ", " : "",
+                        isempty(hip) ? "0.0.0.0" : hip, json_integer_value(json_object_get(p, "host_port")),
+                        json_integer_value(json_object_get(p, "container_port")),
+                        json_string_value(json_object_get(p, "protocol")));
+        }
+        if (fclose(TAKE_PTR(f)) != 0) {
+                free(s);
+                return NULL;
+        }
+        return s;
+}
+
+static json_t *network_names(const Container *c) {
+        json_t *nets = json_object_get(json_object_get(c->record, "NetworkSettings"), "Networks");
+        json_t *a = json_array(), *v;
+        const char *k;
+        if (!a)
+                return NULL;
+        json_object_foreach (nets, k, v) {
+                json_array_append_new(a, json_string(k));
+        }
+        return a;
+}
+
+static json_t *mount_destinations(const Container *c) {
+        json_t *a = json_array(), *m;
+        size_t i;
+        if (!a)
+                return NULL;
+        json_array_foreach (json_object_get(c->record, "Mounts"), i, m) {
+                const char *d = json_string_value(json_object_get(m, "Destination"));
+                if (d)
+                        json_array_append_new(a, json_string(d));
+        }
+        return a;
+}
+
+static json_int_t unix_seconds(usec_t t) {
+        return t ? (json_int_t) (t / USEC_PER_SEC) : 0;
+}
+
+json_t *container_ps_object(const Container *c, usec_t now) {
+        char status[128], ago[96], d[64];
+        const Reconciled *st = &c->st;
+        json_t *labels = json_object_get(json_object_get(c->record, "Config"), "Labels");
+        const char *image = json_string_value(json_object_get(c->record, "ImageName"));
+        const char *image_id = json_string_value(json_object_get(c->record, "Image"));
+        _cleanup_free_ char *name = NULL;
+
+        status_string(st, now, status, sizeof status);
+        human_duration(st->created && now > st->created ? now - st->created : 0, d, sizeof d);
+        snprintf(ago, sizeof ago, "%s ago", d);
+        if (!c->record)
+                name = name_of_id(c->id);
+
+        json_t *o = json_pack(
+                "{s:s, s:[s], s:s, s:s, s:o, s:I, s:s, s:s, s:s, s:i, s:b, s:I, s:I, s:O, s:o, s:o, "
+                "s:o, s:i, s:b}",
+                "Id", c->id, "Names", name ?: container_name(c), "Image", image ?: "", "ImageID",
+                image_id ? (startswith(image_id, "sha256:") ?: image_id) : "", "Command",
+                container_command(c), "Created", unix_seconds(st->created), "CreatedAt", ago, "State",
+                container_status_to_string(st->status), "Status", status, "ExitCode", st->exit_code,
+                "Exited", st->status == STATUS_EXITED, "ExitedAt",
+                unix_seconds(st->status == STATUS_EXITED ? st->finished : 0), "StartedAt",
+                unix_seconds(st->started), "Labels", json_is_object(labels) ? labels : json_null(), "Mounts",
+                mount_destinations(c), "Networks", network_names(c), "Ports", ports_array(c), "Pid",
+                (int) st->pid, "AutoRemove",
+                json_is_true(json_object_get(json_object_get(c->record, "HostConfig"), "AutoRemove")));
+        if (o && st->reason)
+                json_object_set_new(o, "Error", json_string(st->reason));
+        return o;
+}
+
+static char *join_strings(json_t *a, const char *sep) {
+        size_t n = json_array_size(a), i;
+        json_t *e;
+        _cleanup_free_ char **words = calloc(n + 1, sizeof(char *));
+        if (!words)
+                return NULL;
+        json_array_foreach (a, i, e) {
+                words[i] = (char *) (json_string_value(e) ?: "");
+        }
+        return strv_join(words, sep);
+}
+
+json_t *container_template_object(const Container *c, usec_t now, bool no_trunc) {
+        json_t *o = container_ps_object(c, now);
+        if (!o)
+                return NULL;
+        static const struct {
+                const char *key, *sep;
+        } joined[] = {{"Names", ","}, {"Command", " "}, {"Networks", ","}, {"Mounts", ","}};
+        for (size_t i = 0; i < ELEMENTSOF(joined); i++) {
+                _cleanup_free_ char *s = join_strings(json_object_get(o, joined[i].key), joined[i].sep);
+                if (!s || json_object_set_new(o, joined[i].key, json_string(s)) < 0)
+                        return json_decref(o), NULL;
+        }
+        _cleanup_free_ char *ports = container_ports_string(c);
+        char id[65];
+        snprintf(id, sizeof id, "%.*s", no_trunc ? 64 : 12, c->id);
+        if (!ports || json_object_set_new(o, "Ports", json_string(ports)) < 0 ||
+            json_object_set_new(o, "ID", json_string(id)) < 0)
+                return json_decref(o), NULL;
+        return o;
+}
+
+/* --- filters --------------------------------------------------------------------------------------- */
+
+struct ContainerFilter {
+        json_t *filters;
+        regex_t *names;
+        size_t n_names;
+        char **ancestor_ids; /* image IDs the ancestor= values resolve to in the store */
+};
+
+ContainerFilter *container_filter_free(ContainerFilter *f) {
+        if (!f)
+                return NULL;
+        for (size_t i = 0; i < f->n_names; i++)
+                regfree(&f->names[i]);
+        free(f->names);
+        strv_free(f->ancestor_ids);
+        json_decref(f->filters);
+        free(f);
+        return NULL;
+}
+
+int container_filter_new(json_t *filters, ContainerFilter **ret) {
+        _cleanup_(container_filter_freep) ContainerFilter *f = calloc(1, sizeof(ContainerFilter));
+        json_t *v;
+        size_t i;
+        if (!f)
+                return log_oom();
+        f->filters = json_incref(filters);
+
+        json_t *names = json_object_get(filters, "name");
+        f->names = calloc(json_array_size(names) ?: 1, sizeof(regex_t));
+        if (!f->names)
+                return log_oom();
+        json_array_foreach (names, i, v) {
+                if (regcomp(&f->names[i], json_string_value(v), REG_EXTENDED | REG_NOSUB) != 0)
+                        return cli_usage_error("Invalid --filter name='%s': not a regular expression",
+                                               json_string_value(v));
+                f->n_names++;
+        }
+        json_array_foreach (json_object_get(filters, "status"), i, v)
+                if (container_status_from_string(json_string_value(v)) < 0)
+                        return cli_usage_error("Invalid --filter status='%s': expected created, running, "
+                                               "paused, stopping, exited, dead or unknown",
+                                               json_string_value(v));
+        json_array_foreach (json_object_get(filters, "ancestor"), i, v) {
+                _cleanup_(oci_image_freep) OciImage *img = NULL;
+                if (oci_image_find(json_string_value(v), &img) >= 0 &&
+                    strv_extend(&f->ancestor_ids, img->id) < 0)
+                        return log_oom();
+        }
+        *ret = TAKE_PTR(f);
+        return 0;
+}
+
+static bool match_ancestor(const ContainerFilter *f, const Container *c, const char *want) {
+        const char *name = json_string_value(json_object_get(c->record, "ImageName"));
+        const char *id = json_string_value(json_object_get(c->record, "Image"));
+        if (id && strv_contains(f->ancestor_ids, id))
+                return true;
+        if (id && strlen(want) >= 4 &&
+            startswith(startswith(id, "sha256:") ?: id, startswith(want, "sha256:") ?: want))
+                return true;
+        if (!name)
+                return false;
+        if (streq(name, want))
+                return true;
+        /* "busybox" and "busybox:latest" match "127.0.0.1:5000/busybox:latest" */
+        size_t repo_len = strcspn(name, "@");
+        const char *colon = memrchr(name, ':', repo_len), *slash = memrchr(name, '/', repo_len);
+        if (colon && (!slash || colon > slash))
+                repo_len = (size_t) (colon - name);
+        if (strlen(want) == repo_len && strneq(name, want, repo_len))
+                return true;
+        const char *base = slash ? slash + 1 : name;
+        return streq(base, want) || (strneq(base, want, strlen(want)) && base[strlen(want)] == ':' &&
+                                     !strchr(want, ':') && streq(base + strlen(want), ":latest"));
+}
+
+static bool match_label(json_t *labels, const char *spec) {
+        const char *eq = strchr(spec, '=');
+        if (!eq)
+                return json_object_get(labels, spec) != NULL;
+        _cleanup_free_ char *k = strndup(spec, (size_t) (eq - spec));
+        return k && streq_ptr(json_string_value(json_object_get(labels, k)), eq + 1);
+}
+
+bool container_filter_match(const ContainerFilter *f, const Container *c) {
+        const char *key;
+        json_t *vals, *v;
+        size_t i;
+
+        if (!f)
+                return true;
+        json_object_foreach (f->filters, key, vals) {
+                bool any = false;
+                if (streq(key, "name")) {
+                        for (i = 0; i < f->n_names && !any; i++)
+                                any = regexec(&f->names[i], container_name(c), 0, NULL, 0) == 0;
+                } else
+                        json_array_foreach (vals, i, v) {
+                                const char *s = json_string_value(v);
+                                if (streq(key, "id"))
+                                        any = startswith(c->id, s) != NULL;
+                                else if (streq(key, "status"))
+                                        any = container_status_from_string(s) == c->st.status;
+                                else if (streq(key, "label"))
+                                        any = match_label(
+                                                json_object_get(json_object_get(c->record, "Config"),
+                                                                "Labels"),
+                                                s);
+                                else if (streq(key, "ancestor"))
+                                        any = match_ancestor(f, c, s);
+                                else if (streq(key, "network"))
+                                        any = json_object_get(
+                                                      json_object_get(
+                                                              json_object_get(c->record, "NetworkSettings"),
+                                                              "Networks"),
+                                                      s) != NULL;
+                                if (any)
+                                        break;
+                        }
+                if (!any)
+                        return false;
+        }
+        return true;
+}
