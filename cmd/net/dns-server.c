@@ -1,0 +1,372 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* A small authoritative DNS server for one network's containers, forwarding other names to the host's
+ * resolvers. UDP only: answers for containers are a few records and always fit. */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+
+#include "dns.h"
+#include "fileio.h"
+#include "log.h"
+#include "network.h"
+#include "paths.h"
+#include "subnet.h"
+
+#define MAX_LISTEN 8
+#define MAX_PENDING 256
+#define MAX_UPSTREAM 3
+
+typedef struct Record {
+        char *name; /* lowercase, no trailing dot */
+        IpAddr addr;
+} Record;
+
+typedef struct Pending {
+        bool used;
+        uint16_t client_id, our_id;
+        int fd;
+        struct sockaddr_storage peer;
+        socklen_t peer_len;
+        time_t when;
+} Pending;
+
+typedef struct Server {
+        const char *hosts_path;
+        struct stat hosts_st;
+        Record *records;
+        size_t n_records;
+        unsigned rotor;
+        int fds[MAX_LISTEN];
+        size_t n_fds;
+        int up_fd;
+        struct sockaddr_storage upstream[MAX_UPSTREAM];
+        socklen_t upstream_len[MAX_UPSTREAM];
+        size_t n_upstream;
+        Pending pending[MAX_PENDING];
+        uint16_t next_id;
+} Server;
+
+static void records_free(Server *s) {
+        for (size_t i = 0; i < s->n_records; i++)
+                free(s->records[i].name);
+        s->records = mfree(s->records);
+        s->n_records = 0;
+}
+
+static void records_reload(Server *s) {
+        struct stat st;
+        if (stat(s->hosts_path, &st) < 0) {
+                records_free(s);
+                memset(&s->hosts_st, 0, sizeof s->hosts_st);
+                return;
+        }
+        if (st.st_ino == s->hosts_st.st_ino && st.st_mtim.tv_sec == s->hosts_st.st_mtim.tv_sec &&
+            st.st_mtim.tv_nsec == s->hosts_st.st_mtim.tv_nsec && st.st_size == s->hosts_st.st_size)
+                return;
+        _cleanup_fclose_ FILE *f = fopen(s->hosts_path, "re");
+        if (!f)
+                return;
+        records_free(s);
+        s->hosts_st = st;
+        char line[4096];
+        while (fgets(line, sizeof line, f)) {
+                char *save = NULL, *tok = strtok_r(line, " \t\n", &save);
+                IpAddr a;
+                if (!tok || ip_parse(tok, &a) < 0)
+                        continue;
+                while ((tok = strtok_r(NULL, " \t\n", &save))) {
+                        Record *nr = reallocarray(s->records, s->n_records + 1, sizeof(Record));
+                        if (!nr)
+                                return;
+                        s->records = nr;
+                        for (char *c = tok; *c; c++)
+                                *c = (char) tolower((unsigned char) *c);
+                        nr[s->n_records].name = strdup(tok);
+                        nr[s->n_records].addr = a;
+                        if (nr[s->n_records].name)
+                                s->n_records++;
+                }
+        }
+}
+
+/* Decode the question name (no compression in questions we accept). Returns the offset after QNAME. */
+static int read_qname(const uint8_t *p, size_t n, size_t off, char *name, size_t size) {
+        size_t o = 0;
+        for (;;) {
+                if (off >= n)
+                        return -EBADMSG;
+                uint8_t l = p[off++];
+                if (l == 0)
+                        break;
+                if (l & 0xc0 || off + l > n || o + l + 2 > size)
+                        return -EBADMSG;
+                if (o > 0)
+                        name[o++] = '.';
+                for (uint8_t i = 0; i < l; i++)
+                        name[o++] = (char) tolower(p[off + i]);
+                off += l;
+        }
+        name[o] = 0;
+        return (int) off;
+}
+
+static void put16(uint8_t *p, uint16_t v) {
+        p[0] = v >> 8;
+        p[1] = v & 0xff;
+}
+
+static const char *strip_domain(char *name) {
+        size_t l = strlen(name), d = strlen("." DNS_DOMAIN);
+        if (l > d && streq(name + l - d, "." DNS_DOMAIN))
+                name[l - d] = 0;
+        return name;
+}
+
+/* Answer from our records; false when the name is not ours (then it is forwarded). */
+static bool answer_local(Server *s, uint8_t *q, size_t n, size_t qend, char *name, uint16_t qtype, uint8_t *out,
+                         size_t *out_len) {
+        size_t idx[64], k = 0, o;
+        bool known = false;
+        const char *bare = strip_domain(name);
+        bool ours = !strchr(bare, '.') || strlen(name) != strlen(bare);
+
+        for (size_t i = 0; i < s->n_records; i++) {
+                if (!streq(s->records[i].name, bare))
+                        continue;
+                known = true;
+                int fam = qtype == 1 ? AF_INET : qtype == 28 ? AF_INET6 : 0;
+                if (s->records[i].addr.family != fam || k >= ELEMENTSOF(idx))
+                        continue;
+                bool dup = false;
+                for (size_t j = 0; j < k; j++)
+                        dup = dup || ip_equal(&s->records[idx[j]].addr, &s->records[i].addr);
+                if (!dup)
+                        idx[k++] = i;
+        }
+        if (!known && !ours)
+                return false;
+
+        memcpy(out, q, qend);
+        /* QR, opcode from the query, AA, RD copied, RA */
+        out[2] = 0x84 | (q[2] & 0x79);
+        out[3] = 0x80 | (known ? 0 : 3); /* NXDOMAIN for an unknown name of ours */
+        put16(out + 6, (uint16_t) k);
+        put16(out + 8, 0);
+        put16(out + 10, 0);
+        o = qend;
+        /* rotate so that clients taking the first answer spread over all containers with the alias */
+        unsigned start = k ? s->rotor++ % k : 0;
+        for (size_t j = 0; j < k; j++) {
+                const Record *r = &s->records[idx[(start + j) % k]];
+                size_t alen = r->addr.family == AF_INET ? 4 : 16;
+                put16(out + o, 0xc00c);
+                put16(out + o + 2, qtype);
+                put16(out + o + 4, 1);
+                memset(out + o + 6, 0, 4); /* TTL 0: containers come and go */
+                put16(out + o + 10, (uint16_t) alen);
+                memcpy(out + o + 12, r->addr.bytes, alen);
+                o += 12 + alen;
+        }
+        *out_len = o;
+        (void) n;
+        return true;
+}
+
+static void forward(Server *s, int fd, uint8_t *q, size_t n, struct sockaddr_storage *peer, socklen_t plen) {
+        time_t now = time(NULL);
+        Pending *slot = NULL;
+        for (size_t i = 0; i < MAX_PENDING; i++)
+                if (!s->pending[i].used || now - s->pending[i].when > 5) {
+                        slot = &s->pending[i];
+                        break;
+                }
+        if (!slot || s->n_upstream == 0 || s->up_fd < 0) {
+                /* SERVFAIL */
+                q[2] |= 0x80;
+                q[3] = (q[3] & 0xf0) | 0x82;
+                (void) sendto(fd, q, n, 0, (struct sockaddr *) peer, plen);
+                return;
+        }
+        *slot = (Pending) { .used = true, .client_id = (uint16_t) (q[0] << 8 | q[1]), .our_id = s->next_id++,
+                            .fd = fd, .peer = *peer, .peer_len = plen, .when = now };
+        put16(q, slot->our_id);
+        for (size_t i = 0; i < s->n_upstream; i++)
+                (void) sendto(s->up_fd, q, n, 0, (struct sockaddr *) &s->upstream[i], s->upstream_len[i]);
+}
+
+static void handle_upstream(Server *s) {
+        uint8_t buf[4096];
+        ssize_t n = recv(s->up_fd, buf, sizeof buf, 0);
+        if (n < 12)
+                return;
+        uint16_t id = (uint16_t) (buf[0] << 8 | buf[1]);
+        for (size_t i = 0; i < MAX_PENDING; i++) {
+                Pending *p = &s->pending[i];
+                if (!p->used || p->our_id != id)
+                        continue;
+                put16(buf, p->client_id);
+                (void) sendto(p->fd, buf, n, 0, (struct sockaddr *) &p->peer, p->peer_len);
+                p->used = false;
+                return;
+        }
+}
+
+static void handle_query(Server *s, int fd) {
+        uint8_t q[1500], out[1500 + 64 * 28];
+        struct sockaddr_storage peer;
+        socklen_t plen = sizeof peer;
+        char name[256];
+        ssize_t n = recvfrom(fd, q, sizeof q, 0, (struct sockaddr *) &peer, &plen);
+        size_t out_len;
+        if (n < 12 || (q[2] & 0x80) || q[4] != 0 || q[5] != 1)
+                return;
+        int qend = read_qname(q, n, 12, name, sizeof name);
+        if (qend < 0 || (size_t) qend + 4 > (size_t) n)
+                return;
+        uint16_t qtype = (uint16_t) (q[qend] << 8 | q[qend + 1]);
+        qend += 4;
+        records_reload(s);
+        q[10] = q[11] = 0; /* drop additional records (EDNS) from what we echo */
+        q[6] = q[7] = q[8] = q[9] = 0;
+        if (answer_local(s, q, n, qend, name, qtype, out, &out_len)) {
+                (void) sendto(fd, out, out_len, 0, (struct sockaddr *) &peer, plen);
+                return;
+        }
+        forward(s, fd, q, qend, &peer, plen);
+}
+
+static int listen_on(Server *s, const char *addr) {
+        IpAddr a;
+        int one = 1;
+        struct sockaddr_storage ss = {};
+        socklen_t len;
+        if (ip_parse(addr, &a) < 0 || s->n_fds >= MAX_LISTEN)
+                return -EINVAL;
+        int fd = socket(a.family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        /* the gateway address may still be tentative (IPv6 DAD) */
+        (void) setsockopt(fd, a.family == AF_INET6 ? SOL_IPV6 : SOL_IP,
+                          a.family == AF_INET6 ? IPV6_FREEBIND : IP_FREEBIND, &one, sizeof one);
+        if (a.family == AF_INET6) {
+                struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *) &ss;
+                sin6->sin6_family = AF_INET6;
+                sin6->sin6_port = htons(53);
+                memcpy(&sin6->sin6_addr, a.bytes, 16);
+                (void) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+                len = sizeof *sin6;
+        } else {
+                struct sockaddr_in *sin = (struct sockaddr_in *) &ss;
+                sin->sin_family = AF_INET;
+                sin->sin_port = htons(53);
+                memcpy(&sin->sin_addr, a.bytes, 4);
+                len = sizeof *sin;
+        }
+        if (bind(fd, (struct sockaddr *) &ss, len) < 0) {
+                int r = -errno;
+                safe_close(fd);
+                return r;
+        }
+        s->fds[s->n_fds++] = fd;
+        return 0;
+}
+
+static void upstreams_load(Server *s) {
+        _cleanup_fclose_ FILE *f = fopen("/etc/resolv.conf", "re");
+        char line[512], addr[256];
+        while (f && fgets(line, sizeof line, f) && s->n_upstream < MAX_UPSTREAM) {
+                IpAddr a;
+                if (sscanf(line, " nameserver %255s", addr) != 1 || ip_parse(addr, &a) < 0)
+                        continue;
+                struct sockaddr_storage *ss = &s->upstream[s->n_upstream];
+                memset(ss, 0, sizeof *ss);
+                if (a.family == AF_INET6) {
+                        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *) ss;
+                        sin6->sin6_family = AF_INET6;
+                        sin6->sin6_port = htons(53);
+                        memcpy(&sin6->sin6_addr, a.bytes, 16);
+                        s->upstream_len[s->n_upstream++] = sizeof *sin6;
+                } else {
+                        struct sockaddr_in *sin = (struct sockaddr_in *) ss;
+                        sin->sin_family = AF_INET;
+                        sin->sin_port = htons(53);
+                        memcpy(&sin->sin_addr, a.bytes, 4);
+                        s->upstream_len[s->n_upstream++] = sizeof *sin;
+                }
+        }
+        s->up_fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (s->up_fd >= 0) {
+                int zero = 0;
+                (void) setsockopt(s->up_fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+                /* IPv4 upstreams through a dual-stack socket need mapped addresses */
+                for (size_t i = 0; i < s->n_upstream; i++)
+                        if (s->upstream[i].ss_family == AF_INET) {
+                                struct sockaddr_in sin = *(struct sockaddr_in *) &s->upstream[i];
+                                struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *) &s->upstream[i];
+                                memset(sin6, 0, sizeof *sin6);
+                                sin6->sin6_family = AF_INET6;
+                                sin6->sin6_port = sin.sin_port;
+                                sin6->sin6_addr.s6_addr[10] = sin6->sin6_addr.s6_addr[11] = 0xff;
+                                memcpy(&sin6->sin6_addr.s6_addr[12], &sin.sin_addr, 4);
+                                s->upstream_len[i] = sizeof *sin6;
+                        }
+        }
+}
+
+int dns_serve(const char *net) {
+        json_auto_t *conflist = NULL;
+        _cleanup_free_ char *hosts = NULL, *f = NULL;
+        Server s = { .up_fd = -EBADF };
+        json_t *sn;
+        size_t i;
+        int r;
+
+        if (asprintf(&f, "%s.hosts", net) < 0)
+                return log_oom();
+        hosts = berth_run_path("net", "dns", f);
+        if (!hosts)
+                return log_oom();
+        s.hosts_path = hosts;
+        r = network_load(net, &conflist);
+        if (r < 0)
+                return log_error_errno(r, "Network '%s' cannot be loaded: %m", net);
+        json_array_foreach(json_object_get(network_meta(conflist), "subnets"), i, sn) {
+                const char *gw = json_string_value(json_object_get(sn, "gateway"));
+                if (!gw)
+                        continue;
+                r = listen_on(&s, gw);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot listen on %s port 53 for network '%s': %m", gw, net);
+        }
+        if (s.n_fds == 0)
+                return log_error_errno(-EADDRNOTAVAIL, "Network '%s' has no gateway address to listen on", net);
+        upstreams_load(&s);
+        records_reload(&s);
+        (void) sd_notify(0, "READY=1");
+
+        for (;;) {
+                struct pollfd p[MAX_LISTEN + 1];
+                size_t n = 0;
+                for (i = 0; i < s.n_fds; i++)
+                        p[n++] = (struct pollfd) { .fd = s.fds[i], .events = POLLIN };
+                if (s.up_fd >= 0)
+                        p[n++] = (struct pollfd) { .fd = s.up_fd, .events = POLLIN };
+                if (poll(p, n, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return log_error_errno(-errno, "poll() failed: %m");
+                }
+                for (i = 0; i < s.n_fds; i++)
+                        if (p[i].revents & POLLIN)
+                                handle_query(&s, s.fds[i]);
+                if (s.up_fd >= 0 && (p[s.n_fds].revents & POLLIN))
+                        handle_upstream(&s);
+        }
+}
