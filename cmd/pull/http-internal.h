@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <curl/curl.h>
+#include <inttypes.h>
+
+#include "http.h"
+
+/* Shared by http.c (transport) and auth.c (challenges and tokens). */
+struct Client {
+        ClientOptions o;
+        char *domain, *repo;
+        char *origin_host; /* host[:port] the API lives on */
+        char *origin;      /* "http(s)://" + origin_host */
+        bool http;
+        bool contacted; /* a first HTTP answer arrived: the scheme is settled */
+        char *user, *password, *cred_source;
+        char *auth_header; /* "Authorization: ..." for requests to origin */
+        unsigned auth_gen; /* bumped whenever auth_header changes */
+        char *ca_file, *client_cert, *client_key;
+        CURLM *multi;
+};
+
+typedef struct Request {
+        const char *path;
+        const char *accept;
+        const char *what;
+        char *redirect; /* absolute URL after a redirect */
+        BlobJob *blob;  /* NULL: into memory */
+        size_t max;
+        char *buf;
+        size_t len, alloc;
+
+        CURL *easy;
+        struct curl_slist *headers;
+        bool active, ready, done, body_started, err_capped;
+        usec_t not_before;
+        unsigned attempts, redirects, auth_tries, auth_gen;
+        uint64_t blob_offset_at_start;
+
+        long status;
+        char content_type[128], challenge[1024], retry_after[64], content_range[96];
+        char err_body[2048];
+        size_t err_len, err_total;
+        char curl_err[CURL_ERROR_SIZE];
+
+        int error;
+        char *errmsg;
+} Request;
+
+/* auth.c: answer a WWW-Authenticate challenge, setting c->auth_header; on failure *ret_error says why. */
+int auth_answer_challenge(Client *c, const char *challenge, char **ret_error);

@@ -1,0 +1,516 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <jansson.h>
+#include <strings.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include "fileio.h"
+#include "log.h"
+#include "oci.h"
+#include "paths.h"
+#include "pull.h"
+#include "ref.h"
+#include "registries.h"
+#include "store.h"
+
+#define ACCEPT_MANIFESTS \
+        MEDIA_OCI_MANIFEST ", " MEDIA_OCI_INDEX ", " MEDIA_DOCKER_MANIFEST ", " MEDIA_DOCKER_LIST
+
+typedef enum DocKind { DOC_MANIFEST, DOC_INDEX } DocKind;
+
+void pull_result_done(PullResult *r) {
+        free(r->reference);
+        free(r->digest);
+        free(r->id);
+        *r = (PullResult){};
+}
+
+static bool media_is_index(const char *m) {
+        return streq(m, MEDIA_OCI_INDEX) || streq(m, MEDIA_DOCKER_LIST);
+}
+
+static bool media_is_manifest(const char *m) {
+        return streq(m, MEDIA_OCI_MANIFEST) || streq(m, MEDIA_DOCKER_MANIFEST);
+}
+
+/* Decide what a document is from its body, and refuse any disagreement with its mediaType or Content-Type
+ * (CVE-2021-41190) and schema1. */
+static int classify(const char *what, json_t *j, const char *content_type, DocKind *ret) {
+        char ct[128];
+        const char *mt;
+        bool idx, man;
+
+        if (!json_is_object(j))
+                return log_error_errno(-EBADMSG, "%s is not a JSON object", what);
+        mt = json_string_value(json_object_get(j, "mediaType"));
+        if (json_integer_value(json_object_get(j, "schemaVersion")) == 1 || json_object_get(j, "fsLayers") ||
+            (mt && startswith(mt, "application/vnd.docker.distribution.manifest.v1")) ||
+            startswith(content_type ?: "", "application/vnd.docker.distribution.manifest.v1"))
+                return log_error_errno(-EPROTONOSUPPORT,
+                                       "%s is a Docker schema1 manifest, which is not supported "
+                                       "(deprecated since 2017): push the image again as schema2 or OCI",
+                                       what);
+        idx = json_object_get(j, "manifests");
+        man = json_object_get(j, "config") || json_object_get(j, "layers");
+        if (idx == man)
+                return log_error_errno(-EBADMSG, "%s is ambiguous: %s", what,
+                                       idx ? "it has both 'manifests' and 'config'/'layers'"
+                                           : "it is neither an image manifest nor an index");
+        if (mt && (idx ? !media_is_index(mt) : !media_is_manifest(mt)))
+                return log_error_errno(-EBADMSG, "%s: its mediaType '%.100s' does not match its content",
+                                       what, mt);
+        snprintf(ct, sizeof ct, "%.*s", (int) strcspn(content_type ?: "", "; "), content_type ?: "");
+        if ((media_is_index(ct) && !idx) || (media_is_manifest(ct) && !man))
+                return log_error_errno(-EBADMSG, "%s: Content-Type '%s' does not match its content", what,
+                                       ct);
+        if (mt && (media_is_index(ct) || media_is_manifest(ct)) && !streq(mt, ct))
+                return log_error_errno(-EBADMSG, "%s: Content-Type '%s' differs from its mediaType '%s'",
+                                       what, ct, mt);
+        *ret = idx ? DOC_INDEX : DOC_MANIFEST;
+        return 0;
+}
+
+static int select_platform(const char *what, json_t *index, const Platform *want, json_t **ret) {
+        _cleanup_free_ char *seen = NULL;
+        json_t *e, *manifests = json_object_get(index, "manifests");
+        size_t i;
+
+        if (!json_is_array(manifests))
+                return log_error_errno(-EBADMSG, "%s: 'manifests' is not an array", what);
+        json_array_foreach (manifests, i, e) {
+                json_t *p = json_object_get(e, "platform");
+                const char *os = json_string_value(json_object_get(p, "os"));
+                const char *arch = json_string_value(json_object_get(p, "architecture"));
+                const char *var = json_string_value(json_object_get(p, "variant"));
+                if (!platform_match(want, os, arch, var)) {
+                        if (os && arch && strlen(seen ?: "") < 512) {
+                                char *n = NULL;
+                                if (asprintf(&n, "%s%s%s/%s%s%s", seen ?: "", seen ? ", " : "", os, arch,
+                                             var ? "/" : "", var ?: "") >= 0) {
+                                        free(seen);
+                                        seen = n;
+                                }
+                        }
+                        continue;
+                }
+                const char *d = json_string_value(json_object_get(e, "digest"));
+                const char *mt = json_string_value(json_object_get(e, "mediaType"));
+                if (!digest_is_valid(d))
+                        return log_error_errno(-EBADMSG, "%s: entry %zu has an invalid digest", what, i + 1);
+                if (mt && media_is_index(mt))
+                        return log_error_errno(-EBADMSG,
+                                               "%s: entry %zu is itself an index; nested indexes are "
+                                               "not supported",
+                                               what, i + 1);
+                if (mt && !media_is_manifest(mt))
+                        return log_error_errno(-EBADMSG, "%s: entry %zu has unsupported media type '%.100s'",
+                                               what, i + 1, mt);
+                *ret = e;
+                return 0;
+        }
+        return log_error_errno(-ENOENT, "%s has no image for %s/%s%s%s (it has: %s)", what, want->os,
+                               want->arch, want->variant[0] ? "/" : "", want->variant, seen ?: "nothing");
+}
+
+static int fetch_manifest(Client *c, const char *repo, const char *tag_or_digest, const char *what,
+                          const char *want_digest, char **ret_body, size_t *ret_len, json_t **ret_json,
+                          DocKind *ret_kind, char ret_digest[DIGEST_MAX]) {
+        _cleanup_free_ char *path = NULL, *body = NULL, *ct = NULL, *err = NULL;
+        _cleanup_(json_decrefp) json_t *j = NULL;
+        size_t len;
+        int r;
+
+        if (asprintf(&path, "/v2/%s/manifests/%s", repo, tag_or_digest) < 0)
+                return log_oom();
+        r = client_get_memory(c, path, ACCEPT_MANIFESTS, OCI_MANIFEST_MAX, what, &body, &len, &ct);
+        if (r < 0)
+                return r;
+        /* The digest is what we compute from the bytes, never what a header claims (P3). */
+        r = sha256_digest(body, len, ret_digest);
+        if (r < 0)
+                return log_error_errno(r, "Failed to hash %s: %m", what);
+        if (want_digest && !streq(ret_digest, want_digest))
+                return log_error_errno(-EBADMSG,
+                                       "%s does not match the requested digest: the registry sent %s", what,
+                                       ret_digest);
+        r = json_parse(body, len, &j, &err);
+        if (r < 0)
+                return log_error_errno(r, "%s is not valid JSON: %s", what, err ?: "parse error");
+        r = classify(what, j, ct, ret_kind);
+        if (r < 0)
+                return r;
+        *ret_body = TAKE_PTR(body);
+        *ret_len = len;
+        *ret_json = TAKE_PTR(j);
+        return 0;
+}
+
+typedef struct Need {
+        const char *digest;
+        uint64_t size;
+        char what[160];
+        bool done;
+} Need;
+
+static void jobs_release(BlobJob *jobs, size_t n) {
+        for (size_t k = 0; k < n; k++) {
+                jobs[k].hash = sha256_free(jobs[k].hash);
+                jobs[k].fd = safe_close(jobs[k].fd);
+        }
+}
+
+/* One round over the locked jobs: complete leftovers of a killed pull are checked here, the rest fetched. */
+static int fetch_round(Client *c, BlobJob *jobs, size_t *which, size_t nj, Need *need, uint64_t *fetched) {
+        size_t nn = 0;
+        int r;
+
+        for (size_t k = 0; k < nj; k++) {
+                BlobJob *j = jobs + k;
+                if (j->offset == j->size) {
+                        char d[DIGEST_MAX];
+                        if (sha256_final(j->hash, d) >= 0 && streq(d, j->digest)) {
+                                r = store_blob_commit(j->digest, TAKE_FD(j->fd));
+                                if (r < 0)
+                                        return log_error_errno(r, "Cannot store %s in '%s': %m", j->what,
+                                                               berth_root());
+                                need[which[k]].done = true;
+                                continue;
+                        }
+                        /* A wrong leftover: start over. */
+                        sha256_free(j->hash);
+                        j->hash = sha256_new();
+                        j->offset = 0;
+                        if (!j->hash || ftruncate(j->fd, 0) < 0)
+                                return log_error_errno(j->hash ? -errno : -ENOMEM, "Cannot reset %s: %m",
+                                                       j->what);
+                }
+                /* compact the ones to fetch to the front */
+                BlobJob t = jobs[nn];
+                size_t tw = which[nn];
+                jobs[nn] = *j;
+                which[nn] = which[k];
+                *j = t;
+                which[k] = tw;
+                nn++;
+        }
+        if (nn == 0)
+                return 0;
+        r = client_get_blobs(c, jobs, nn);
+        for (size_t k = 0; k < nn; k++)
+                *fetched += jobs[k].fetched;
+        if (r < 0) {
+                /* Wrong content is thrown away; a broken download is kept to resume from. */
+                for (size_t k = 0; k < nn; k++)
+                        if (jobs[k].error == -EBADMSG)
+                                store_blob_discard(jobs[k].digest, TAKE_FD(jobs[k].fd));
+                return r;
+        }
+        for (size_t k = 0; k < nn; k++) {
+                r = store_blob_commit(jobs[k].digest, TAKE_FD(jobs[k].fd));
+                if (r < 0)
+                        return log_error_errno(r, "Cannot store %s in '%s': %m", jobs[k].what, berth_root());
+                need[which[k]].done = true;
+        }
+        return 0;
+}
+
+/* Fetch every blob not in the store yet, each under its own lock, so concurrent pulls fetch a blob once. */
+static int fetch_blobs(Client *c, Need *need, size_t n, uint64_t *fetched) {
+        _cleanup_free_ BlobJob *jobs = calloc(n ?: 1, sizeof(BlobJob));
+        _cleanup_free_ size_t *which = calloc(n ?: 1, sizeof(size_t));
+        int r;
+
+        if (!jobs || !which)
+                return log_oom();
+        for (;;) {
+                size_t nj = 0, waiting = SIZE_MAX, left = 0;
+
+                for (size_t i = 0; i < n; i++) {
+                        if (need[i].done)
+                                continue;
+                        left++;
+                        BlobJob *j = jobs + nj;
+                        *j = (BlobJob){.digest = need[i].digest,
+                                       .size = need[i].size,
+                                       .what = need[i].what,
+                                       .fd = -EBADF};
+                        r = store_blob_lock(j->digest, j->size, false, &j->fd, &j->offset, &j->hash);
+                        if (r == -EAGAIN) {
+                                if (waiting == SIZE_MAX)
+                                        waiting = i;
+                                continue;
+                        }
+                        if (r < 0) {
+                                jobs_release(jobs, nj);
+                                return log_error_errno(r, "Cannot lock the download of %s in '%s/tmp': %m",
+                                                       j->what, berth_root());
+                        }
+                        if (r == 1)
+                                need[i].done = true;
+                        else
+                                which[nj++] = i;
+                }
+                if (left == 0)
+                        return 0;
+                if (nj == 0 && waiting != SIZE_MAX) {
+                        /* All that is left is being fetched by another pull: wait for it. */
+                        Need *w = need + waiting;
+                        jobs[0] = (BlobJob){
+                                .digest = w->digest, .size = w->size, .what = w->what, .fd = -EBADF};
+                        log_debug("Waiting for another pull to fetch %s", w->what);
+                        r = store_blob_lock(w->digest, w->size, true, &jobs[0].fd, &jobs[0].offset,
+                                            &jobs[0].hash);
+                        if (r < 0)
+                                return log_error_errno(r, "Cannot lock the download of %s: %m", w->what);
+                        if (r == 1) {
+                                w->done = true;
+                                continue;
+                        }
+                        which[nj++] = waiting;
+                }
+                r = fetch_round(c, jobs, which, nj, need, fetched);
+                jobs_release(jobs, nj);
+                if (r < 0)
+                        return r;
+        }
+}
+
+static int check_manifest(const char *what, json_t *m, Need **ret_need, size_t *ret_n) {
+        const char *why = NULL;
+        json_t *cfg = json_object_get(m, "config"), *layers = json_object_get(m, "layers"), *l;
+        size_t i, n = 0;
+        int r;
+
+        r = oci_manifest_check(m, &why);
+        if (r < 0)
+                return log_error_errno(r, "%s is not valid: %s", what, why);
+        const char *cmt = json_string_value(json_object_get(cfg, "mediaType"));
+        json_int_t csize = json_integer_value(json_object_get(cfg, "size"));
+        if (!cmt || (!streq(cmt, MEDIA_OCI_CONFIG) && !streq(cmt, MEDIA_DOCKER_CONFIG)))
+                return log_error_errno(-EBADMSG, "%s is not valid: unsupported config media type '%.100s'",
+                                       what, strna(cmt));
+        if (!json_is_integer(json_object_get(cfg, "size")) || csize < 0 ||
+            csize > (json_int_t) OCI_CONFIG_MAX)
+                return log_error_errno(-EBADMSG, "%s is not valid: config size %lld is not within 0..4 MiB",
+                                       what, (long long) csize);
+        _cleanup_free_ Need *need = calloc(json_array_size(layers) + 1, sizeof(Need));
+        if (!need)
+                return log_oom();
+        need[n].digest = json_string_value(json_object_get(cfg, "digest"));
+        need[n].size = (uint64_t) csize;
+        snprintf(need[n].what, sizeof need[n].what, "Config %.19s of %s", need[n].digest + 7, what);
+        n++;
+        json_array_foreach (layers, i, l) {
+                const char *d = json_string_value(json_object_get(l, "digest"));
+                uint64_t sz = (uint64_t) json_integer_value(json_object_get(l, "size"));
+                bool dup = false;
+                for (size_t k = 0; k < n; k++)
+                        if (streq(need[k].digest, d)) {
+                                if (need[k].size != sz)
+                                        return log_error_errno(-EBADMSG,
+                                                               "%s is not valid: blob %s is listed "
+                                                               "with two sizes",
+                                                               what, d);
+                                dup = true;
+                        }
+                if (dup)
+                        continue;
+                need[n].digest = d;
+                need[n].size = sz;
+                snprintf(need[n].what, sizeof need[n].what, "Layer %zu (%.19s) of %s", i + 1, d + 7, what);
+                n++;
+        }
+        *ret_need = TAKE_PTR(need);
+        *ret_n = n;
+        return 0;
+}
+
+static int pull_from(Client *c, const Endpoint *ep, const Reference *ref, const char *name,
+                     const PullOptions *o, PullResult *res) {
+        _cleanup_free_ char *body = NULL, *what = NULL;
+        _cleanup_(json_decrefp) json_t *doc = NULL;
+        _cleanup_free_ Need *need = NULL;
+        char digest[DIGEST_MAX];
+        size_t len, n_need = 0;
+        DocKind kind;
+        int r;
+
+        if (asprintf(&what, "Manifest of '%s/%s%s%s'", ep->domain, ep->repo, ref->digest ? "@" : ":",
+                     ref->digest ?: ref->tag) < 0)
+                return log_oom();
+        r = fetch_manifest(c, ep->repo, ref->digest ?: ref->tag, what, ref->digest, &body, &len, &doc, &kind,
+                           digest);
+        if (r < 0)
+                return r;
+        if (kind == DOC_INDEX) {
+                json_t *e = NULL;
+                char want[DIGEST_MAX];
+                r = select_platform(what, doc, &o->platform, &e);
+                if (r < 0)
+                        return r;
+                snprintf(want, sizeof want, "%s", json_string_value(json_object_get(e, "digest")));
+                free(what);
+                if (asprintf(&what, "Manifest %.19s (%s/%s) of '%s/%s'", want + 7, o->platform.os,
+                             o->platform.arch, ep->domain, ep->repo) < 0)
+                        return log_oom();
+                json_decref(TAKE_PTR(doc));
+                body = mfree(body);
+                _cleanup_free_ char *mpath = oci_blob_path(want);
+                /* Warm pull of an index: the chosen manifest is here already, one request was enough. */
+                if (store_has_blob(want, UINT64_MAX) &&
+                    read_full_file(mpath, OCI_MANIFEST_MAX, &body, &len) >= 0 &&
+                    json_parse(body, len, &doc, NULL) >= 0 && classify(what, doc, NULL, &kind) >= 0 &&
+                    kind == DOC_MANIFEST)
+                        strcpy(digest, want);
+                else {
+                        json_decref(TAKE_PTR(doc));
+                        body = mfree(body);
+                        r = fetch_manifest(c, ep->repo, want, what, want, &body, &len, &doc, &kind, digest);
+                        if (r < 0)
+                                return r;
+                        if (kind != DOC_MANIFEST)
+                                return log_error_errno(-EBADMSG,
+                                                       "%s: an index entry points at another index", what);
+                }
+        }
+        r = check_manifest(what, doc, &need, &n_need);
+        if (r < 0)
+                return r;
+        r = fetch_blobs(c, need, n_need, &res->bytes_fetched);
+        if (r < 0)
+                return r;
+
+        /* The config must agree with the manifest before anything names the image. */
+        r = store_write_blob(digest, body, len);
+        if (r < 0)
+                return log_error_errno(r, "Cannot store %s in '%s': %m", what, berth_root());
+        _cleanup_(oci_image_freep) OciImage *img = NULL;
+        r = oci_image_load(digest, NULL, &img);
+        if (r < 0)
+                return log_error_errno(r,
+                                       "Config of '%s' is not valid (it must be JSON whose rootfs.diff_ids "
+                                       "match the %zu layers): %m",
+                                       name, json_array_size(json_object_get(doc, "layers")));
+        const char *mt = json_string_value(json_object_get(doc, "mediaType")) ?: MEDIA_OCI_MANIFEST;
+        r = store_index_set(name, digest, len, mt, img->id);
+        if (r < 0)
+                return log_error_errno(r, "Cannot update '%s/oci/index.json': %m", berth_root());
+        res->digest = strdup(digest);
+        res->id = strdup(img->id);
+        res->layers = (unsigned) img->n_layers;
+        if (!res->digest || !res->id)
+                return log_oom();
+        return 0;
+}
+
+/* Pull by digest with everything present: no request at all. */
+static int pull_local(const Reference *ref, const char *name, PullResult *res) {
+        _cleanup_(oci_image_freep) OciImage *img = NULL;
+        if (!ref->digest || !store_has_blob(ref->digest, UINT64_MAX) ||
+            oci_image_load(ref->digest, NULL, &img) < 0)
+                return 0;
+        if (!store_has_blob(img->id, UINT64_MAX))
+                return 0;
+        for (size_t i = 0; i < img->n_layers; i++)
+                if (!store_has_blob(img->layers[i].digest, img->layers[i].size))
+                        return 0;
+        const char *mt =
+                json_string_value(json_object_get(img->manifest, "mediaType")) ?: MEDIA_OCI_MANIFEST;
+        _cleanup_free_ char *mp = oci_blob_path(ref->digest);
+        struct stat st;
+        if (!mp || stat(mp, &st) < 0)
+                return 0;
+        int r = store_index_set(name, ref->digest, (uint64_t) st.st_size, mt, img->id);
+        if (r < 0)
+                return log_error_errno(r, "Cannot update '%s/oci/index.json': %m", berth_root());
+        res->digest = strdup(ref->digest);
+        res->id = strdup(img->id);
+        res->layers = (unsigned) img->n_layers;
+        return res->digest && res->id ? 1 : log_oom();
+}
+
+int pull_image(const char *spec, const PullOptions *o, PullResult *ret) {
+        _cleanup_(ref_freep) Reference *ref = NULL;
+        _cleanup_free_ char *name = NULL, *repo = NULL;
+        _cleanup_close_ int gc_fd = -EBADF;
+        PullResult res = {};
+        Endpoint *eps = NULL;
+        size_t n_eps = 0;
+        const char *why = NULL;
+        int r;
+
+        r = ref_parse(spec, &ref, &why);
+        if (r < 0)
+                return log_error_errno(r, "Invalid image reference '%s': %s", spec, why ?: "malformed");
+        name = ref_store_name(ref);
+        if (!name)
+                return log_oom();
+        r = store_init();
+        if (r < 0)
+                return log_error_errno(r, "Cannot create the image store in '%s': %m", berth_root());
+        r = store_lock_gc(LOCK_SH, &gc_fd);
+        if (r < 0)
+                return log_error_errno(r, "Cannot lock the image store in '%s': %m", berth_root());
+        r = pull_local(ref, name, &res);
+        if (r != 0) {
+                if (r > 0 && !(res.reference = strdup(name)))
+                        r = log_oom();
+                if (r > 0)
+                        *ret = res;
+                else
+                        pull_result_done(&res);
+                return r < 0 ? r : 0;
+        }
+
+        r = registries_endpoints(o->registries_conf, ref->domain, ref->path, &eps, &n_eps);
+        if (r == -EACCES)
+                return log_error_errno(r, "Registry '%s' is blocked in registries.conf", ref->domain);
+        if (r < 0)
+                return log_error_errno(r, "Cannot read registries.conf: %m");
+        for (size_t i = 0; i < n_eps; i++) {
+                _cleanup_(client_freep) Client *c = NULL;
+                _cleanup_(creds_done) Creds found = {};
+                ClientOptions co = o->client;
+                const Creds *cr = o->creds;
+
+                if (!cr) {
+                        r = creds_find(o->authfile, eps[i].domain, eps[i].repo, &found);
+                        if (r < 0)
+                                break;
+                        cr = &found;
+                }
+                co.user = cr->user;
+                co.password = cr->password;
+                co.cred_source = cr->source;
+                /* Plain HTTP is fine on loopback: nobody can get between us and it. */
+                if (host_is_loopback(eps[i].domain))
+                        co.allow_http = true;
+                if (eps[i].insecure) {
+                        co.allow_http = true;
+                        if (!o->tls_verify_set)
+                                co.tls_verify = false;
+                }
+                r = client_new(eps[i].domain, eps[i].repo, &co, &c);
+                if (r < 0)
+                        break;
+                pull_result_done(&res);
+                r = pull_from(c, eps + i, ref, name, o, &res);
+                if (r >= 0)
+                        break;
+                if (eps[i].mirror)
+                        log_warning("Mirror '%s' failed, trying the next source", eps[i].domain);
+        }
+        endpoints_free(eps, n_eps);
+        if (r < 0) {
+                pull_result_done(&res);
+                return r;
+        }
+        res.reference = strdup(name);
+        if (!res.reference) {
+                pull_result_done(&res);
+                return log_oom();
+        }
+        *ret = res;
+        return 0;
+}

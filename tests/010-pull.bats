@@ -1,0 +1,140 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# berth-pull against the world's real docker-registry: formats, platforms, digests, the store layout, warm
+# pulls, concurrency and crash safety.
+
+load helpers
+
+setup() {
+        berth_setup
+        requires registry
+}
+teardown() { berth_teardown; }
+
+# Requests berth-pull made to the world's registry so far.
+berth_requests() {
+        grep -c '" "berth/' "$BERTH_WORLD_DIR/logs/registry.log" || true
+}
+
+# The config digest of TAG in the fixtures' layout (computed by umoci, not by us); "other" is the
+# foreign-architecture entry of multi's index.
+fixture_config() {
+        local d l
+        l=$(fixture_layout)
+        d=$(jq -r --arg t "${1%%:*}" '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == $t) | .digest' \
+                "$l/index.json")
+        if [[ $1 == other ]]; then
+                local idx
+                idx=$(jq -r '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == "multi") | .digest' "$l/index.json")
+                d=$(jq -r --arg a "$(uname -m | sed 's/x86_64/amd64/; s/aarch64/arm64/')" \
+                        '.manifests[] | select(.platform.architecture != $a) | .digest' "$l/blobs/sha256/${idx#sha256:}")
+        fi
+        jq -r .config.digest "$l/blobs/sha256/${d#sha256:}"
+}
+
+@test "pull: OCI image: the image ID is the only stdout line, the store is an OCI layout skopeo reads" {
+        run_tool --stderr berth-pull "$(fixture_ref busybox:latest)"
+        is "${#lines[@]}" 1 "one line on stdout"
+        is "$output" "$(fixture_config busybox)"
+        local id=$output
+        [[ -f $BERTH_ROOT/oci/oci-layout ]] || die "no oci-layout"
+        run_tool jq -r '.manifests[] | .annotations["org.opencontainers.image.ref.name"] + " " + .annotations["io.berth.image.id"]' \
+                "$BERTH_ROOT/oci/index.json"
+        is "$output" "$(fixture_ref busybox:latest) $id"
+        # Byte-identical to what skopeo fetches.
+        run_tool skopeo copy --quiet --src-tls-verify=false "docker://$(fixture_ref busybox:latest)" "oci:$BATS_TEST_TMPDIR/sk:x"
+        local b
+        for b in "$BATS_TEST_TMPDIR"/sk/blobs/sha256/*; do
+                cmp "$b" "$BERTH_ROOT/oci/blobs/sha256/${b##*/}" || die "blob ${b##*/} differs from skopeo's"
+        done
+        run_tool skopeo copy --quiet "oci:$BERTH_ROOT/oci:$(fixture_ref busybox:latest)" "oci:$BATS_TEST_TMPDIR/back:x"
+        # Nothing left behind in tmp.
+        is "$(find "$BERTH_ROOT/tmp" -type f | wc -l)" 0 "files left in tmp"
+}
+
+@test "pull: Docker schema2, multi-layer, index for this host and --platform, --format json" {
+        run_tool berth-pull "$(fixture_ref busybox:v2s2)"
+        is "$output" "$(fixture_config busybox)"
+        run_tool jq -r '.manifests[0].mediaType' "$BERTH_ROOT/oci/index.json"
+        is "$output" "application/vnd.docker.distribution.manifest.v2+json"
+
+        run_tool berth-pull -q "$(fixture_ref layered:latest)"
+        is "$output" "$(fixture_config layered)"
+
+        run_tool berth-pull "$(fixture_ref multi:latest)"
+        is "$output" "$(fixture_config busybox)" "the host's entry of the index"
+        local other
+        case $(uname -m) in x86_64) other=linux/arm64 ;; *) other=linux/amd64 ;; esac
+        run_tool berth-pull --platform "$other" "$(fixture_ref multi:latest)"
+        is "$output" "$(fixture_config other)"
+        run_tool 1 berth-pull --platform linux/s390x "$(fixture_ref multi:latest)"
+        assert_contains "$output" "has no image for linux/s390x"
+
+        run_tool berth-pull --format json "$(fixture_ref layered:latest)"
+        run_tool jq -r '"\(.Reference) \(.Id) \(.Layers) \(.BytesFetched)"' <<<"$output"
+        is "$output" "$(fixture_ref layered:latest) $(fixture_config layered) 4 0"
+}
+
+@test "pull: a warm pull is one manifest request and nothing else" {
+        run_tool berth-pull "$(fixture_ref layered:latest)"
+        local before after
+        before=$(berth_requests)
+        cp "$BERTH_ROOT/oci/index.json" "$BATS_TEST_TMPDIR/index.before"
+        run_tool berth-pull "$(fixture_ref layered:latest)"
+        after=$(berth_requests)
+        is "$((after - before))" 1 "requests of a warm pull"
+        cmp "$BERTH_ROOT/oci/index.json" "$BATS_TEST_TMPDIR/index.before" || die "index.json rewritten"
+        # Warm pull of an index: the index only.
+        run_tool berth-pull "$(fixture_ref multi:latest)"
+        before=$(berth_requests)
+        run_tool berth-pull "$(fixture_ref multi:latest)"
+        is "$(($(berth_requests) - before))" 1 "requests of a warm index pull"
+}
+
+@test "pull: by digest verifies the manifest digest; tag@digest; a present digest needs no request" {
+        local d
+        d=$(skopeo inspect --raw --tls-verify=false "docker://$(fixture_ref busybox:latest)" | sha256sum | cut -d' ' -f1)
+        run_tool berth-pull "$BERTH_TEST_REGISTRY/busybox@sha256:$d"
+        is "$output" "$(fixture_config busybox)"
+        run_tool jq -r '.manifests[].annotations["org.opencontainers.image.ref.name"]' "$BERTH_ROOT/oci/index.json"
+        is "$output" "$BERTH_TEST_REGISTRY/busybox@sha256:$d"
+        local before
+        before=$(berth_requests)
+        run_tool berth-pull "$BERTH_TEST_REGISTRY/busybox@sha256:$d"
+        is "$(($(berth_requests) - before))" 0 "requests for a present digest"
+        run_tool berth-pull "$BERTH_TEST_REGISTRY/busybox:latest@sha256:$d"
+        # The v2s2 manifest's digest under busybox:latest: not what the registry has there.
+        local v2
+        v2=$(skopeo inspect --raw --tls-verify=false "docker://$(fixture_ref busybox:v2s2)" | sha256sum | cut -d' ' -f1)
+        run_tool 1 berth-pull "$BERTH_TEST_REGISTRY/layered@sha256:$v2"
+        is "${#lines[@]}" 1 "one error line"
+}
+
+@test "pull: errors are one line naming registry, repository and status; exit 1; nothing stored" {
+        run_tool --stderr 1 berth-pull "$(fixture_ref nosuch:latest)"
+        is "$output" "" "stdout"
+        is "${#stderr_lines[@]}" 1 "stderr lines"
+        assert_contains "$stderr" "$BERTH_TEST_REGISTRY/nosuch:latest"
+        assert_contains "$stderr" "404"
+        assert_contains "$stderr" "MANIFEST_UNKNOWN"
+        run_tool --stderr 1 berth-pull "UPPER/Case:tag"
+        is "${#stderr_lines[@]}" 1
+        assert_contains "$stderr" "Invalid image reference"
+        run_tool --stderr 1 berth-pull --retry 0 --timeout 2s "127.0.0.1:9/x:1"
+        is "${#stderr_lines[@]}" 1
+        assert_contains "$stderr" "127.0.0.1:9/x:1"
+        run_tool --stderr 2 berth-pull
+        run_tool --stderr 2 berth-pull a b
+        run_tool --stderr 2 berth-pull --jobs 0 x
+        [[ ! -e $BERTH_ROOT/oci/index.json ]] || die "index.json written by failed pulls"
+}
+
+@test "pull: berth pull reaches berth-pull; --help matches the man page" {
+        run_tool berth pull "$(fixture_ref busybox:latest)"
+        is "$output" "$(fixture_config busybox)"
+        run_tool berth-pull --help
+        local opt
+        for opt in $(grep -oE -- '--[a-z][a-z0-9-]+' <<<"$output" | sort -u); do
+                grep -qF -- "$opt" "$BERTH_TESTS_DIR/../man/berth-pull.1.scd" || die "$opt not in the man page"
+        done
+}
