@@ -17,12 +17,21 @@
 #   is ACTUAL EXPECTED [DESC]       EXPECTED is a literal, a glob, or an extended regex matching the whole
 #                                   of ACTUAL (multi-line ACTUAL is matched as one string)
 #   assert_contains HAYSTACK NEEDLE [DESC] / assert_not_contains: literal substring checks
-#   requires WHAT...                root | userns | systemd | registry | cmd:NAME; skips the test (fails it
-#                                   when BERTH_STRICT=1). The only helper that skips.
+#   requires WHAT...                skips the test unless all are met (fails it when BERTH_STRICT=1); the
+#                                   only helper that skips. WHAT is one of
+#                                     root      uid 0 in the initial user namespace (not under unshare -r)
+#                                     uid0      uid 0 in the user namespace that made the world, so
+#                                               mounts, netns, iptables work: real root, or under
+#                                               `unshare -r tests/world.sh` (not `world.sh unshare -r`)
+#                                     userns    user namespaces can be created here
+#                                     systemd   the world's journald and user manager are reachable
+#                                     registry  BERTH_TEST_REGISTRY answers
+#                                     cmd:NAME  NAME is on PATH
 #   berth_setup / berth_teardown    per-test BERTH_ROOT and BERTH_RUNROOT; leak checks after the test
 #   fixture_ref NAME[:TAG]          -> $BERTH_TEST_REGISTRY/NAME[:TAG]
 #   fixture_layout                  -> the fixtures' OCI layout (read-only): oci:$(fixture_layout):busybox
 #   random_free_port                a free TCP port on 127.0.0.1
+#   start_registry [--htpasswd U:P] an empty registry of the test's own; sets REGISTRY=127.0.0.1:PORT
 #   die MESSAGE                     fail the test now with MESSAGE in a box
 
 BERTH_CMD_TIMEOUT=${BERTH_CMD_TIMEOUT:-60}
@@ -164,10 +173,24 @@ _is_real_root() {
         [[ $inside == 0 && $outside == 0 && $count == 4294967295 ]]
 }
 
+# uid 0 with all privileges over the world's mount and network namespaces: in the user namespace the world
+# was made in (so `unshare -r tests/world.sh` qualifies, `tests/world.sh unshare -r bats` does not).
+_is_world_uid0() {
+        [[ $(id -u) == 0 ]] || return 1
+        if [[ -n ${BERTH_WORLD_USERNS:-} ]]; then
+                [[ $(readlink /proc/self/ns/user) == "$BERTH_WORLD_USERNS" ]]
+        else
+                _is_real_root
+        fi
+}
+
 _requirement_met() {
         case $1 in
         root)
                 _is_real_root
+                ;;
+        uid0)
+                _is_world_uid0
                 ;;
         userns)
                 unshare --user --map-root-user true 2>/dev/null
@@ -186,7 +209,7 @@ _requirement_met() {
                 command -v "${1#cmd:}" >/dev/null
                 ;;
         *)
-                die "requires: unknown requirement '$1' (root|userns|systemd|registry|cmd:NAME)"
+                die "requires: unknown requirement '$1' (root|uid0|userns|systemd|registry|cmd:NAME)"
                 ;;
         esac
 }
@@ -217,6 +240,54 @@ fixture_layout() {
 
 random_free_port() {
         python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# start_registry [--htpasswd USER:PASSWORD]: an empty docker-registry of this test's own on 127.0.0.1 (plain
+# http; with basic auth if asked). Sets REGISTRY=127.0.0.1:PORT; berth_teardown stops it.
+start_registry() {
+        local auth=''
+        if [[ ${1:-} == --htpasswd ]]; then
+                auth=$2
+                shift 2
+        fi
+        local dir port pid i code
+        dir=$(mktemp -d "$BATS_TEST_TMPDIR/registry.XXXXXX")
+        port=$(random_free_port)
+        cat >"$dir/config.yml" <<-EOF
+	version: 0.1
+	log:
+	  level: info
+	storage:
+	  filesystem:
+	    rootdirectory: $dir/storage
+	  delete:
+	    enabled: true
+	http:
+	  addr: 127.0.0.1:$port
+	  secret: berth-test-secret
+	EOF
+        if [[ -n $auth ]]; then
+                htpasswd -Bbn "${auth%%:*}" "${auth#*:}" >"$dir/htpasswd" 2>/dev/null ||
+                        die "start_registry: htpasswd failed (apache2-utils)"
+                cat >>"$dir/config.yml" <<-EOF
+		auth:
+		  htpasswd:
+		    realm: berth-test
+		    path: $dir/htpasswd
+		EOF
+        fi
+        # Not on bats' descriptors (fd 3 especially), or bats would wait for it.
+        docker-registry serve "$dir/config.yml" </dev/null >"$dir/log" 2>&1 3>&- &
+        pid=$!
+        echo "$pid" >>"$BATS_TEST_TMPDIR/.berth-pids"
+        for ((i = 0; i < 500; i++)); do
+                code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/v2/" 2>/dev/null) || true
+                [[ $code != 200 && $code != 401 ]] || break
+                kill -0 "$pid" 2>/dev/null || die "start_registry: docker-registry exited: $(cat "$dir/log")"
+                sleep 0.02
+        done
+        [[ $code == 200 || $code == 401 ]] || die "start_registry: not ready after 10s: $(tail -n 20 "$dir/log")"
+        export REGISTRY=127.0.0.1:$port
 }
 
 # --- per-test state and leak checks -------------------------------------------------------------------
@@ -302,6 +373,20 @@ berth_teardown() {
                                 rm -f "/run/netns/$n" 2>/dev/null || true
                         fi
                 done <<<"$now"
+        fi
+
+        # Servers started with start_registry (not leaks: their owner is this file).
+        if [[ -f ${BATS_TEST_TMPDIR:-/nonexistent}/.berth-pids ]]; then
+                local pid
+                while read -r pid; do
+                        kill -TERM "$pid" 2>/dev/null || continue
+                        for ((n = 0; n < 100; n++)); do
+                                kill -0 "$pid" 2>/dev/null || break
+                                sleep 0.02
+                        done
+                        kill -KILL "$pid" 2>/dev/null || true
+                done <"$BATS_TEST_TMPDIR/.berth-pids"
+                rm -f "$BATS_TEST_TMPDIR/.berth-pids"
         fi
 
         if ((${#leaks[@]} > 0)); then

@@ -4,18 +4,22 @@
 # tests/world.sh CMD [ARGS...]
 #
 # Runs CMD inside a private world and exits with CMD's status (124 if BERTH_WORLD_TIMEOUT ran out):
-#   - own mount and network namespaces (lo up; everything made here vanishes with them);
+#   - own mount, network and cgroup namespaces (lo up; everything made here vanishes with them);
+#   - its own cgroup, berth-world-PID, in every hierarchy, bind-mounted over /sys/fs/cgroup/* so that
+#     whatever runs inside (systemd --user, runc, podman, berth) creates its cgroups in there;
 #   - fresh tmpfs on /run (so /run/systemd, /run/log, /run/netns, /run/berth are private), /tmp,
-#     /var/log/journal and /var/lib/berth;
+#     /dev/shm, /var/log/journal and /var/lib/berth;
 #   - its own systemd-journald, and its own `systemd --user` manager (never `systemd --system`);
-#   - its own cgroup (berth-world-PID) in the name=systemd and unified hierarchies;
 #   - a docker-registry on 127.0.0.1 holding the fixtures of tests/fixtures.sh.
-# See ENVIRONMENT.md, "A private world for tests". Everything started here is stopped by PID on exit and
-# the cgroups are removed; the only things left on the host are the fixture cache and, if they were
-# missing, the empty mount points /var/lib/berth and /var/log/journal.
+# See ENVIRONMENT.md, "A private world for tests". Two processes: the outer one stays on the host, makes
+# the cgroups and, at the end, kills what is left in them and removes them; the inner one (in the new
+# namespaces) starts the daemons, runs CMD and stops the daemons by PID. The only things left on the host
+# are the fixture cache and, if they were missing, the empty mount points /var/lib/berth and
+# /var/log/journal.
 #
 # Exported to CMD:
-#   BERTH_WORLD=1, BERTH_WORLD_DIR (private scratch dir; logs in $BERTH_WORLD_DIR/logs)
+#   BERTH_WORLD=1, BERTH_WORLD_DIR (private scratch dir; logs in $BERTH_WORLD_DIR/logs),
+#   BERTH_WORLD_USERNS (the user namespace the world was made in, for `requires uid0`)
 #   BERTH_TESTS_DIR, BERTH_BUILD (default: $PWD/build, put first on PATH)
 #   BERTH_TEST_REGISTRY=127.0.0.1:PORT (plain http), BERTH_FIXTURES (the fixtures' OCI layout, read-only)
 #   HOME, XDG_RUNTIME_DIR (fresh, 0700), CONTAINERS_REGISTRIES_CONF (marks the registry insecure)
@@ -38,21 +42,91 @@ say() {
 }
 
 (($# > 0)) || die "usage: $0 CMD [ARGS...]"
+cmd_desc=$*
 
-# --- outside: re-exec in new namespaces. unshare execs without forking, so $$ stays the same. ----------
-if [[ ${_BERTH_WORLD_REEXEC:-} != "$$" ]]; then
+# --- outer: on the host ------------------------------------------------------------------------------
+# cgroup v1 hierarchies get our group below our current one (so limits put on us still apply); the
+# name=systemd and unified ones, and a pure cgroup2 host, at their root (as ENVIRONMENT.md says).
+outer() {
         command -v unshare >/dev/null || die "unshare (util-linux) is missing"
+        local name=berth-world-$$ mnt fstype key cur dir list=''
+        local -a made=() origin=()
+        local -a mnts=(/sys/fs/cgroup)
+        [[ $(stat -fc %T /sys/fs/cgroup) == cgroup2fs ]] || mnts+=(/sys/fs/cgroup/*)
+        for mnt in "${mnts[@]}"; do
+                [[ -d $mnt && ! -L $mnt ]] || continue # cpu -> cpu,cpuacct
+                fstype=$(stat -fc %T "$mnt" 2>/dev/null) || continue
+                if [[ $fstype == cgroup2fs ]]; then
+                        key=''
+                        cur=/
+                elif [[ $fstype == cgroupfs ]]; then
+                        key=${mnt##*/}
+                        cur=$(awk -F: -v h="$key" '$2 == h || $2 == "name=" h { print $3; exit }
+                                { n = split($2, c, ","); for (i = 1; i <= n; i++) if (c[i] == h) { print $3; exit } }' \
+                                /proc/self/cgroup)
+                        [[ $key != systemd ]] || cur=/
+                else
+                        continue
+                fi
+                [[ -n $cur ]] || continue
+                dir=$mnt${cur%/}/$name
+                if ! mkdir "$dir" 2>/dev/null; then
+                        echo "world: cannot create cgroup $dir, continuing without it" >&2
+                        continue
+                fi
+                made+=("$dir")
+                origin+=("$mnt${cur%/}/cgroup.procs")
+                if [[ -f $dir/cpuset.cpus ]]; then
+                        cat "${dir%/*}/cpuset.cpus" >"$dir/cpuset.cpus"
+                        cat "${dir%/*}/cpuset.mems" >"$dir/cpuset.mems"
+                fi
+                echo $$ >"$dir/cgroup.procs"
+                list+="$mnt=$dir "
+        done
+        ((${#made[@]} > 0)) || echo "world: no cgroup of our own; systemd --user may fail" >&2
+
         export BERTH_BUILD=${BERTH_BUILD:-$PWD/build}
-        export _BERTH_WORLD_REEXEC=$$ _BERTH_WORLD_T0=${EPOCHREALTIME/,/.}
-        exec unshare --mount --net --propagation private -- "$self" "$@"
+        export _BERTH_WORLD_OUTER=$$ _BERTH_WORLD_T0=${EPOCHREALTIME/,/.} _BERTH_WORLD_CGROUPS=$list
+        export _BERTH_WORLD_CGNAME=$name
+        # A background job, so that our traps run at once; it keeps our stdin and process group.
+        unshare --mount --net --cgroup --propagation private -- "$self" "$@" <&0 &
+        local child=$! rc=0 i p
+        trap 'kill -TERM "$child" 2>/dev/null' INT TERM HUP
+        while :; do
+                rc=0
+                wait "$child" || rc=$?
+                kill -0 "$child" 2>/dev/null || break
+        done
+        trap - INT TERM HUP
+
+        # Whatever is still in our cgroups was started in the world: kill it, then remove the cgroups.
+        for i in "${!made[@]}"; do
+                echo $$ >"${origin[$i]}" 2>/dev/null || true
+        done
+        for dir in "${made[@]}"; do
+                for ((i = 0; i < 100; i++)); do
+                        p=$(find "$dir" -name cgroup.procs -exec cat {} + 2>/dev/null) || true
+                        [[ -n $p ]] || break
+                        ((i > 0)) || echo "world: killing leftover processes in $dir:" "${p//$'\n'/ }" >&2
+                        # shellcheck disable=SC2086
+                        kill -KILL $p 2>/dev/null || true
+                        sleep 0.05
+                done
+                find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null || true
+                [[ ! -d $dir ]] || echo "world: could not remove cgroup $dir" >&2
+        done
+        exit "$rc"
+}
+
+# unshare execs without forking: the inner world's parent is the outer one.
+if [[ ${_BERTH_WORLD_OUTER:-} != "$PPID" ]]; then
+        outer "$@"
 fi
-unset _BERTH_WORLD_REEXEC
+unset _BERTH_WORLD_OUTER
 
 # --- inside ------------------------------------------------------------------------------------------
 W=/tmp/berth-world
-cgroups=() # cgroup dirs we made
-declare -A cgroup_origin=() # dir -> the hierarchy's cgroup.procs we came from
-pid_journald='' pid_systemd='' pid_registry=''
+pid_journald='' pid_systemd='' pid_registry='' pid_cmd=''
 cleaned=''
 
 elapsed() {
@@ -79,39 +153,22 @@ show_log() {
         echo "-----" >&2
 }
 
-cgroup_pids() {
-        find "$1" -name cgroup.procs -exec cat {} + 2>/dev/null || true
-}
-
 cleanup() {
         local rc=$?
         [[ -z $cleaned ]] || return 0
         cleaned=1
         trap - EXIT INT TERM HUP
         set +e
+        if [[ -n $pid_cmd ]]; then
+                echo "world: interrupted, stopping: $cmd_desc" >&2
+                stop_pid "$pid_cmd" 5
+        fi
         stop_pid "$pid_systemd" 10
         stop_pid "$pid_registry" 5
         stop_pid "$pid_journald" 5
         if [[ -n ${BERTH_WORLD_LOGS:-} && -d $W/logs ]]; then
                 mkdir -p "$BERTH_WORLD_LOGS" && cp -a "$W/logs/." "$BERTH_WORLD_LOGS/"
         fi
-        local cg i p
-        for cg in "${cgroups[@]}"; do
-                echo $$ >"${cgroup_origin[$cg]}" 2>/dev/null || echo $$ >"${cg%/*}/cgroup.procs"
-        done
-        # Whatever is still in our cgroups was started in this world (by CMD or a daemon): kill it.
-        for cg in "${cgroups[@]}"; do
-                for ((i = 0; i < 100; i++)); do
-                        p=$(cgroup_pids "$cg")
-                        [[ -n $p ]] || break
-                        ((i > 0)) || echo "world: killing leftover processes in $cg:" "${p//$'\n'/ }" >&2
-                        # shellcheck disable=SC2086
-                        kill -KILL $p 2>/dev/null
-                        sleep 0.05
-                done
-                find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null
-                [[ ! -d $cg ]] || echo "world: could not remove cgroup $cg" >&2
-        done
         exit "$rc"
 }
 trap cleanup EXIT
@@ -148,44 +205,39 @@ mkdir -p /run/systemd/system /run/log /run/netns /run/berth /run/user
 mkdir -m 1777 /run/lock
 ln -s /dev/shm /run/shm
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
+# POSIX shm and semaphores (podman's libpod_lock, for one) would otherwise land in the host's /dev/shm.
+mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /dev/shm
 mkdir -p /var/log/journal /var/lib/berth
 mount -t tmpfs -o mode=2755,nosuid,nodev tmpfs /var/log/journal
 mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /var/lib/berth
 mkdir -p "$W/logs" "$W/fixtures" "$W/registry"
 mkdir -m 0700 "$W/home" "$W/xdg"
 
-# 3. Own cgroups. Hybrid (this host): name=systemd (v1) and unified (v2); pure cgroup2: the root.
-cg_name=berth-world-$$
-cg_hier=()
-if [[ $(stat -fc %T /sys/fs/cgroup) == cgroup2fs ]]; then
-        cg_hier=(/sys/fs/cgroup:0:)
-else
-        [[ $(stat -fc %T /sys/fs/cgroup/systemd 2>/dev/null) != cgroupfs ]] ||
-                cg_hier+=(/sys/fs/cgroup/systemd:name=systemd)
-        [[ $(stat -fc %T /sys/fs/cgroup/unified 2>/dev/null) != cgroup2fs ]] ||
-                cg_hier+=(/sys/fs/cgroup/unified:0:)
-fi
-for h in "${cg_hier[@]}"; do
-        mnt=${h%%:*} key=${h#*:}
-        if [[ $key == "0:" ]]; then
-                cur=$(sed -n 's/^0:://p' /proc/self/cgroup)
-        else
-                cur=$(sed -n "s/^[0-9]*:$key://p" /proc/self/cgroup)
-        fi
-        if ! mkdir "$mnt/$cg_name" 2>/dev/null; then
-                echo "world: cannot create cgroup $mnt/$cg_name, continuing without it" >&2
-                continue
-        fi
-        cgroups+=("$mnt/$cg_name")
-        cgroup_origin[$mnt/$cg_name]=$mnt${cur%/}/cgroup.procs
-        echo $$ >"$mnt/$cg_name/cgroup.procs"
+# 3. The cgroups the outer world made for us are the roots of our cgroup namespace: mount them in place
+#    of the hierarchies, so that /proc/self/cgroup, /proc/self/mountinfo and /sys/fs/cgroup agree (runc
+#    reads the first mount of a hierarchy in mountinfo: the host's must go, not just be covered).
+cg_name=${_BERTH_WORLD_CGNAME:-none}
+i=0
+for entry in ${_BERTH_WORLD_CGROUPS:-}; do
+        mkdir -p "/run/.berth-cgroup/$i"
+        mount --bind "${entry#*=}" "/run/.berth-cgroup/$i"
+        i=$((i + 1))
 done
-((${#cgroups[@]} > 0)) || echo "world: no cgroup of our own; systemd --user may fail" >&2
+i=0
+for entry in ${_BERTH_WORLD_CGROUPS:-}; do
+        umount -l "${entry%%=*}"
+        mount --move "/run/.berth-cgroup/$i" "${entry%%=*}"
+        i=$((i + 1))
+done
+rm -rf /run/.berth-cgroup
+unset _BERTH_WORLD_CGROUPS _BERTH_WORLD_CGNAME
 
 # 4. Environment seen by CMD and by the user manager (which passes its environment on to its units).
 BERTH_BUILD=$(realpath -m "$BERTH_BUILD")
 port=$((20000 + RANDOM % 30000)) # the network namespace is ours: any port is free
 export BERTH_WORLD=1 BERTH_WORLD_DIR=$W BERTH_TESTS_DIR=$tests_dir BERTH_BUILD
+BERTH_WORLD_USERNS=$(readlink /proc/self/ns/user)
+export BERTH_WORLD_USERNS
 export BERTH_TEST_REGISTRY=127.0.0.1:$port BERTH_FIXTURES=$W/fixtures
 export HOME=$W/home XDG_RUNTIME_DIR=$W/xdg
 export PATH=$BERTH_BUILD:$PATH
@@ -203,7 +255,20 @@ unset DBUS_SESSION_BUS_ADDRESS NOTIFY_SOCKET INVOCATION_ID JOURNAL_STREAM LISTEN
         MANAGERPID SYSTEMD_EXEC_PID
 
 # 5. journald, then the user manager (which would otherwise log to /dev/kmsg) and the registry.
-/lib/systemd/systemd-journald >"$W/logs/journald.log" 2>&1 &
+#    journald must not reach outside: no reading the host's kernel log, no wall messages to the host's
+#    terminals, its own messages to its log file rather than /dev/kmsg.
+mkdir -p /run/systemd/journald.conf.d
+cat >/run/systemd/journald.conf.d/berth-world.conf <<EOF
+[Journal]
+Storage=volatile
+ReadKMsg=no
+Audit=no
+ForwardToSyslog=no
+ForwardToKMsg=no
+ForwardToConsole=no
+ForwardToWall=no
+EOF
+SYSTEMD_LOG_TARGET=console /lib/systemd/systemd-journald >"$W/logs/journald.log" 2>&1 &
 pid_journald=$!
 
 cat >"$W/registry.yml" <<EOF
@@ -276,12 +341,17 @@ wait_for "systemd --user" 20 "$W/logs/systemd-user.log" "$pid_systemd" user_mana
 
 say "ready in $(elapsed)s: registry $BERTH_TEST_REGISTRY, cgroup $cg_name, build $BERTH_BUILD"
 
-# 7. CMD, under the global guard. --foreground keeps CMD on the terminal (for `world.sh bash`); its
-#    children are killed anyway by the cgroup sweep in cleanup().
+# 7. CMD, under the global guard. It runs as a background job so that a signal to world.sh is handled at
+#    once (a foreground child would delay the trap until it exits); it keeps our stdin and, without job
+#    control, our process group, so `world.sh bash` still works. Its children are killed anyway by the
+#    cgroup sweep in cleanup().
 timeout_s=${BERTH_WORLD_TIMEOUT:-2400}
 SECONDS=0
 rc=0
-timeout --foreground -k 10 "$timeout_s" "$@" || rc=$?
+timeout --foreground -k 10 "$timeout_s" "$@" <&0 &
+pid_cmd=$!
+wait "$pid_cmd" || rc=$?
+pid_cmd=''
 if ((rc == 124 || rc == 137)) && ((SECONDS >= timeout_s)); then
         echo "world.sh: TIMEOUT: '$*' still running after BERTH_WORLD_TIMEOUT=${timeout_s}s, killed" >&2
         rc=124
