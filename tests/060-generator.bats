@@ -356,3 +356,148 @@ SourcePath=$HOME/.config/berth/gen-good.container"
 
 not-found"
 }
+
+@test "generator: every option of --help is in the man page" {
+        run_tool berth-generator --help
+        local opt
+        for opt in $(grep -o -E -- '--[a-z][a-z-]+' <<<"$output" | sort -u); do
+                run_tool grep -c -F -- "*$opt*" "$BERTH_TESTS_DIR/../man/berth-generator.8.scd"
+        done
+}
+
+# --- containers as services of the world's user manager ----------------------------------------------
+
+# requires_berth_run FLAG...: berth-run is built and its 'run'/'rm' help lists every FLAG; skips otherwise
+# (a failure under BERTH_STRICT=1, as requires does).
+requires_berth_run() {
+        requires systemd registry cmd:berth-run cmd:berth-pull
+        local help f
+        help=$(berth-run run --help 2>&1; berth-run rm --help 2>&1) || true
+        for f in "$@"; do
+                [[ $help == *"$f"* ]] && continue
+                [[ ${BERTH_STRICT:-0} != 1 ]] || die "berth-run lacks $f and BERTH_STRICT=1 turns skips into failures"
+                skip "berth-run lacks $f"
+        done
+}
+
+# container_file NAME [LINES...]: ~/.config/berth/NAME.container for the fixture image and this test's state.
+container_file() {
+        local name=$1 l
+        shift
+        {
+                echo "[Container]"
+                echo "Image=$(fixture_ref busybox:latest)"
+                echo "Root=$BERTH_ROOT"
+                echo "RunRoot=$BERTH_RUNROOT"
+                for l in "$@"; do
+                        echo "$l"
+                done
+        } >"$HOME/.config/berth/$name.container"
+}
+
+# wait_until SECONDS CMD...: polls CMD every 50 ms.
+wait_until() {
+        local secs=$1 i
+        shift
+        for ((i = 0; i < secs * 20; i++)); do
+                "$@" >/dev/null 2>&1 && return 0
+                sleep 0.05
+        done
+        die "not true after ${secs}s: $*"
+}
+
+unit_logs() {
+        journalctl --no-pager -o cat _SYSTEMD_USER_UNIT="$1" 2>/dev/null
+}
+
+unit_logs_contain() {
+        [[ $(unit_logs "$1") == *"$2"* ]]
+}
+
+@test "service: a .container file runs as NAME.service: ready, logged, stopped cleanly" {
+        requires_berth_run --sdnotify --ignore
+        install_user_generator
+        run_tool berth-pull -q "$(fixture_ref busybox:latest)"
+        # The words must reach the container as written: no specifier, no variable expansion.
+        container_file gen-web \
+                "Exec=sh -c 'echo ready-\$0; printf \"%s|\" \"\$@\"; echo; exec sleep 600' web '\$HOME' '100%' 'a b' ';'"
+        _GEN_UNITS=gen-web.service
+        run_tool systemctl --user daemon-reload
+
+        # Type=notify: start returns once berth-run relayed READY=1.
+        run_tool systemctl --user start gen-web.service
+        run_tool systemctl --user is-active gen-web.service
+        is "$output" active
+        run_tool systemctl --user show -p Type -p NotifyAccess -p KillMode -p Delegate -p Slice gen-web.service
+        is "$output" "Type=notify
+NotifyAccess=all
+KillMode=mixed
+Delegate=yes
+Slice=machine.slice"
+        # berth-run is the main process and made no scope of its own.
+        local main
+        main=$(systemctl --user show -p MainPID --value gen-web.service)
+        [[ $main -gt 0 ]] || die "no MainPID"
+        run_tool cat "/proc/$main/comm"
+        is "$output" "berth-run"
+        run_tool systemctl --user list-units --plain --no-legend 'berth-gen-web*'
+        is "$output" ""
+
+        wait_until 10 unit_logs_contain gen-web.service 'ready-web'
+        run_tool unit_logs gen-web.service
+        assert_contains "$output" 'ready-web'
+        assert_contains "$output" '$HOME|100%|a b|;|'
+        run_tool journalctl --user --no-pager -o cat -u gen-web.service
+        assert_contains "$output" 'ready-web'
+
+        run_tool systemctl --user stop gen-web.service
+        run_tool systemctl --user show -p ActiveState -p Result gen-web.service
+        is "$output" "ActiveState=inactive
+Result=success"
+        # --rm: nothing left of the container, no mount in its state.
+        run_tool find "$BERTH_ROOT/containers" -mindepth 1 -maxdepth 1
+        is "$output" ""
+        run_tool bash -c "findmnt -rn -o TARGET | grep -F '$BERTH_ROOT' || true"
+        is "$output" ""
+}
+
+@test "service: Restart=on-failure restarts a failing container; the exit status reaches systemd" {
+        requires_berth_run --sdnotify --ignore
+        install_user_generator
+        run_tool berth-pull -q "$(fixture_ref busybox:latest)"
+        container_file gen-fail "Exec=sh -c 'echo attempt; exit 3'"
+        printf '[Service]\nRestart=on-failure\nRestartSec=100ms\n[Unit]\nStartLimitBurst=1000\n' \
+                >>"$HOME/.config/berth/gen-fail.container"
+        _GEN_UNITS=gen-fail.service
+        run_tool systemctl --user daemon-reload
+        run_tool ? systemctl --user start gen-fail.service
+        wait_until 20 test "$(systemctl --user show -p NRestarts --value gen-fail.service)" -ge 2
+        run_tool systemctl --user show -p ExecMainStatus --value gen-fail.service
+        is "$output" 3
+        run_tool systemctl --user stop gen-fail.service
+        run_tool bash -c "journalctl --no-pager -o cat _SYSTEMD_USER_UNIT=gen-fail.service | grep -c '^attempt'"
+        [[ $output -ge 2 ]] || die "expected at least 2 attempts, got $output"
+}
+
+@test "service: berth@NAME.service runs ~/.config/berth/NAME.container" {
+        requires_berth_run --sdnotify --ignore
+        run_tool berth-pull -q "$(fixture_ref busybox:latest)"
+        mkdir -p "$XDG_RUNTIME_DIR/systemd/user" "$HOME/.config/berth"
+        sed "s|@bindir@|$BIN|g" "$BERTH_TESTS_DIR/../units/berth@.service.in" >"$XDG_RUNTIME_DIR/systemd/user/berth@.service"
+        container_file tmpl "Exec=sh -c 'echo template-says-hi; exec sleep 600'"
+        _GEN_UNITS=berth@tmpl.service
+        run_tool systemctl --user daemon-reload
+        run_tool systemctl --user start berth@tmpl.service
+        run_tool systemctl --user is-active berth@tmpl.service
+        is "$output" active
+        wait_until 10 unit_logs_contain berth@tmpl.service template-says-hi
+        run_tool systemctl --user stop berth@tmpl.service
+        run_tool systemctl --user show -p ActiveState -p Result berth@tmpl.service
+        is "$output" "ActiveState=inactive
+Result=success"
+        run_tool find "$BERTH_ROOT/containers" -mindepth 1 -maxdepth 1
+        is "$output" ""
+
+        # A missing file: the unit's assertion says so, nothing runs.
+        run_tool 1 systemctl --user start berth@missing.service
+}
