@@ -181,7 +181,6 @@ gen() {
                 is "$output" 1 "one message for $k.container"
                 assert_contains "$err" "not generating $k.service"
         done
-        stderr=$err
         assert_contains "$stderr" "$SRC/unknown.container:3: Unknown key 'Imag' in [Container], not generating unknown.service"
         assert_contains "$stderr" "$SRC/twice.container:4: Image= given twice (first on line 2)"
         assert_contains "$stderr" "$SRC/nul.container: File contains a NUL byte"
@@ -500,4 +499,30 @@ Result=success"
 
         # A missing file: the unit's assertion says so, nothing runs.
         run_tool 1 systemctl --user start berth@missing.service
+}
+
+@test "service: NAME.network runs berth-net create once, and again harmlessly" {
+        requires systemd cmd:berth-net
+        if ! berth-net --help 2>&1 | grep -q -- '--ignore'; then
+                [[ ${BERTH_STRICT:-0} != 1 ]] || die "berth-net create lacks --ignore and BERTH_STRICT=1 turns skips into failures"
+                skip "berth-net create lacks --ignore"
+        fi
+        install_user_generator
+        printf '[Network]\nSubnet=10.89.31.0/24\nLabel=from=generator\nRoot=%s\nRunRoot=%s\n' \
+                "$BERTH_ROOT" "$BERTH_RUNROOT" >"$HOME/.config/berth/gen-net.network"
+        _GEN_UNITS=gen-net-network.service
+        run_tool systemctl --user daemon-reload
+        run_tool systemctl --user start gen-net-network.service
+        run_tool systemctl --user show -p ActiveState -p SubState gen-net-network.service
+        is "$output" "ActiveState=active
+SubState=exited"
+        run_tool berth-net inspect gen-net
+        run_tool jq -r '.[0].subnets[0].subnet, .[0].labels.from' <<<"$output"
+        is "$output" "10.89.31.0/24
+generator"
+        # The network exists already: a restart (or a reboot with persistent state) still succeeds.
+        run_tool systemctl --user restart gen-net-network.service
+        run_tool systemctl --user is-active gen-net-network.service
+        is "$output" active
+        run_tool berth-net rm gen-net
 }
