@@ -70,7 +70,11 @@ gen() {
 	Pull=never
 	Root=/var/lib/berth-alt
 	RunRoot=/run/berth-alt
-	RunArgs=--init --stop-timeout 5
+	Init=true
+	StopTimeout=5
+	StopSignal=SIGINT
+	Ulimit=nofile=1024:2048
+	RunArgs=--runtime runc
 
 	[Service]
 	Restart=on-failure
@@ -99,7 +103,8 @@ gen() {
 	SuccessExitStatus=143
 	Environment=BERTH_ROOT=/var/lib/berth-alt
 	Environment=BERTH_RUNROOT=/run/berth-alt
-	ExecStart=$BIN/berth-run run --rm --name=web --sdnotify=conmon --env=A=1 "--env=B=two words" --volume=/srv/data:/data:ro --publish=127.0.0.1:8080:8080 --label=app=web --memory=256m --cpus=0.5 --pids-limit=100 --user=1000:1000 --workdir=/www --read-only --hostname=web1 --cap-add=CAP_NET_ADMIN --cap-add=CAP_SYS_TIME --cap-drop=CAP_CHOWN "--health-cmd=wget -q -O- http://localhost:8080/" --health-interval=30s --health-retries=3 --pull=never --init --stop-timeout 5 -- 127.0.0.1:5000/busybox:latest httpd -f -p 8080 -h /www
+	ExecStartPre=-$BIN/berth-run rm --force --ignore web
+	ExecStart=$BIN/berth-run run --rm --name=web --sdnotify=conmon --env=A=1 "--env=B=two words" --volume=/srv/data:/data:ro --publish=127.0.0.1:8080:8080 --label=app=web --memory=256m --cpus=0.5 --pids-limit=100 --user=1000:1000 --workdir=/www --read-only --hostname=web1 --cap-add=CAP_NET_ADMIN --cap-add=CAP_SYS_TIME --cap-drop=CAP_CHOWN "--health-cmd=wget -q -O- http://localhost:8080/" --health-interval=30s --health-retries=3 --pull=never --init --stop-timeout=5 --stop-signal=SIGINT --ulimit=nofile=1024:2048 --runtime runc -- 127.0.0.1:5000/busybox:latest httpd -f -p 8080 -h /www
 	ExecStopPost=-$BIN/berth-run rm --force --ignore web
 	Restart=on-failure
 	EOF
@@ -181,12 +186,12 @@ gen() {
                 is "$output" 1 "one message for $k.container"
                 assert_contains "$err" "not generating $k.service"
         done
-        assert_contains "$stderr" "$SRC/unknown.container:3: Unknown key 'Imag' in [Container], not generating unknown.service"
-        assert_contains "$stderr" "$SRC/twice.container:4: Image= given twice (first on line 2)"
-        assert_contains "$stderr" "$SRC/nul.container: File contains a NUL byte"
-        assert_contains "$stderr" "$SRC/utf8.container: File is not valid UTF-8"
-        assert_contains "$stderr" "$SRC/t@.container: Template or escaped names are not supported"
-        assert_contains "$stderr" "$SRC/network.container:3: Network=missing.network names no .network file"
+        assert_contains "$err" "$SRC/unknown.container:3: Unknown key 'Imag' in [Container], not generating unknown.service"
+        assert_contains "$err" "$SRC/twice.container:4: Image= given twice (first on line 2)"
+        assert_contains "$err" "$SRC/nul.container: File contains a NUL byte"
+        assert_contains "$err" "$SRC/utf8.container: File is not valid UTF-8"
+        assert_contains "$err" "$SRC/t@.container: Template or escaped names are not supported"
+        assert_contains "$err" "$SRC/network.container:3: Network=missing.network names no .network file"
 }
 
 @test "generator: systemd hands berth-run exactly the words of the file (quotes, %, \$, ;, newlines)" {

@@ -111,6 +111,10 @@ static const Key container_keys[] = {
         {"HealthStartPeriod", "--health-start-period", KEY_ONCE, CHECK_DURATION},
         {"HealthTimeout", "--health-timeout", KEY_ONCE, CHECK_DURATION},
         {"Pull", "--pull", KEY_ONCE, CHECK_PULL},
+        {"Init", "--init", KEY_BOOL},
+        {"StopSignal", "--stop-signal", KEY_ONCE},
+        {"StopTimeout", "--stop-timeout", KEY_ONCE, CHECK_UINT},
+        {"Ulimit", "--ulimit", KEY_EACH},
         {},
 };
 
@@ -590,9 +594,11 @@ int container_generate(const GenContext *ctx, const char *base, const Ini *ini, 
               f);
         put_env(f, "BERTH_ROOT", s->root, &oom);
         put_env(f, "BERTH_RUNROOT", s->runroot, &oom);
-        put_exec(f, "ExecStart", "", ctx->bindir, "berth-run", s->argv, &oom);
-        /* The supervisor removes an --rm container itself; this catches one killed with SIGKILL. */
+        /* The supervisor removes an --rm container itself. These catch one whose supervisor was SIGKILLed or
+         * died with the machine, so that the name is free for the next start. */
         char *rm[] = {(char *) "rm", (char *) "--force", (char *) "--ignore", s->name, NULL};
+        put_exec(f, "ExecStartPre", "-", ctx->bindir, "berth-run", rm, &oom);
+        put_exec(f, "ExecStart", "", ctx->bindir, "berth-run", s->argv, &oom);
         put_exec(f, "ExecStopPost", "-", ctx->bindir, "berth-run", rm, &oom);
         pass_through(f, ini, "Service");
 
