@@ -173,7 +173,7 @@ static int taken_add(Taken *t, const Subnet *s, const char *owner) {
         return 0;
 }
 
-static int taken_load(json_t *all, Taken *t) {
+static int taken_load(json_t *all, const char *own_ifname, Taken *t) {
         json_t *net;
         size_t i;
         int r;
@@ -201,7 +201,13 @@ static int taken_load(json_t *all, Taken *t) {
          * is still up does not conflict with itself after rm + create. */
         Subnet *routes = NULL;
         size_t n_routes = 0;
-        r = host_routes(t->ifnames, &routes, &n_routes);
+        _cleanup_strv_free_ char **skip = NULL;
+        for (char **f = t->ifnames; f && *f; f++)
+                if (strv_extend(&skip, *f) < 0)
+                        return -ENOMEM;
+        if (own_ifname && strv_extend(&skip, own_ifname) < 0)
+                return -ENOMEM;
+        r = host_routes(skip, &routes, &n_routes);
         if (r < 0)
                 return r;
         for (size_t k = 0; k < n_routes; k++) {
@@ -464,7 +470,7 @@ static int build_subnets(NetworkSpec *spec, const Taken *t, bool is_default, jso
                                 json_decref(e);
                                 return log_error_errno(-EINVAL, "IP range '%s' is too small", spec->ranges[i]);
                         }
-                        (void) subnet_last(&rg, &last);
+                        (void) subnet_end(&rg, &last);
                         Subnet sl = subnets[i];
                         IpAddr sub_last;
                         (void) subnet_last(&sl, &sub_last);
@@ -493,6 +499,12 @@ int network_create(NetworkSpec *spec, json_t **ret) {
 
         if (network_name_check(spec->name, &why) < 0)
                 return log_error_errno(-EINVAL, "Invalid network name '%s': %s", spec->name, why);
+        /* the default network first, so that it keeps its subnet */
+        if (!is_default) {
+                r = network_ensure_default();
+                if (r < 0)
+                        return r;
+        }
         if (!spec->driver)
                 spec->driver = "bridge";
         if (!strv_contains((char *[]) { (char *) "bridge", (char *) "macvlan", (char *) "ipvlan", (char *) "vlan",
@@ -516,7 +528,7 @@ int network_create(NetworkSpec *spec, json_t **ret) {
         r = network_read_all(&all);
         if (r < 0)
                 return r;
-        r = taken_load(all, &t);
+        r = taken_load(all, is_default ? NETWORK_DEFAULT_BRIDGE : spec->interface, &t);
         if (r < 0)
                 return log_error_errno(r, "Cannot read the host's routes: %m");
 

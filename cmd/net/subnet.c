@@ -111,6 +111,17 @@ int subnet_nth(const Subnet *s, uint64_t n, IpAddr *ret) {
         return 0;
 }
 
+int subnet_end(const Subnet *s, IpAddr *ret) {
+        IpAddr a = s->addr;
+        unsigned len = a.family == AF_INET ? 4 : 16;
+        for (unsigned i = 0; i < len; i++) {
+                unsigned keep = s->prefixlen >= 8 * (i + 1) ? 8 : s->prefixlen > 8 * i ? s->prefixlen - 8 * i : 0;
+                a.bytes[i] |= keep == 0 ? 0xff : (uint8_t) ~(0xff << (8 - keep));
+        }
+        *ret = a;
+        return 0;
+}
+
 int subnet_last(const Subnet *s, IpAddr *ret) {
         IpAddr a = s->addr;
         unsigned len = a.family == AF_INET ? 4 : 16;

@@ -33,6 +33,8 @@ bool subnet_contains(const Subnet *s, const IpAddr *a);
 bool subnet_overlaps(const Subnet *a, const Subnet *b);
 /* The address n hosts above the network address (n = 1 is the usual gateway); -ERANGE outside the subnet. */
 int subnet_nth(const Subnet *s, uint64_t n, IpAddr *ret);
+/* The last address (all host bits set). */
+int subnet_end(const Subnet *s, IpAddr *ret);
 /* The last usable address (broadcast - 1 for IPv4, the last address for IPv6). */
 int subnet_last(const Subnet *s, IpAddr *ret);
 /* Routes of the current network namespace from /proc/net/route and /proc/net/ipv6_route, without default
