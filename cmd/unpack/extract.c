@@ -46,6 +46,15 @@ typedef struct Extract {
         char **opaque;
         size_t n_opaque;
         bool warned_xattr;
+        uid_t euid;
+        gid_t egid;
+
+        /* The parent of the last entry, while consecutive entries share it. Entries with the same parent only
+         * add or replace names inside it, so its resolution cannot change; any other entry drops it. The fd is a
+         * directory inside the root, so even a stale one cannot lead out. */
+        char *cache_path;
+        int cache_fd;
+        bool cache_sgid;
 } Extract;
 
 static int fail(Extract *x, int r, const char *fmt, ...) _printf_(3, 4);
@@ -211,7 +220,7 @@ static int apply_dir_times(Extract *x) {
                 if (fd < 0)
                         continue;
                 if (futimens(fd, x->dirs[i - 1].ts) < 0)
-                        return fail(x, -errno, "cannot set the times of '%s': %m", x->dirs[i - 1].path);
+                        return fail(x, -errno, "cannot set the times of '%.160s': %m", x->dirs[i - 1].path);
         }
         return 0;
 }
@@ -222,9 +231,9 @@ static int open_parent(Extract *x, const char *parent, bool create, int *ret_fd)
         int fd = open_in_root(x->rootfd, parent, O_PATH | O_DIRECTORY);
         if (fd >= 0 || fd != -ENOENT || !create) {
                 if (fd == -ENOTDIR)
-                        return fail(x, fd, "parent '%s' is not a directory", parent);
+                        return fail(x, fd, "parent '%.160s' is not a directory", parent);
                 if (fd < 0)
-                        return fail(x, fd, "cannot open parent '%s': %s", parent, strerror(-fd));
+                        return fail(x, fd, "cannot open parent '%.160s': %s", parent, strerror(-fd));
                 *ret_fd = fd;
                 return 0;
         }
@@ -244,17 +253,17 @@ static int open_parent(Extract *x, const char *parent, bool create, int *ret_fd)
                         uint32_t uid = 0, gid = 0;
                         if (mkdirat(cur, p, 0755) < 0)
                                 return fail(x, -errno,
-                                            errno == EEXIST ? "parent '%s' is a dangling symlink" :
-                                                              "cannot create parent '%s': %m",
+                                            errno == EEXIST ? "parent '%.160s' is a dangling symlink" :
+                                                              "cannot create parent '%.160s': %m",
                                             prefix);
                         (void) map_id(x->o->uidmap, 0, &uid);
                         (void) map_id(x->o->gidmap, 0, &gid);
                         if ((uid != 0 || gid != 0) && fchownat(cur, p, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
-                                return fail(x, -errno, "cannot chown '%s': %m", prefix);
+                                return fail(x, -errno, "cannot chown '%.160s': %m", prefix);
                         next = open_in_root(x->rootfd, prefix, O_PATH | O_DIRECTORY);
                 }
                 if (next < 0)
-                        return fail(x, next, "cannot open parent '%s': %s", prefix, strerror(-next));
+                        return fail(x, next, "cannot open parent '%.160s': %s", prefix, strerror(-next));
                 safe_close(cur);
                 cur = next;
                 if (!slash)
@@ -296,7 +305,7 @@ static bool xattr_allowed(const char *name) {
 
 /* Metadata for a node just made at dirfd/name (type checked by the caller); fd >= 0 is its own open fd. */
 static int set_metadata(Extract *x, struct archive_entry *e, int dirfd, const char *name, int fd, bool is_dir,
-                        const char *path) {
+                        bool fresh, const char *path) {
         mode_t type = archive_entry_filetype(e);
         mode_t mode = archive_entry_perm(e) & 07777;
         uint32_t uid, gid;
@@ -307,13 +316,16 @@ static int set_metadata(Extract *x, struct archive_entry *e, int dirfd, const ch
                 return fail(x, -ERANGE, "uid %lld or gid %lld is out of range or not mapped",
                             (long long) archive_entry_uid(e), (long long) archive_entry_gid(e));
 
-        if (uid != geteuid() || gid != getegid()) {
+        /* A node made just now by us, with its permission bits, in a parent without setgid, already has our
+         * owner and the right mode: skip the syscalls. */
+        bool chowned = !fresh || uid != x->euid || gid != x->egid;
+        if (chowned) {
                 r = fd >= 0 ? fchown(fd, uid, gid) : fchownat(dirfd, name, uid, gid, AT_SYMLINK_NOFOLLOW);
                 if (r < 0)
                         return fail(x, -errno, "cannot chown: %m");
         }
         /* After chown, which clears setuid/setgid. */
-        if (type != AE_IFLNK) {
+        if (type != AE_IFLNK && (chowned || (mode & 07000))) {
                 r = fd >= 0 ? fchmod(fd, mode) : fchmodat(dirfd, name, mode, AT_SYMLINK_NOFOLLOW);
                 if (r < 0)
                         return fail(x, -errno, "cannot chmod: %m");
@@ -328,16 +340,16 @@ static int set_metadata(Extract *x, struct archive_entry *e, int dirfd, const ch
                 (void) snprintf(procpath, sizeof procpath, "/proc/self/fd/%d/%s", dirfd, name);
         while (archive_entry_xattr_next(e, &xname, &value, &size) == ARCHIVE_OK) {
                 if (!xattr_allowed(xname)) {
-                        log_debug("Dropping xattr '%s' of '%s'", xname, path);
+                        log_debug("Dropping xattr '%.160s' of '%.160s'", xname, path);
                         continue;
                 }
                 r = fd >= 0 ? fsetxattr(fd, xname, value, size, 0) : lsetxattr(procpath, xname, value, size, 0);
                 if (r < 0 && (errno == EOPNOTSUPP || errno == EPERM)) {
                         if (!x->warned_xattr)
-                                log_warning_errno(-errno, "Cannot set xattr '%s' on '%s', ignoring: %m", xname, path);
+                                log_warning_errno(-errno, "Cannot set xattr '%.160s' on '%.160s', ignoring: %m", xname, path);
                         x->warned_xattr = true;
                 } else if (r < 0)
-                        return fail(x, -errno, "cannot set xattr '%s': %m", xname);
+                        return fail(x, -errno, "cannot set xattr '%.160s': %m", xname);
         }
 
         struct timespec ts[2] = {
@@ -393,6 +405,49 @@ static int write_data(Extract *x, struct archive_entry *e, int fd) {
         return 0;
 }
 
+static const char *name_of(const char *path) {
+        const char *s = strrchr(path, '/');
+        return s ? s + 1 : path;
+}
+
+/* Forget the cached parent; returns its fd for the caller to own. */
+static int detach_parent(Extract *x) {
+        x->cache_path = mfree(x->cache_path);
+        return TAKE_FD(x->cache_fd);
+}
+
+static void drop_parent(Extract *x) {
+        safe_close(detach_parent(x));
+}
+
+/* The entry's parent, from the cache or freshly resolved in the root (and then cached). Borrowed fd. */
+static int get_parent(Extract *x, const char *parent, int *ret_fd) {
+        _cleanup_close_ int fd = -EBADF;
+        struct stat st;
+        int r;
+
+        if (x->cache_path && streq(x->cache_path, parent)) {
+                *ret_fd = x->cache_fd;
+                return 0;
+        }
+        drop_parent(x);
+        r = open_parent(x, parent, true, &fd);
+        if (r < 0)
+                return r;
+        r = track_dir(x, fd, parent, NULL);
+        if (r < 0)
+                return r;
+        if (fstatat(fd, "", &st, AT_EMPTY_PATH) < 0)
+                return -errno;
+        x->cache_path = strdup(parent);
+        if (!x->cache_path)
+                return -ENOMEM;
+        x->cache_sgid = st.st_mode & S_ISGID;
+        x->cache_fd = TAKE_FD(fd);
+        *ret_fd = x->cache_fd;
+        return 0;
+}
+
 static int extract_whiteout(Extract *x, const char *path, const char *parent, const char *name) {
         _cleanup_close_ int pfd = -EBADF;
         int r;
@@ -444,9 +499,9 @@ static int extract_opaque(Extract *x, const char *dir) {
                         return r;
                 fd = open_in_root(x->rootfd, dir, O_RDONLY | O_DIRECTORY);
                 if (fd < 0)
-                        return fail(x, fd, "cannot open '%s': %s", dir, strerror(-fd));
+                        return fail(x, fd, "cannot open '%.160s': %s", dir, strerror(-fd));
                 if (fsetxattr(fd, "trusted.overlay.opaque", "y", 1, 0) < 0)
-                        return fail(x, -errno, "cannot mark '%s' opaque: %m", dir);
+                        return fail(x, -errno, "cannot mark '%.160s' opaque: %m", dir);
                 return 0;
         }
         /* Applied when the layer is done, with what the layer wrote known: same result as "first". */
@@ -503,7 +558,7 @@ static int apply_opaque(Extract *x) {
                         continue;
                 int r = prune_opaque(x, fd, x->opaque[i]);
                 if (r < 0)
-                        return fail(x, r, "cannot apply opaque directory '%s': %s", x->opaque[i], strerror(-r));
+                        return fail(x, r, "cannot apply opaque directory '%.160s': %s", x->opaque[i], strerror(-r));
         }
         return 0;
 }
@@ -517,29 +572,31 @@ static int extract_hardlink(Extract *x, struct archive_entry *e, int pfd, const 
 
         r = normalize_path(archive_entry_hardlink(e), &link, &why);
         if (r < 0)
-                return fail(x, r, "hardlink target '%s': %s", archive_entry_hardlink(e), why ?: strerror(-r));
+                return fail(x, r, "hardlink target '%.160s': %s", archive_entry_hardlink(e), why ?: strerror(-r));
         if (isempty(link))
                 return fail(x, -EINVAL, "hardlink to the root directory");
         split_path(link, &lparent, &lname);
         tfd = open_in_root(x->rootfd, lparent, O_PATH | O_DIRECTORY);
         if (tfd < 0 || fstatat(tfd, lname, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                return fail(x, -ENOENT, "hardlink target '%s' does not exist in the %s", archive_entry_hardlink(e),
+                return fail(x, -ENOENT, "hardlink target '%.160s' does not exist in the %s", archive_entry_hardlink(e),
                             x->o->mode == EXTRACT_LAYER ? "layer" : "tree");
         if (S_ISDIR(st.st_mode))
-                return fail(x, -EPERM, "hardlink target '%s' is a directory", archive_entry_hardlink(e));
+                return fail(x, -EPERM, "hardlink target '%.160s' is a directory", archive_entry_hardlink(e));
         if (fstatat(pfd, name, &cur, AT_SYMLINK_NOFOLLOW) >= 0 && cur.st_dev == st.st_dev && cur.st_ino == st.st_ino)
                 return 0;
         r = make_room(x, pfd, name, false);
         if (r < 0)
                 return r;
         if (linkat(tfd, lname, pfd, name, 0) < 0)
-                return fail(x, -errno, "cannot link to '%s': %m", archive_entry_hardlink(e));
+                return fail(x, -errno, "cannot link to '%.160s': %m", archive_entry_hardlink(e));
         return 0;
 }
 
 static int extract_entry(Extract *x, struct archive_entry *e) {
         _cleanup_free_ char *path = NULL, *parent_copy = NULL;
-        _cleanup_close_ int pfd = -EBADF, fd = -EBADF;
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_close_ int owned = -EBADF;
+        int pfd = -EBADF; /* borrowed from the cache, or in owned once detached from it */
         const char *why = NULL, *parent, *name, *raw = archive_entry_pathname(e);
         mode_t type = archive_entry_filetype(e);
         int r;
@@ -552,6 +609,8 @@ static int extract_entry(Extract *x, struct archive_entry *e) {
         if (archive_entry_hardlink(e))
                 type = 0;
 
+        if (isempty(path) || startswith(name_of(path), ".wh."))
+                drop_parent(x);
         if (isempty(path)) {
                 /* The root itself: only a directory entry may describe it (CVE-2021-29136, U8). */
                 if (type != AE_IFDIR)
@@ -559,7 +618,7 @@ static int extract_entry(Extract *x, struct archive_entry *e) {
                 fd = open_in_root(x->rootfd, "", O_RDONLY | O_DIRECTORY);
                 if (fd < 0)
                         return fd;
-                return set_metadata(x, e, -EBADF, NULL, fd, true, "");
+                return set_metadata(x, e, -EBADF, NULL, fd, true, false, "");
         }
 
         parent_copy = strdup(path);
@@ -589,49 +648,65 @@ static int extract_entry(Extract *x, struct archive_entry *e) {
         if (type == AE_IFLNK && isempty(archive_entry_symlink(e)))
                 return fail(x, -EINVAL, "symlink without a target");
 
-        r = open_parent(x, parent, true, &pfd);
-        if (r < 0)
-                return r;
-        r = track_dir(x, pfd, parent, NULL);
+        r = get_parent(x, parent, &pfd);
         if (r < 0)
                 return r;
         r = add_written(x, path);
         if (r < 0)
                 return r;
-
+        /* Links and symlinks can change how later paths resolve: nothing cached survives them. */
+        if (type == 0 || type == AE_IFLNK)
+                owned = detach_parent(x);
         if (type == 0)
                 return extract_hardlink(x, e, pfd, name);
 
-        r = make_room(x, pfd, name, type == AE_IFDIR);
+        mode_t perm = archive_entry_perm(e) & 0777;
+        bool fresh = !x->cache_sgid;
+        for (int attempt = 0;; attempt++) {
+                switch (type) {
+                case AE_IFREG:
+                        fd = openat(pfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, perm);
+                        r = fd < 0 ? -errno : 0;
+                        break;
+                case AE_IFDIR:
+                        r = RET_NERRNO(mkdirat(pfd, name, perm));
+                        break;
+                case AE_IFLNK:
+                        r = RET_NERRNO(symlinkat(archive_entry_symlink(e), pfd, name));
+                        break;
+                default:
+                        r = RET_NERRNO(mknodat(pfd, name, type | perm,
+                                               makedev(archive_entry_rdevmajor(e), archive_entry_rdevminor(e))));
+                }
+                if (r != -EEXIST || attempt > 0)
+                        break;
+                /* Something is in the way: replace it (a directory stays when a directory comes). */
+                if (owned < 0)
+                        owned = detach_parent(x);
+                r = make_room(x, pfd, name, type == AE_IFDIR);
+                if (r < 0)
+                        return r;
+                if (r > 0) {
+                        fresh = false;
+                        break;
+                }
+        }
         if (r < 0)
-                return r;
+                return fail(x, r, "cannot create: %s", strerror(-r));
 
         switch (type) {
         case AE_IFREG:
-                fd = openat(pfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                            archive_entry_perm(e) & 0777);
-                if (fd < 0)
-                        return fail(x, -errno, "cannot create: %m");
                 r = write_data(x, e, fd);
                 if (r < 0)
                         return r;
-                return set_metadata(x, e, pfd, name, fd, false, path);
+                return set_metadata(x, e, pfd, name, fd, false, fresh, path);
         case AE_IFDIR:
-                if (r == 0 && mkdirat(pfd, name, 0700) < 0)
-                        return fail(x, -errno, "cannot create directory: %m");
                 fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (fd < 0)
                         return fail(x, -errno, "cannot open directory: %m");
-                return set_metadata(x, e, pfd, name, fd, true, path);
-        case AE_IFLNK:
-                if (symlinkat(archive_entry_symlink(e), pfd, name) < 0)
-                        return fail(x, -errno, "cannot create symlink: %m");
-                return set_metadata(x, e, pfd, name, -EBADF, false, path);
+                return set_metadata(x, e, pfd, name, fd, true, fresh, path);
         default:
-                if (mknodat(pfd, name, type | (archive_entry_perm(e) & 0777),
-                            makedev(archive_entry_rdevmajor(e), archive_entry_rdevminor(e))) < 0)
-                        return fail(x, -errno, "cannot create device node: %m");
-                return set_metadata(x, e, pfd, name, -EBADF, false, path);
+                return set_metadata(x, e, pfd, name, -EBADF, false, fresh, path);
         }
 }
 
@@ -647,6 +722,7 @@ static la_ssize_t read_cb(struct archive *a, void *userdata, const void **buf) {
 }
 
 static void extract_done(Extract *x) {
+        drop_parent(x);
         for (size_t i = 0; i < x->n_dirs; i++)
                 free(x->dirs[i].path);
         free(x->dirs);
@@ -668,9 +744,14 @@ int extract_tar(int rootfd, LayerStream *s, const ExtractOptions *o, ExtractStat
                 .o = o,
                 .why = why,
                 .why_size = why_size,
+                .euid = geteuid(),
+                .egid = getegid(),
+                .cache_fd = -EBADF,
         };
         int r;
 
+        /* Nodes are created with their final permission bits. */
+        umask(0);
         x.dir_index = strmap_new();
         x.written = strmap_new();
         x.ancestors = strmap_new();
@@ -703,7 +784,7 @@ int extract_tar(int rootfd, LayerStream *s, const ExtractOptions *o, ExtractStat
                 x.why = why;
                 x.why_size = why_size;
                 if (r < 0) {
-                        (void) snprintf(why, why_size, "entry '%s': %s", archive_entry_pathname(e) ?: "",
+                        (void) snprintf(why, why_size, "entry '%.160s': %s", archive_entry_pathname(e) ?: "",
                                         *entry_why ? entry_why : strerror(-r));
                         return r;
                 }

@@ -1,0 +1,292 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""unpack-hostile.py LAYOUT VICTIM [CASE...]
+
+Writes the hostile-layer corpus (THREATS.md U1-U21) into the OCI image layout LAYOUT (created if missing), one
+image per case, named 127.0.0.1:5000/hostile/CASE:latest. VICTIM is an absolute host directory the layers aim
+at; tests check it is untouched. Layers are built here with tarfile, independently of the code under test.
+Prints the case names, one per line."""
+import base64
+import gzip
+import hashlib
+import io
+import json
+import os
+import random
+import struct
+import sys
+import tarfile
+
+MTIME = 1704067200
+PREFIX = "127.0.0.1:5000/hostile/"
+
+
+def entry(name, kind=tarfile.REGTYPE, data=b"", mode=0o644, uid=0, gid=0, link="", pax=None, major=0, minor=0):
+    t = tarfile.TarInfo(name)
+    t.type = kind
+    t.mode = mode
+    t.uid, t.gid = uid, gid
+    t.mtime = MTIME
+    t.linkname = link
+    t.devmajor, t.devminor = major, minor
+    if pax:
+        t.pax_headers = pax
+    if kind == tarfile.REGTYPE:
+        t.size = len(data)
+    return (t, data)
+
+
+def d(name, mode=0o755, **kw):
+    return entry(name, tarfile.DIRTYPE, mode=mode, **kw)
+
+
+def sym(name, target):
+    return entry(name, tarfile.SYMTYPE, mode=0o777, link=target)
+
+
+def hard(name, target):
+    return entry(name, tarfile.LNKTYPE, link=target)
+
+
+def tar(entries, fmt=tarfile.PAX_FORMAT):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=fmt) as tf:
+        for t, data in entries:
+            tf.addfile(t, io.BytesIO(data) if t.type == tarfile.REGTYPE else None)
+    return buf.getvalue()
+
+
+def gz(b):
+    return gzip.compress(b, compresslevel=1, mtime=0)
+
+
+def zstd_raw(b, window_log=20):
+    """A zstd frame of raw blocks, written by hand (no zstd module needed); window_log sets the frame's
+    Window_Descriptor, so a frame can demand a huge window."""
+    out = bytearray(b"\x28\xb5\x2f\xfd")
+    out.append(0x00)  # no single segment, no checksum, no dict, no content size
+    out.append((window_log - 10) << 3)
+    chunks = [b[i:i + 100000] for i in range(0, len(b), 100000)] or [b""]
+    for i, c in enumerate(chunks):
+        last = 1 if i == len(chunks) - 1 else 0
+        out += struct.pack("<I", last | (len(c) << 3))[:3]
+        out += c
+    return bytes(out)
+
+
+def zeros_gzip_members(prefix, n_mib, suffix=b""):
+    """gzip of prefix + n_mib MiB of zeros + suffix, as concatenated members so it is quick to build."""
+    mib = gzip.compress(b"\0" * (1 << 20), compresslevel=9, mtime=0)
+    return gz(prefix) + mib * n_mib + gz(suffix)
+
+
+def sha(b):
+    return "sha256:" + hashlib.sha256(b).hexdigest()
+
+
+class Layout:
+    def __init__(self, path):
+        self.path = path
+        os.makedirs(os.path.join(path, "blobs", "sha256"), exist_ok=True)
+        with open(os.path.join(path, "oci-layout"), "w") as f:
+            json.dump({"imageLayoutVersion": "1.0.0"}, f)
+        p = os.path.join(path, "index.json")
+        self.index = json.load(open(p)) if os.path.exists(p) else {"schemaVersion": 2, "manifests": []}
+
+    def blob(self, b):
+        dg = sha(b)
+        with open(os.path.join(self.path, "blobs", "sha256", dg[7:]), "wb") as f:
+            f.write(b)
+        return {"digest": dg, "size": len(b)}
+
+    def image(self, name, layers):
+        """layers: list of (blob bytes, media type, diff_id)"""
+        config = {"architecture": "amd64", "os": "linux", "config": {},
+                  "rootfs": {"type": "layers", "diff_ids": [l[2] for l in layers]}}
+        cdesc = self.blob(json.dumps(config).encode())
+        manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "config": dict(cdesc, mediaType="application/vnd.oci.image.config.v1+json"),
+                    "layers": [dict(self.blob(b), mediaType=mt) for b, mt, _ in layers]}
+        mdesc = self.blob(json.dumps(manifest).encode())
+        self.index["manifests"] = [m for m in self.index["manifests"]
+                                   if m["annotations"]["org.opencontainers.image.ref.name"] != name]
+        self.index["manifests"].append(dict(mdesc, mediaType="application/vnd.oci.image.manifest.v1+json",
+                                            annotations={"org.opencontainers.image.ref.name": name}))
+
+    def save(self):
+        with open(os.path.join(self.path, "index.json"), "w") as f:
+            json.dump(self.index, f)
+
+
+GZ = "application/vnd.oci.image.layer.v1.tar+gzip"
+ZS = "application/vnd.oci.image.layer.v1.tar+zstd"
+TAR = "application/vnd.oci.image.layer.v1.tar"
+
+
+def layer(entries, fmt=tarfile.PAX_FORMAT):
+    t = tar(entries, fmt)
+    return (gz(t), GZ, sha(t))
+
+
+def cases(victim):
+    v = victim.strip("/")  # the victim's path, as seen inside the root
+    up = "../" * 12 + v  # relative path that would climb out of any root
+    base = [d("etc"), entry("etc/passwd", data=b"root:x:0:0::/root:/bin/sh\n"), d("tmp", mode=0o1777), d("run")]
+    c = {}
+    # U1: '..' in names
+    c["u1-dotdot"] = [layer(base + [entry("../victim/x", data=b"x")])]
+    c["u1-abs-dotdot"] = [layer([entry("/../x", data=b"x")])]
+    c["u1-mid-dotdot"] = [layer([d("a"), entry("a/../../x", data=b"x")])]
+    # U2: absolute symlink then a file through it
+    c["u2-symlink-abs"] = [layer([d(v), sym("localetc", victim), entry("localetc/unbroken", data=b"in root\n")])]
+    c["u2-symlink-dangling"] = [layer([sym("localetc", victim), entry("localetc/unbroken", data=b"x\n")])]
+    # U3: symlink climbing out, then a hardlink through it
+    c["u3-symlink-hardlink"] = [layer([d(v), entry(v + "/file", data=b"inside\n"), sym("d1", up),
+                                       hard("linked", "d1/file")])]
+    # U4: hardlinks with absolute or climbing targets
+    c["u4-hardlink-abs"] = [layer(base + [hard("h", "/etc/passwd"), d(v), entry(v + "/file", data=b"in\n"),
+                                          hard("hv", victim + "/file")])]
+    c["u4-hardlink-dotdot"] = [layer(base + [hard("h", "../../../etc/passwd")])]
+    # U5: chained relative symlinks
+    c["u5-chained-symlinks"] = [layer([d("inner"), sym("inner/go_up", ".."), sym("inner/go_up/escape", up), d(v),
+                                       entry("inner/go_up/escape/newfile", data=b"new\n")])]
+    # U6: a directory replaced by a symlink, then a write below it (CVE-2025-47290)
+    c["u6-symlink-override"] = [layer([d(v), d("foo"), entry("foo/a", data=b"a"), sym("foo", victim),
+                                       entry("foo/x", data=b"x\n")])]
+    # U7: metadata through a symlink
+    c["u7-symlink-chmod-file"] = [layer([sym("s", victim + "/file"), entry("s", data=b"s\n", mode=0o777)])]
+    c["u7-symlink-chmod-dir"] = [layer([sym("s", victim), d("s", mode=0o777)])]
+    c["u7-dir-then-symlink"] = [layer([d("dd", mode=0o700), sym("dd", victim), d("dd", mode=0o777),
+                                       entry("dd/f", data=b"f")])]
+    # U8: the root as a non-directory
+    c["u8-root-symlink"] = [layer([sym(".", "/")])]
+    c["u8-root-file"] = [layer([entry("/", data=b"x")])]
+    c["u8-root-dir-ok"] = [layer([d(".", mode=0o755), entry("ok", data=b"ok\n")])]
+    # U9: invalid whiteouts
+    for n, name in [("dot", ".wh.."), ("dotdot", ".wh..."), ("etc-dot", "etc/.wh.."), ("empty", ".wh.")]:
+        c["u9-wh-" + n] = [layer(base), layer([entry(name)])]
+    # U10: a whiteout through an absolute symlink from a lower layer
+    c["u10-whiteout-symlink"] = [layer([d(v), entry(v + "/file", data=b"in root\n"), sym("localetc", victim)]),
+                                 layer([d("localetc"), entry("localetc/.wh.file")])]
+    # U11: opaque marker after new content in the same layer
+    c["u11-opaque-order"] = [layer([d("a"), entry("a/x", data=b"x"), d("a/b"), d("a/b/c"),
+                                    entry("a/b/c/lower", data=b"l")]),
+                             layer([d("a"), d("a/b"), d("a/b/c"), entry("a/b/c/foo", data=b"foo\n"),
+                                    entry("a/.wh..wh..opq")])]
+    # U12: overlay xattrs from the image
+    c["u12-overlay-xattrs"] = [layer([d("o", pax={"SCHILY.xattr.trusted.overlay.opaque": "y"}),
+                                      entry("o/f", data=b"f", pax={
+                                          "SCHILY.xattr.trusted.overlay.redirect": "/etc",
+                                          "SCHILY.xattr.user.overlay.origin": "x",
+                                          "SCHILY.xattr.user.keep": "kept"})])]
+    # U13: absolute symlink from a lower layer must resolve inside the root, not be refused
+    c["u13-abs-symlink-lower"] = [layer([d("run"), d("var"), sym("var/run", "/run")]),
+                                  layer([d("var"), d("var/run"), entry("var/run/x", data=b"x\n"),
+                                         hard("h", "var/run/x")])]
+    # U14: bombs
+    hdr = tar([entry("zeros", data=b"")])[:512]
+    zero_tar_hdr = tarfile.TarInfo("zeros")
+    zero_tar_hdr.size = 96 << 20
+    zero_tar_hdr.mtime = MTIME
+    hdr = zero_tar_hdr.tobuf(tarfile.GNU_FORMAT)
+    c["u14-gzip-bomb"] = [(zeros_gzip_members(hdr, 96, b"\0" * 1024), GZ, "sha256:" + "0" * 64)]
+    c["u14-tar-padding"] = [(zeros_gzip_members(tar([entry("f", data=b"f")]), 96), GZ, "sha256:" + "0" * 64)]
+    c["u14-zstd-window"] = [(zstd_raw(tar([entry("f", data=b"f")]), window_log=31), ZS, "sha256:" + "0" * 64)]
+    # U15: junk
+    rnd = random.Random(42).randbytes(200000)
+    c["u15-gzip-random"] = [(gz(rnd), GZ, sha(rnd))]
+    t = tar([entry("big", data=rnd[:100000])])
+    c["u15-truncated-tar"] = [(gz(t[:50000]), GZ, sha(t[:50000]))]
+    c["u15-zstd-garbage"] = [(zstd_raw(rnd), ZS, sha(rnd))]
+    c["u15-truncated-gzip"] = [(gz(t)[:3000], GZ, sha(t))]
+    c["u15-plain-garbage"] = [(rnd, TAR, sha(rnd))]
+    # U16: DiffID mismatch; junk after the tar's end
+    t = tar([entry("f", data=b"f\n")])
+    c["u16-diffid-mismatch"] = [(gz(t), GZ, sha(t + b"x"))]
+    c["u16-junk-after-eof"] = [(gz(t + b"junk" * 100), GZ, sha(t))]
+    # U17: decompressors planted in the image; the zstd layer must be decompressed in-process
+    fake = b"#!/bin/sh\ntouch " + victim.encode() + b"/executed\ncat\n"
+    t = tar([d("usr"), d("usr/bin")] + [entry("usr/bin/" + n, data=fake, mode=0o755)
+                                        for n in ("zstd", "xz", "gzip", "unpigz", "igzip", "pigz")])
+    t2 = tar([entry("after", data=b"after\n")])
+    c["u17-fake-decompressors"] = [(gz(t), GZ, sha(t)), (zstd_raw(t2), ZS, sha(t2)), (t2 + b"", TAR, sha(t2))]
+    # U18: out-of-range header fields (GNU base-256 numbers)
+    G = tarfile.GNU_FORMAT
+    c["u18-dev-major-2e32"] = [layer([entry("dev", tarfile.CHRTYPE, major=1 << 32, minor=1)], G)]
+    c["u18-dev-minor-neg"] = [layer([entry("dev", tarfile.BLKTYPE, major=8, minor=-1)], G)]
+    c["u18-uid-2e32"] = [layer([entry("f", data=b"f", uid=1 << 32)], G)]
+    c["u18-uid-neg"] = [layer([entry("f", data=b"f", uid=-1)], G)]
+    c["u18-gid-2e31"] = [layer([entry("f", data=b"f", gid=1 << 31)], G)]
+    # U19: replacements and link order
+    c["u19-file-dir-file"] = [layer([entry("p", data=b"one\n"), d("p"), entry("p/in", data=b"in"),
+                                     entry("p", data=b"three\n")])]
+    c["u19-hardlink-forward"] = [layer([hard("early", "late"), entry("late", data=b"late\n")])]
+    c["u19-dup-hardlinks"] = [layer([entry("f", data=b"f\n"), hard("h1", "f"), hard("h2", "f"), hard("h1", "f")])]
+    # U20: names
+    long_ok = "/".join(["d" * 200] * 15) + "/f"  # ~3 KiB, every component fits
+    c["u20-long-ok"] = [layer([entry(long_ok, data=b"deep\n"), sym("l", "x" * 1000)], tarfile.GNU_FORMAT)]
+    c["u20-too-long"] = [layer([entry("/".join(["e" * 250] * 20) + "/f", data=b"x")])]
+    c["u20-long-component"] = [layer([entry("n" * 300, data=b"x")])]
+    c["u20-pax-dotdot"] = [layer([entry("innocent", data=b"x", pax={"path": "../../" + v + "/pax"})])]
+    c["u20-nul-name"] = [layer([entry("nul", data=b"x", pax={"path": "a\0/../../b"})])]
+    # U21: setuid, setgid, sticky, capabilities, owners kept
+    cap = base64.b64encode(bytes.fromhex("0100000200200000000000000000000000000000")).decode()
+    c["u21-setuid"] = [layer([d("bin"), entry("bin/suid", data=b"#!/bin/sh\n", mode=0o4755),
+                              entry("bin/sgid", data=b"#!/bin/sh\n", mode=0o2755, gid=50),
+                              d("sticky", mode=0o1777), d("gdir", mode=0o2775, uid=1000, gid=1000),
+                              entry("bin/cap", data=b"cap", mode=0o755,
+                                    pax={"LIBARCHIVE.xattr.security.capability": cap}),
+                              entry("fifo", tarfile.FIFOTYPE, mode=0o600),
+                              entry("null", tarfile.CHRTYPE, mode=0o666, major=1, minor=3)])]
+    return c
+
+
+def zstd_cli(b):
+    import subprocess
+    return subprocess.run(["zstd", "-q", "-3", "-c"], input=b, stdout=subprocess.PIPE, check=True).stdout
+
+
+def extra(victim):
+    """Benign images for the functional tests; built only when named."""
+    c = {}
+    t1 = tar([d("etc"), entry("etc/one", data=b"gzip\n"), entry("etc/shared", data=b"1\n")])
+    t2 = tar([entry("etc/two", data=b"zstd\n"), entry("etc/shared", data=b"2\n")])
+    t3 = tar([entry("etc/three", data=b"plain\n")])
+    t4 = tar([entry("etc/four", data=b"multi-member\n"), entry("etc/shared", data=b"4\n")])
+    c["ok-formats"] = [(gz(t1), GZ, sha(t1)), (zstd_cli(t2), ZS, sha(t2)), (t3, TAR, sha(t3)),
+                       (gz(t4[:1024]) + gz(t4[1024:]), "application/vnd.docker.image.rootfs.diff.tar.gzip", sha(t4))]
+    c["ok-130layers"] = [layer([d("layers"), entry("layers/%03d" % i, data=b"%d\n" % i),
+                                entry("top", data=b"%d\n" % i)]) for i in range(130)]
+    rnd = random.Random(7)
+    c["ok-12layers"] = [layer([d("l%02d" % i)] + [entry("l%02d/f%04d" % (i, k), data=rnd.randbytes(2000), mode=0o640,
+                                                        uid=k % 3, gid=k % 5) for k in range(800)])
+                        for i in range(12)]
+    c["ok-manyfiles"] = [layer([d("m%02d" % (k // 1000)) for k in range(0, 40000, 1000)] +
+                               [entry("m%02d/f%05d" % (k // 1000, k), data=b"%d" % k) for k in range(40000)])]
+    base = layer([d("base"), entry("base/f", data=b"base\n")])
+    c["gc-a"] = [base, layer([entry("a", data=b"a\n")])]
+    c["gc-b"] = [base, layer([entry("b", data=b"b\n")])]
+    c["ok-owners"] = [layer([d("home"), d("home/u", uid=1000, gid=1000), entry("home/u/f", data=b"u", uid=1000, gid=100),
+                             entry("rootfile", data=b"r")])]
+    c["ok-unmapped"] = [layer([entry("f", data=b"f", uid=70000)])]
+    return c
+
+
+def main():
+    layout, victim = sys.argv[1], sys.argv[2]
+    if not os.path.isabs(victim):
+        sys.exit("VICTIM must be absolute")
+    want = set(sys.argv[3:])
+    lay = Layout(layout)
+    all_cases = cases(victim)
+    all_cases.update({k: v for k, v in extra(victim).items() if k in want})
+    for name, layers in all_cases.items():
+        if want and name not in want:
+            continue
+        lay.image(PREFIX + name + ":latest", layers)
+        print(name)
+    lay.save()
+
+
+if __name__ == "__main__":
+    main()
