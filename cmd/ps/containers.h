@@ -41,6 +41,8 @@ bool container_filter_match(const ContainerFilter *f, const Container *c);
 
 /* The container's name ("" if unknown), its image name, its command (Entrypoint + Cmd) as an array. */
 const char *container_name(const Container *c);
+/* The name whose $ROOT/names symlink points at id (for records that cannot be read); NULL if none. */
+char *container_name_of_id(const char *id);
 json_t *container_command(const Container *c);
 /* podman ps's object: Id, Names, Image, ImageID, Command, Created, CreatedAt, State, Status, ExitCode,
  * Exited, ExitedAt, StartedAt, Labels, Mounts, Networks, Ports, Pid (+ Error when there is a reason). */

@@ -141,6 +141,13 @@ static int mark_exited(Reconciled *r, const char *why) {
         return set_reason(r, "%s", why);
 }
 
+static bool have_rundir(const char *id) {
+        _cleanup_free_ char *rundir = container_run_path(id, NULL);
+        struct stat st;
+        /* on OOM, err on the side of "gone": never report running without evidence */
+        return rundir && stat(rundir, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 static int reconcile_state(const char *id, json_t *record, const ReconcileContext *ctx, Reconciled *r) {
         json_t *state = json_object_get(record, "State");
         const char *rs = json_string_value(json_object_get(state, "Status"));
@@ -164,16 +171,10 @@ static int reconcile_state(const char *id, json_t *record, const ReconcileContex
         const char *rec_boot = json_string_value(json_object_get(state, "BootId"));
         bool same_boot = !ctx->boot_id[0] || !rec_boot || streq(rec_boot, ctx->boot_id);
 
-        _cleanup_free_ char *rundir = container_run_path(id, NULL);
-        if (!rundir)
-                return -ENOMEM;
-        struct stat st;
-        bool have_rundir = stat(rundir, &st) == 0 && S_ISDIR(st.st_mode);
-
         if (s == STATUS_CREATED || s == STATUS_EXITED || s == STATUS_DEAD || s == STATUS_UNKNOWN) {
                 /* A record that says nothing runs is believed, unless the very process it names (same start
                  * time) is alive: then berth-run died between starting it and writing "running". */
-                if (s != STATUS_DEAD && pid > 0 && init_start > 0 && same_boot && have_rundir &&
+                if (s != STATUS_DEAD && pid > 0 && init_start > 0 && same_boot && have_rundir(id) &&
                     pid_is_alive(pid, init_start)) {
                         r->status = STATUS_RUNNING;
                         r->pid = pid;
@@ -186,7 +187,7 @@ static int reconcile_state(const char *id, json_t *record, const ReconcileContex
         /* running, paused or stopping: the record claims live processes; check each claim. */
         if (!same_boot)
                 return mark_exited(r, "the host rebooted since the container started (boot ID changed)");
-        if (!have_rundir)
+        if (!have_rundir(id))
                 return mark_exited(r, "its runtime directory is gone (reboot or lost /run)");
         bool init_alive = pid > 0 && pid_is_alive(pid, init_start);
         bool monitor_alive = mpid > 0 && pid_is_alive(mpid, monitor_start);
