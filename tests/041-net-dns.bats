@@ -1,0 +1,114 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# berth-net DNS: containers on a network resolve each other by name and alias through the network's own
+# server (berth-dns-NET.service, started with the first container, stopped with the last); a shared alias
+# answers with every container in rotating order; AAAA for IPv6.
+
+load helpers
+
+setup() {
+        berth_setup
+        requires root systemd
+}
+
+teardown() {
+        berth_teardown
+}
+
+cid() {
+        printf '%s-%s' "$BATS_TEST_NUMBER" "$1" | sha256sum | cut -c1-64
+}
+
+# lookup ID NAME SERVER [TYPE]: the addresses busybox nslookup prints, one per line, in the server's order
+lookup() {
+        nsenter --net="$BERTH_RUNROOT/netns/$1" busybox nslookup -type="${4:-a}" "$2" "$3" 2>&1 |
+                awk '/^Name:/ { n = 1 } n && /^Address:/ { print $2 }'
+}
+
+unit_state() {
+        systemctl --user show -P ActiveState "berth-dns-$1.service"
+}
+
+@test "dns: two containers resolve each other by name, host name, alias and short ID; the unit follows them" {
+        local a b
+        a=$(cid a)
+        b=$(cid b)
+        is "$(unit_state berth)" inactive
+        run_tool berth-net attach --container "$a" --name alpha --network-alias api
+        local ipa
+        ipa=$(jq -r '.networks.berth.ips[0]' <<<"$output")
+        ipa=${ipa%/*}
+        is "$(unit_state berth)" active "DNS unit after the first attach"
+        run_tool berth-net attach --container "$b" --name beta --hostname beta-host
+        local ipb
+        ipb=$(jq -r '.networks.berth.ips[0]' <<<"$output")
+        ipb=${ipb%/*}
+        is "$(lookup "$a" beta 10.88.0.1)" "$ipb"
+        is "$(lookup "$a" beta-host 10.88.0.1)" "$ipb"
+        is "$(lookup "$a" BETA.dns.berth 10.88.0.1)" "$ipb"
+        is "$(lookup "$b" alpha 10.88.0.1)" "$ipa"
+        is "$(lookup "$b" api 10.88.0.1)" "$ipa"
+        is "$(lookup "$b" "${a:0:12}" 10.88.0.1)" "$ipa"
+        run_tool 1 nsenter --net="$BERTH_RUNROOT/netns/$b" busybox nslookup nosuchname 10.88.0.1
+        assert_contains "$output" "NXDOMAIN"
+        # no AAAA for an IPv4-only container: an empty answer, not an error
+        is "$(lookup "$b" alpha 10.88.0.1 aaaa)" ""
+        run_tool berth-net detach --container "$a"
+        run_tool 1 nsenter --net="$BERTH_RUNROOT/netns/$b" busybox nslookup alpha 10.88.0.1
+        is "$(unit_state berth)" active "DNS unit while one container is left"
+        run_tool berth-net detach --container "$b"
+        is "$(unit_state berth)" inactive "DNS unit after the last detach"
+        [[ ! -e $BERTH_RUNROOT/net/dns/berth.hosts ]] || die "records left"
+}
+
+@test "dns: a shared alias answers with every container, in rotating order" {
+        local i ids=() ips=()
+        for i in 1 2 3; do
+                ids+=("$(cid "c$i")")
+                run_tool berth-net attach --container "${ids[-1]}" --name "web$i" --network-alias svc
+                ips+=("$(jq -r '.networks.berth.ips[0] | split("/")[0]' <<<"$output")")
+        done
+        local all
+        all=$(lookup "${ids[0]}" svc 10.88.0.1 | sort | xargs)
+        is "$all" "$(printf '%s\n' "${ips[@]}" | sort | xargs)" "all three answer"
+        local firsts=()
+        for i in 1 2 3; do
+                firsts+=("$(lookup "${ids[0]}" svc 10.88.0.1 | head -n1)")
+        done
+        is "$(printf '%s\n' "${firsts[@]}" | sort -u | wc -l)" 3 "each query starts with another container (${firsts[*]})"
+        for i in "${ids[@]}"; do
+                run_tool berth-net detach --container "$i"
+        done
+}
+
+@test "dns: AAAA for IPv6 addresses on a dual-stack network; connect and disconnect update the records" {
+        run_tool berth-net create --subnet 10.101.0.0/24 --subnet fd01:101::/64 ds
+        local a b
+        a=$(cid a)
+        b=$(cid b)
+        run_tool berth-net attach --container "$a" --network ds --name six --ip6 fd01:101::66
+        run_tool berth-net attach --container "$b" --network ds --name other
+        is "$(lookup "$b" six 10.101.0.1 aaaa)" "fd01:101::66"
+        is "$(lookup "$b" six fd01:101::1 aaaa)" "fd01:101::66" "over IPv6"
+        is "$(lookup "$b" six 10.101.0.1 a)" "10.101.0.*"
+        # a container connected later is found under its alias on the new network only
+        run_tool berth-net connect --network-alias late berth "$b"
+        run_tool berth-net attach --container "$(cid c)" --name third
+        is "$(lookup "$(cid c)" late 10.88.0.1)" "10.88.*"
+        run_tool berth-net disconnect berth "$b"
+        is "$(lookup "$(cid c)" late 10.88.0.1)" ""
+        run_tool berth-net detach --container "$(cid c)"
+        run_tool berth-net detach --container "$a"
+        run_tool berth-net detach --container "$b"
+        run_tool berth-net rm ds
+}
+
+@test "dns: --disable-dns starts no server and hands out no DNS address" {
+        run_tool berth-net create --subnet 10.102.0.0/24 --disable-dns quiet
+        run_tool berth-net attach --container "$(cid a)" --network quiet --name q
+        is "$(jq -c '.networks.quiet.dns' <<<"$output")" "[]"
+        is "$(unit_state quiet)" inactive
+        [[ ! -e $BERTH_RUNROOT/net/dns/quiet.hosts ]] || die "records written"
+        run_tool berth-net detach --container "$(cid a)"
+        run_tool berth-net rm quiet
+}
