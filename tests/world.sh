@@ -49,6 +49,7 @@ cmd_desc=$*
 # name=systemd and unified ones, and a pure cgroup2 host, at their root (as ENVIRONMENT.md says).
 outer() {
         command -v unshare >/dev/null || die "unshare (util-linux) is missing"
+        [[ $(id -u) == 0 ]] || die "needs root (or run it under 'unshare -r'): it makes mount and network namespaces"
         local name=berth-world-$$ mnt fstype key cur dir list=''
         local -a made=() origin=()
         local -a mnts=(/sys/fs/cgroup)
@@ -223,9 +224,10 @@ for entry in ${_BERTH_WORLD_CGROUPS:-}; do
         mount --bind "${entry#*=}" "/run/.berth-cgroup/$i"
         i=$((i + 1))
 done
+# Under `unshare -r` the host's mounts are locked to us and cannot go: ours then just cover them.
 i=0
 for entry in ${_BERTH_WORLD_CGROUPS:-}; do
-        umount -l "${entry%%=*}"
+        umount -l "${entry%%=*}" 2>/dev/null || true
         mount --move "/run/.berth-cgroup/$i" "${entry%%=*}"
         i=$((i + 1))
 done
@@ -299,7 +301,8 @@ pid_systemd=$!
 # 6. Fixtures: built once per version of fixtures.sh (and of busybox), then only pushed.
 cache=$(realpath -m "${BERTH_FIXTURE_CACHE:-/var/tmp/berth-fixtures}")
 busybox=${BERTH_FIXTURE_BUSYBOX:-/bin/busybox}
-key=$(cat "$tests_dir/fixtures.sh" "$busybox" 2>/dev/null | sha256sum | cut -c1-16)
+[[ -f $busybox ]] || die "$busybox not found: install busybox-static"
+key=$(cat "$tests_dir/fixtures.sh" "$busybox" | sha256sum | cut -c1-16)
 layout=$cache/$key
 if [[ ! -d $layout ]]; then
         mkdir -p "$cache"
@@ -315,7 +318,7 @@ if [[ ! -d $layout ]]; then
                         fi
                         mv "$tmp" "$layout"
                         # Old versions nobody used for a week.
-                        find "$cache" -mindepth 1 -maxdepth 1 -mtime +7 -exec rm -rf {} + || true
+                        find "$cache" -mindepth 1 -maxdepth 1 ! -name .lock -mtime +7 -exec rm -rf {} + || true
                 fi
         ) 9>"$cache/.lock"
 fi
@@ -340,11 +343,12 @@ user_manager_up() {
 wait_for "systemd --user" 20 "$W/logs/systemd-user.log" "$pid_systemd" user_manager_up
 
 say "ready in $(elapsed)s: registry $BERTH_TEST_REGISTRY, cgroup $cg_name, build $BERTH_BUILD"
+unset _BERTH_WORLD_T0
 
 # 7. CMD, under the global guard. It runs as a background job so that a signal to world.sh is handled at
 #    once (a foreground child would delay the trap until it exits); it keeps our stdin and, without job
-#    control, our process group, so `world.sh bash` still works. Its children are killed anyway by the
-#    cgroup sweep in cleanup().
+#    control, our process group, so `world.sh bash` still works. Whatever it leaves running is killed
+#    by the outer world's cgroup sweep.
 timeout_s=${BERTH_WORLD_TIMEOUT:-2400}
 SECONDS=0
 rc=0
