@@ -188,8 +188,8 @@ static int fetch_token(Client *c, const Challenge *ch, char **ret_token, char **
                                 ch->realm),
                        -EPROTO;
         if (c->user && !with_creds)
-                log_warning("Not sending the credentials from %s to token realm '%.200s' of another host",
-                            c->cred_source, ch->realm);
+                log_debug("Not sending the credentials from %s to token realm '%.200s' of another host",
+                          c->cred_source, ch->realm);
         if (asprintf(&scope_default, "repository:%s:pull", c->repo) < 0)
                 return -ENOMEM;
         e = curl_easy_init();
@@ -238,7 +238,11 @@ static int fetch_token(Client *c, const Challenge *ch, char **ret_token, char **
                        -EIO;
         if (code != 200)
                 return asprintf(ret_error, "token server '%.200s': HTTP %ld with %s", ch->realm, code,
-                                with_creds ? c->cred_source : "no credentials"),
+                                with_creds ? c->cred_source
+                                : c->user  ? "no credentials (those from the auth file are only sent over "
+                                             "https or to "
+                                             "the registry's own host)"
+                                           : "no credentials"),
                        code == 401 || code == 403 ? -EACCES : -EIO;
         json_t *j = body ? json_loads(body, 0, NULL) : NULL;
         const char *t = json_string_value(json_object_get(j, "token"))

@@ -37,6 +37,9 @@ typedef struct Request {
         usec_t not_before;
         unsigned attempts, redirects, auth_tries, auth_gen;
         uint64_t blob_offset_at_start;
+        usec_t timeout, last_rx;
+        curl_off_t last_dlnow;
+        bool stalled;
 
         long status;
         char content_type[128], challenge[1024], retry_after[64], content_range[96];

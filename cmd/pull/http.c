@@ -25,9 +25,6 @@ static CURL *easy_new(Client *c) {
         (void) curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long) CURL_HTTP_VERSION_2TLS);
         (void) curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
         (void) curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, (long) c->o.timeout_s);
-        /* A stalled server: fail when not a byte arrived for timeout_s seconds. */
-        (void) curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-        (void) curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long) c->o.timeout_s);
         (void) curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, c->o.tls_verify ? 1L : 0L);
         (void) curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, c->o.tls_verify ? 2L : 0L);
         if (c->o.cert_dir)
@@ -301,6 +298,24 @@ static size_t write_cb(char *data, size_t sz, size_t n, void *userdata) {
         return len;
 }
 
+/* A stalled server: fail when not a byte arrived for timeout_s seconds. libcurl's LOW_SPEED averages over
+ * several seconds, which lets a stall after a fast start run on for long. */
+static int xferinfo_cb(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow) {
+        Request *q = userdata;
+        usec_t now = now_usec(CLOCK_MONOTONIC);
+        if (dlnow != q->last_dlnow) {
+                q->last_dlnow = dlnow;
+                q->last_rx = now;
+                return 0;
+        }
+        if (now - q->last_rx > q->timeout) {
+                q->stalled = true;
+                return 1;
+        }
+        return 0;
+}
+
 static int request_start(Client *c, Request *q) {
         _cleanup_free_ char *url = NULL, *origin = NULL;
         char range[64];
@@ -344,6 +359,13 @@ static int request_start(Client *c, Request *q) {
         (void) curl_easy_setopt(q->easy, CURLOPT_WRITEDATA, q);
         (void) curl_easy_setopt(q->easy, CURLOPT_ERRORBUFFER, q->curl_err);
         (void) curl_easy_setopt(q->easy, CURLOPT_PRIVATE, q);
+        (void) curl_easy_setopt(q->easy, CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
+        (void) curl_easy_setopt(q->easy, CURLOPT_XFERINFODATA, q);
+        (void) curl_easy_setopt(q->easy, CURLOPT_NOPROGRESS, 0L);
+        q->timeout = c->o.timeout_s * USEC_PER_SEC;
+        q->last_rx = now_usec(CLOCK_MONOTONIC);
+        q->last_dlnow = 0;
+        q->stalled = false;
         q->curl_err[0] = 0;
         q->attempts++;
         if (curl_multi_add_handle(c->multi, q->easy) != CURLM_OK)
@@ -493,7 +515,12 @@ static int handle_done(Client *c, Request *q, CURLcode k) {
                         return 0;
                 }
                 char why[CURL_ERROR_SIZE + 64];
-                snprintf(why, sizeof why, "%s", q->curl_err[0] ? q->curl_err : curl_easy_strerror(k));
+                if (q->stalled) {
+                        snprintf(why, sizeof why, "no data for %u s (--timeout)", c->o.timeout_s);
+                        k = CURLE_OPERATION_TIMEDOUT;
+                } else
+                        snprintf(why, sizeof why, "%s",
+                                 q->curl_err[0] ? q->curl_err : curl_easy_strerror(k));
                 if (curl_code_retryable(k))
                         return schedule_retry(c, q, why);
                 return request_fail(q, -EIO, "%s: %s", q->what, why);
@@ -581,9 +608,6 @@ static int client_run(Client *c, Request *qs, size_t n) {
                                 return log_error_errno(r, "Failed to start a request: %m");
                         active++;
                 }
-                for (size_t i = 0; i < n; i++)
-                        if (qs[i].ready && qs[i].not_before > now)
-                                wait = MIN(wait, qs[i].not_before - now);
 
                 if (curl_multi_perform(c->multi, &running) != CURLM_OK)
                         return log_error_errno(-EIO, "libcurl failed");
@@ -605,6 +629,11 @@ static int client_run(Client *c, Request *qs, size_t n) {
                                 r = log_error_errno(q->error, "%s", q->errmsg ?: "Request failed");
                                 break;
                         }
+                        if (!q->ready && q->blob && q->blob->complete) {
+                                r = q->blob->complete(q->blob);
+                                if (r < 0)
+                                        break;
+                        }
                         if (!q->ready) {
                                 q->done = true;
                                 remaining--;
@@ -614,6 +643,18 @@ static int client_run(Client *c, Request *qs, size_t n) {
                 if (r < 0 || remaining == 0)
                         break;
                 progress_line(c, qs, n, false);
+                /* Redirects, auth and scheme switches restart at once; retries wait for their time. */
+                now = now_usec(CLOCK_MONOTONIC);
+                bool start_now = false;
+                for (size_t i = 0; i < n; i++)
+                        if (qs[i].ready) {
+                                if (qs[i].not_before <= now)
+                                        start_now = active < c->o.jobs;
+                                else
+                                        wait = MIN(wait, qs[i].not_before - now);
+                        }
+                if (start_now)
+                        continue;
                 if (active > 0 && running > 0)
                         (void) curl_multi_poll(c->multi, NULL, 0, (int) (wait / USEC_PER_MSEC) + 1, NULL);
                 else if (wait > 0 && active == 0)

@@ -48,6 +48,9 @@ typedef struct BlobJob {
         const char *what; /* "layer 2 (sha256:…)" */
         uint64_t fetched; /* out: bytes received over the network */
         int error;        /* out: why this one failed; -EBADMSG for wrong content */
+        /* Called as soon as this blob is complete and verified (to commit it); < 0 fails the lot. */
+        int (*complete)(struct BlobJob *j);
+        void *userdata;
 } BlobJob;
 
 /* Download all jobs, at most o->jobs at a time. On the first failure, logs one line, stops the others and

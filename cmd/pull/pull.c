@@ -160,6 +160,15 @@ static void jobs_release(BlobJob *jobs, size_t n) {
         }
 }
 
+static int job_commit(BlobJob *j) {
+        Need *need = j->userdata;
+        int r = store_blob_commit(j->digest, TAKE_FD(j->fd));
+        if (r < 0)
+                return log_error_errno(r, "Cannot store %s in '%s': %m", j->what, berth_root());
+        need->done = true;
+        return 0;
+}
+
 /* One round over the locked jobs: complete leftovers of a killed pull are checked here, the rest fetched. */
 static int fetch_round(Client *c, BlobJob *jobs, size_t *which, size_t nj, Need *need, uint64_t *fetched) {
         size_t nn = 0;
@@ -196,21 +205,19 @@ static int fetch_round(Client *c, BlobJob *jobs, size_t *which, size_t nj, Need 
         }
         if (nn == 0)
                 return 0;
+        for (size_t k = 0; k < nn; k++) {
+                jobs[k].complete = job_commit;
+                jobs[k].userdata = need + which[k];
+        }
         r = client_get_blobs(c, jobs, nn);
         for (size_t k = 0; k < nn; k++)
                 *fetched += jobs[k].fetched;
         if (r < 0) {
                 /* Wrong content is thrown away; a broken download is kept to resume from. */
                 for (size_t k = 0; k < nn; k++)
-                        if (jobs[k].error == -EBADMSG)
+                        if (jobs[k].fd >= 0 && (jobs[k].error == -EBADMSG || jobs[k].offset == 0))
                                 store_blob_discard(jobs[k].digest, TAKE_FD(jobs[k].fd));
                 return r;
-        }
-        for (size_t k = 0; k < nn; k++) {
-                r = store_blob_commit(jobs[k].digest, TAKE_FD(jobs[k].fd));
-                if (r < 0)
-                        return log_error_errno(r, "Cannot store %s in '%s': %m", jobs[k].what, berth_root());
-                need[which[k]].done = true;
         }
         return 0;
 }
@@ -276,7 +283,7 @@ static int fetch_blobs(Client *c, Need *need, size_t n, uint64_t *fetched) {
         }
 }
 
-static int check_manifest(const char *what, json_t *m, Need **ret_need, size_t *ret_n) {
+static int check_manifest(const char *what, const char *image, json_t *m, Need **ret_need, size_t *ret_n) {
         const char *why = NULL;
         json_t *cfg = json_object_get(m, "config"), *layers = json_object_get(m, "layers"), *l;
         size_t i, n = 0;
@@ -299,7 +306,7 @@ static int check_manifest(const char *what, json_t *m, Need **ret_need, size_t *
                 return log_oom();
         need[n].digest = json_string_value(json_object_get(cfg, "digest"));
         need[n].size = (uint64_t) csize;
-        snprintf(need[n].what, sizeof need[n].what, "Config %.19s of %s", need[n].digest + 7, what);
+        snprintf(need[n].what, sizeof need[n].what, "Config %.19s of '%s'", need[n].digest + 7, image);
         n++;
         json_array_foreach (layers, i, l) {
                 const char *d = json_string_value(json_object_get(l, "digest"));
@@ -318,7 +325,8 @@ static int check_manifest(const char *what, json_t *m, Need **ret_need, size_t *
                         continue;
                 need[n].digest = d;
                 need[n].size = sz;
-                snprintf(need[n].what, sizeof need[n].what, "Layer %zu (%.19s) of %s", i + 1, d + 7, what);
+                snprintf(need[n].what, sizeof need[n].what, "Layer %zu (%.19s) of '%s'", i + 1, d + 7,
+                         image);
                 n++;
         }
         *ret_need = TAKE_PTR(need);
@@ -374,7 +382,10 @@ static int pull_from(Client *c, const Endpoint *ep, const Reference *ref, const 
                                                        "%s: an index entry points at another index", what);
                 }
         }
-        r = check_manifest(what, doc, &need, &n_need);
+        _cleanup_free_ char *image = NULL;
+        if (asprintf(&image, "%s/%s", ep->domain, ep->repo) < 0)
+                return log_oom();
+        r = check_manifest(what, image, doc, &need, &n_need);
         if (r < 0)
                 return r;
         r = fetch_blobs(c, need, n_need, &res->bytes_fetched);

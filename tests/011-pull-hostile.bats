@@ -1,0 +1,164 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# berth-pull against a hostile registry (tests/pull-hostile-registry.py): THREATS.md P1-P12. Each case ends
+# with one clear error line, exit 1, and nothing new in the store.
+
+load helpers
+
+setup_file() {
+        local dir=$BATS_FILE_TMPDIR
+        python3 "$BATS_TEST_DIRNAME/pull-hostile-registry.py" "$BERTH_FIXTURES" "$dir/port" \
+                >"$dir/hostile.log" 2>&1 3>&- &
+        echo $! >"$dir/pid"
+        local i
+        for ((i = 0; i < 250; i++)); do
+                [[ -s $dir/port ]] && break
+                sleep 0.02
+        done
+        [[ -s $dir/port ]] || {
+                cat "$dir/hostile.log" >&2
+                return 1
+        }
+        export HOSTILE=127.0.0.1:$(cat "$dir/port")
+}
+
+teardown_file() {
+        kill "$(cat "$BATS_FILE_TMPDIR/pid")" 2>/dev/null || true
+}
+
+setup() {
+        fresh_root
+        curl -fsS "http://$HOSTILE/_reset" >/dev/null
+}
+teardown() { berth_teardown; }
+
+# hostile_fail REPO MESSAGE [ARGS...]: the pull fails with one line containing MESSAGE and stores nothing.
+hostile_fail() {
+        local repo=$1 msg=$2
+        shift 2
+        run_tool --stderr 1 berth-pull --retry-delay 10ms --timeout 2s "$@" "$HOSTILE/$repo:latest"
+        is "$output" "" "stdout of a failed pull"
+        is "${#stderr_lines[@]}" 1 "lines on stderr: $stderr"
+        assert_contains "$stderr" "$msg"
+        assert_contains "$stderr" "$HOSTILE/$repo"
+        assert_nothing_stored
+}
+
+assert_nothing_stored() {
+        local n
+        n=$(find "$BERTH_ROOT/oci/blobs" -type f 2>/dev/null | wc -l)
+        # The config is fetched with the layer, and is fine: only the layer must never be there.
+        [[ ! -e $BERTH_ROOT/oci/index.json ]] || die "index.json written: $(cat "$BERTH_ROOT/oci/index.json")"
+        find "$BERTH_ROOT/oci/blobs" -type f -size +100k 2>/dev/null | grep -q . && die "a layer is in the store"
+        ((n <= 1)) || die "$n blobs in the store"
+}
+
+fresh_root() {
+        _n=$((${_n:-0} + 1))
+        export BERTH_ROOT=$BATS_TEST_TMPDIR/root$_n
+}
+
+hostile_log() {
+        curl -fsS "http://$HOSTILE/_log"
+}
+
+@test "hostile P1 P2: wrong digest, one byte more, one byte less, an endless body" {
+        hostile_fail baddigest "digest mismatch"
+        is "$(find "$BERTH_ROOT/tmp" -type f | wc -l)" 0 "wrong content left in tmp"
+        hostile_fail longblob "size mismatch"
+        hostile_fail shortblob "size mismatch"
+        hostile_fail endless "size mismatch"
+}
+
+@test "hostile P6: manifest caps: 5 MiB manifest, endless manifest, 5 MiB config descriptor; RSS stays small" {
+        hostile_fail bigmanifest "larger than 4194304 bytes"
+        hostile_fail endlessmanifest "larger than 4194304 bytes"
+        hostile_fail bigconfig "config size"
+        run_tool 1 /usr/bin/time -f 'rss=%M' berth-pull --timeout 2s "$HOSTILE/endless:latest"
+        local rss
+        rss=$(grep -o 'rss=[0-9]*' <<<"$output" | cut -d= -f2)
+        ((rss < 20 * 1024)) || die "peak RSS ${rss} KiB on an endless blob"
+}
+
+@test "hostile: invalid JSON, schema1, P4 ambiguous documents" {
+        hostile_fail badjson "is not valid JSON"
+        hostile_fail schema1 "schema1"
+        hostile_fail ambiguous "ambiguous"
+        hostile_fail ctmismatch "does not match"
+        hostile_fail mtmismatch "does not match its content"
+}
+
+@test "hostile P5: invalid digests in descriptors are refused before any URL is built" {
+        hostile_fail traversal "invalid layer digest"
+        hostile_fail upperhex "invalid layer digest"
+        hostile_fail md5 "invalid layer digest"
+        hostile_fail shortdigest "invalid layer digest"
+        output=$(hostile_log)
+        assert_not_contains "$output" "etc/passwd"
+        assert_not_contains "$output" "md5:"
+}
+
+@test "hostile P10: an index whose entry is an index; a nested index; 11 redirects; P3 a lying digest" {
+        hostile_fail selfindex "points at another index"
+        hostile_fail nestedindex "nested indexes are not supported"
+        hostile_fail redirectloop "more than 10 redirects"
+        hostile_fail redirectfile "refusing redirect to 'file:///etc/passwd'"
+        local want
+        want=sha256:$(printf x | sha256sum | cut -d' ' -f1)
+        run_tool --stderr 1 berth-pull "$HOSTILE/digestlie@$want"
+        is "${#stderr_lines[@]}" 1
+        assert_contains "$stderr" "does not match the requested digest"
+        assert_nothing_stored
+}
+
+@test "hostile P12: 503 and 429 with Retry-After are retried and succeed; always 503 gives up; 404 is not retried" {
+        local t0=$SECONDS
+        run_tool berth-pull "$HOSTILE/flaky:latest"
+        is "$output" "sha256:*"
+        ((SECONDS - t0 >= 2)) || die "Retry-After: 1 was not honoured"
+        run_tool berth-pull "$HOSTILE/ratelimit:latest"
+        curl -fsS "http://$HOSTILE/_reset" >/dev/null
+        fresh_root
+        hostile_fail busy "gave up after 4 attempts"
+        output=$(hostile_log)
+        is "$(grep -o '/v2/busy/manifests' <<<"$output" | wc -l)" 4 "requests to an always-busy registry"
+        curl -fsS "http://$HOSTILE/_reset" >/dev/null
+        hostile_fail notfound "HTTP 404 (MANIFEST_UNKNOWN"
+        output=$(hostile_log)
+        is "$(grep -o '/v2/notfound/manifests' <<<"$output" | wc -l)" 1 "requests after a 404"
+}
+
+@test "hostile P9 P7: a blob redirect to another host gets no credentials; layer urls are not followed" {
+        run_tool berth-pull --creds berth:s3cret-pw "$HOSTILE/basicredirect:latest"
+        output=$(hostile_log)
+        run_tool jq -r '.[] | "\(.host) \(.path) \(.auth)"' <<<"$output"
+        assert_contains "$output" "/v2/basicredirect/manifests/latest Basic"
+        local line
+        line=$(grep '/_blob/' <<<"$output") || die "the redirect was not followed"
+        [[ $line == localhost:*" null" ]] || die "the other host got credentials: $line"
+
+        fresh_root
+        run_tool berth-pull "$HOSTILE/urls:latest"
+        output=$(hostile_log)
+        assert_not_contains "$output" "/_evil"
+}
+
+@test "hostile: stalled connections time out quickly (--timeout), before or in the body" {
+        local t0=$SECONDS
+        hostile_fail stall "$HOSTILE/stall" --timeout 1s --retry 0
+        hostile_fail stallblob "Layer 1" --timeout 1s --retry 0
+        ((SECONDS - t0 <= 8)) || die "timeouts took $((SECONDS - t0))s"
+        BERTH_PULL_TIMEOUT=1s run_tool 1 berth-pull --retry 0 "$HOSTILE/stall:latest"
+}
+
+@test "hostile P11: a cut connection resumes with Range; a 200 to a Range restarts; a wrong Content-Range fails" {
+        run_tool berth-pull --retry-delay 10ms "$HOSTILE/resume:latest"
+        output=$(hostile_log)
+        assert_contains "$output" '"range": "bytes='
+        fresh_root
+        run_tool berth-pull --retry-delay 10ms "$HOSTILE/norange:latest"
+        fresh_root
+        hostile_fail badrange "Content-Range"
+        fresh_root
+        hostile_fail truncated "Layer 1" --retry 1
+}
