@@ -1,0 +1,409 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "container.h"
+#include "create.h"
+#include "fileio.h"
+#include "log.h"
+#include "macro.h"
+#include "monitor.h"
+#include "lifecycle.h"
+#include "oci.h"
+#include "paths.h"
+#include "record.h"
+#include "rootfs.h"
+#include "spawn.h"
+#include "spec.h"
+#include "user.h"
+#include "util.h"
+
+
+static int find_image(const RunOptions *o, OciImage **ret) {
+        _cleanup_free_ char *out = NULL, *tls = NULL;
+        int r;
+
+        if (o->pull != PULL_ALWAYS) {
+                r = oci_image_find(o->image, ret);
+                if (r != -ENOENT)
+                        return r < 0 ? log_error_errno(r, "Cannot look up image '%s': %m", o->image) : 0;
+                if (o->pull == PULL_NEVER)
+                        return log_error_errno(-ENOENT, "Image '%s' is not in the store (--pull=never)", o->image);
+        }
+        char *argv[3] = {};
+        size_t k = 0;
+        if (o->tls_verify) {
+                if (asprintf(&tls, "--tls-verify=%s", o->tls_verify) < 0)
+                        return log_oom();
+                argv[k++] = tls;
+        }
+        argv[k++] = o->image;
+        r = spawn_sibling("berth-pull", argv, &out);
+        if (r < 0)
+                return log_error_errno(r, "Cannot run berth-pull: %m");
+        if (r != 0)
+                return log_error_errno(-EIO, "Cannot pull image '%s' (berth-pull exited with %d)", o->image, r);
+        r = oci_image_find(isempty(out) ? o->image : out, ret);
+        if (r < 0)
+                return log_error_errno(r, "Image '%s' is not in the store after pulling it: %m", o->image);
+        return 0;
+}
+
+int volume_ensure(const char *name, char **ret_path) {
+        _cleanup_free_ char *dir = berth_path("volumes", name);
+        _cleanup_free_ char *data = berth_path("volumes", name, "_data");
+        _cleanup_free_ char *meta = berth_path("volumes", name, "volume.json");
+        int r;
+
+        if (!dir || !data || !meta)
+                return -ENOMEM;
+        if (access(meta, F_OK) < 0) {
+                char ts[64];
+                r = mkdir_p(data, 0755);
+                if (r < 0)
+                        return r;
+                (void) format_rfc3339(now_usec(CLOCK_REALTIME), ts, sizeof ts);
+                json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:{}}", "Name", name, "Driver", "local", "Mountpoint",
+                                      data, "CreatedAt", ts, "Labels");
+                if (!j)
+                        return -ENOMEM;
+                r = json_write_file_atomic(meta, j);
+                json_decref(j);
+                if (r < 0)
+                        return r;
+        }
+        *ret_path = TAKE_PTR(data);
+        return 0;
+}
+
+static int resolve_binds(const RunOptions *o, json_t **ret) {
+        json_t *binds = json_array();
+        for (size_t i = 0; o->volumes && o->volumes[i]; i++) {
+                _cleanup_free_ char *copy = strdup(o->volumes[i]), *src = NULL;
+                if (!copy)
+                        return log_oom();
+                char *dst = strchr(copy, ':');
+                *dst++ = 0;
+                char *mopts = strchr(dst, ':');
+                if (mopts)
+                        *mopts++ = 0;
+                bool rw = true;
+                char *save = NULL;
+                for (char *x = mopts ? strtok_r(mopts, ",", &save) : NULL; x; x = strtok_r(NULL, ",", &save)) {
+                        if (streq(x, "ro"))
+                                rw = false;
+                        else if (streq(x, "rw") || streq(x, "z") || streq(x, "Z"))
+                                ;
+                        else {
+                                json_decref(binds);
+                                return log_error_errno(-EINVAL, "Invalid volume '%s': unknown option '%s'",
+                                                       o->volumes[i], x);
+                        }
+                }
+                if (!spec_path_is_safe(dst) || streq(dst, "/")) {
+                        json_decref(binds);
+                        return log_error_errno(-EINVAL, "Invalid volume '%s': bad destination '%s'", o->volumes[i],
+                                               dst);
+                }
+                if (copy[0] == '/') {
+                        struct stat st;
+                        if (stat(copy, &st) < 0) {
+                                json_decref(binds);
+                                return log_error_errno(errno, "Invalid volume '%s': source '%s': %m", o->volumes[i],
+                                                       copy);
+                        }
+                        src = strdup(copy);
+                        if (!src)
+                                return log_oom();
+                } else {
+                        int r;
+                        if (!name_is_valid(copy, 128)) {
+                                json_decref(binds);
+                                return log_error_errno(-EINVAL, "Invalid volume '%s': '%s' is neither an absolute path nor a volume name",
+                                                       o->volumes[i], copy);
+                        }
+                        r = volume_ensure(copy, &src);
+                        if (r < 0) {
+                                json_decref(binds);
+                                return log_error_errno(r, "Cannot create volume '%s': %m", copy);
+                        }
+                }
+                json_array_append_new(binds, json_pack("{s:s, s:s, s:b, s:s, s:s}", "Source", src, "Destination",
+                                                       dst, "RW", rw, "Type", copy[0] == '/' ? "bind" : "volume",
+                                                       "Name", copy[0] == '/' ? "" : copy));
+        }
+        *ret = binds;
+        return 0;
+}
+
+static json_t *strv_json(char **v) {
+        json_t *a = json_array();
+        for (size_t i = 0; v && v[i]; i++)
+                json_array_append_new(a, json_string(v[i]));
+        return a;
+}
+
+static json_t *labels_json(char **v) {
+        json_t *o = json_object();
+        for (size_t i = 0; v && v[i]; i++) {
+                const char *eq = strchr(v[i], '=');
+                _cleanup_free_ char *k = strndup(v[i], (size_t) (eq - v[i]));
+                if (k)
+                        json_object_set_new(o, k, json_string(eq + 1));
+        }
+        return o;
+}
+
+static json_t *build_record(const RunOptions *o, const char *id, const char *name, OciImage *img,
+                            const char *hostname, char **args, char **env, const char *cwd, json_t *binds) {
+        char ts[64];
+        (void) format_rfc3339(now_usec(CLOCK_REALTIME), ts, sizeof ts);
+        json_t *icfg = json_object_get(img->config, "config");
+        _cleanup_free_ char *unit = NULL;
+        if (asprintf(&unit, "berth-%s.scope", name) < 0)
+                return NULL;
+        json_t *ep = o->entrypoint_set ? json_pack("[s]", o->entrypoint ?: "")
+                                       : json_deep_copy(json_object_get(icfg, "Entrypoint") ?: json_null());
+        const char *restart = o->restart ?: "no";
+        char rname[32];
+        snprintf(rname, sizeof rname, "%.*s", (int) strcspn(restart, ":"), restart);
+        return json_pack(
+                "{s:s, s:s, s:s, s:s, s:s, s:o, s:{s:o, s:o, s:o, s:o, s:s, s:s, s:s, s:s, s:b, s:b, s:i, s:o},"
+                " s:{s:s, s:b, s:b, s:i, s:i, s:s, s:s, s:s},"
+                " s:{s:b, s:s, s:s, s:o, s:o, s:b, s:b, s:o, s:o, s:o, s:I, s:I, s:I, s:I, s:o, s:s, s:s,"
+                " s:{s:s, s:i}, s:b, s:s, s:s},"
+                " s:o, s:{s:{}}, s:s, s:s, s:i}",
+                "Id", id, "Name", name, "Created", ts, "Image", img->id, "ImageName", o->image, "Args",
+                strv_json(args), "Config", "Cmd", strv_json(args), "Entrypoint", ep, "Env", strv_json(env),
+                "Labels", labels_json(o->labels), "WorkingDir", cwd, "User", o->user ?: "", "Hostname", hostname,
+                "StopSignal",
+                o->stop_signal ?: json_string_value(json_object_get(icfg, "StopSignal")) ?: "SIGTERM", "Tty", o->tty,
+                "OpenStdin", o->interactive, "StopTimeout", (int) o->stop_timeout, "Volumes",
+                json_deep_copy(json_object_get(icfg, "Volumes") ?: json_null()),
+                "State", "Status", "created", "Running", 0, "Paused", 0, "Pid", 0, "ExitCode", 0, "StartedAt",
+                "0001-01-01T00:00:00Z", "FinishedAt", "0001-01-01T00:00:00Z", "Error", "",
+                "HostConfig", "AutoRemove", o->rm, "Runtime", o->runtime ?: "runc", "NetworkMode",
+                o->network ?: "none", "Binds", strv_json(o->volumes), "Tmpfs", strv_json(o->tmpfs), "Privileged",
+                o->privileged, "ReadonlyRootfs", o->read_only, "CapAdd", strv_json(o->cap_add), "CapDrop",
+                strv_json(o->cap_drop), "Ulimits", strv_json(o->ulimits), "Memory", (json_int_t) o->memory,
+                "NanoCpus", (json_int_t) (o->cpus_milli * 1000000), "CpuShares", (json_int_t) o->cpu_shares,
+                "PidsLimit", (json_int_t) o->pids_limit, "SecurityOpt", json_array(), "IpcMode",
+                o->ipc ?: "private", "PidMode", o->pid ?: "private", "RestartPolicy", "Name", rname,
+                "MaximumRetryCount", o->restart_max, "Init", o->init, "LogDriver", "journald", "SdNotify",
+                o->sdnotify ?: "container",
+                "Mounts", json_deep_copy(binds), "NetworkSettings", "Networks", "Unit", unit, "Slice",
+                o->slice ?: "machine.slice", "RestartCount", 0);
+}
+
+static int runtime_exists(const char *runtime) {
+        if (strchr(runtime, '/'))
+                return access(runtime, X_OK) < 0 ? -errno : 0;
+        const char *path = getenv("PATH") ?: "/usr/bin:/bin";
+        _cleanup_free_ char *copy = strdup(path);
+        if (!copy)
+                return -ENOMEM;
+        char *save = NULL;
+        for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+                _cleanup_free_ char *p = path_join(d, runtime);
+                if (p && access(p, X_OK) == 0)
+                        return 0;
+        }
+        return -ENOENT;
+}
+
+typedef struct Created {
+        char id[65];
+        const char *name;
+        bool name_taken, dir_made;
+} Created;
+
+static void created_undo(Created *c) {
+        if (c->dir_made) {
+                (void) rootfs_umount(c->id);
+                (void) record_remove(c->id);
+        }
+        if (c->name_taken)
+                (void) record_name_release(c->name, c->id);
+}
+
+int container_create(const RunOptions *o, bool keep_mounted, char **ret_id) {
+        _cleanup_(oci_image_freep) OciImage *img = NULL;
+        _cleanup_strv_free_ char **args = NULL, **env = NULL;
+        _cleanup_free_ char *cwd = NULL, *dir = NULL, *rootfs = NULL, *why = NULL, *init_path = NULL;
+        _cleanup_(json_decrefp) json_t *binds = NULL, *rec = NULL, *spec = NULL;
+        _cleanup_(container_user_done) ContainerUser user = {};
+        _cleanup_close_ int rootfd = -EBADF;
+        Created c = {};
+        char name_buf[16];
+        int r;
+
+        r = berth_ensure_dirs();
+        if (r < 0)
+                return log_error_errno(r, "Cannot create the state directories: %m"), EXIT_BERTH_FAILED;
+        const char *runtime = o->runtime ?: "runc";
+        if (runtime_exists(runtime) < 0)
+                return log_error_errno(-ENOENT, "OCI runtime '%s' not found", runtime), EXIT_BERTH_FAILED;
+        if (o->stop_signal && parse_signal(o->stop_signal) < 0)
+                return log_error_errno(-EINVAL, "Invalid stop signal '%s'", o->stop_signal), EXIT_BERTH_FAILED;
+        if (o->network && !streq(o->network, "none") && !streq(o->network, "host"))
+                return log_error_errno(-EOPNOTSUPP, "Network '%s': only none and host are supported so far",
+                                       o->network),
+                       EXIT_BERTH_FAILED;
+        if (o->init) {
+                r = sibling_path("catatonit", &init_path);
+                if (r < 0 && access("/usr/libexec/podman/catatonit", X_OK) == 0)
+                        r = (init_path = strdup("/usr/libexec/podman/catatonit")) ? 0 : -ENOMEM;
+                if (r < 0)
+                        return log_error_errno(r, "--init needs catatonit, which is not installed"),
+                               EXIT_BERTH_FAILED;
+        }
+        r = find_image(o, &img);
+        if (r < 0)
+                return EXIT_BERTH_FAILED;
+        r = resolve_binds(o, &binds);
+        if (r < 0)
+                return EXIT_BERTH_FAILED;
+
+        r = random_id(c.id);
+        if (r < 0)
+                return log_error_errno(r, "Cannot make a container ID: %m"), EXIT_BERTH_FAILED;
+        snprintf(name_buf, sizeof name_buf, "%.12s", c.id);
+        c.name = o->name ?: name_buf;
+        const char *hostname = o->hostname ?: name_buf;
+        json_t *icfg = json_object_get(img->config, "config");
+
+        r = spec_process_args(o, icfg, &args);
+        if (r == -ENOEXEC)
+                return log_error_errno(r, "No command: the image '%s' has none and none was given", o->image),
+                       EXIT_BERTH_FAILED;
+        if (r < 0)
+                return log_error_errno(r, "Invalid Entrypoint or Cmd in image '%s'", o->image), EXIT_BERTH_FAILED;
+        r = spec_process_cwd(o, icfg, &cwd);
+        if (r < 0)
+                return log_error_errno(r, "Invalid working directory for '%s': it must be absolute, without '..', not in /proc or /sys",
+                                       o->image),
+                       EXIT_BERTH_FAILED;
+
+        r = record_name_reserve(c.name, c.id);
+        if (r == -EEXIST)
+                return log_error_errno(r, "The name '%s' is already in use", c.name), EXIT_BERTH_FAILED;
+        if (r < 0)
+                return log_error_errno(r, "Cannot reserve the name '%s': %m", c.name), EXIT_BERTH_FAILED;
+        c.name_taken = true;
+
+        dir = container_path(c.id, NULL);
+        rootfs = container_path(c.id, "rootfs");
+        if (!dir || !rootfs) {
+                created_undo(&c);
+                return log_oom(), EXIT_BERTH_FAILED;
+        }
+        if (mkdir(dir, 0700) < 0) {
+                r = -errno;
+                created_undo(&c);
+                return log_error_errno(r, "Cannot create '%s': %m", dir), EXIT_BERTH_FAILED;
+        }
+        c.dir_made = true;
+        r = rootfs_write_etc_files(c.id, hostname, NULL);
+        if (r < 0) {
+                created_undo(&c);
+                return log_error_errno(r, "Cannot write the /etc files of '%s': %m", c.name), EXIT_BERTH_FAILED;
+        }
+
+        r = rootfs_mount(c.id, img->id);
+        if (r < 0) {
+                created_undo(&c);
+                return EXIT_BERTH_FAILED;
+        }
+        rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd < 0) {
+                r = log_error_errno(errno, "Cannot open '%s': %m", rootfs);
+                created_undo(&c);
+                return EXIT_BERTH_FAILED;
+        }
+        const char *uspec = o->user ?: json_string_value(json_object_get(icfg, "User"));
+        r = user_resolve(rootfd, uspec, &user, &why);
+        if (r < 0) {
+                log_error("Invalid user '%s' for '%s': %s", uspec ?: "", c.name, strna(why));
+                rootfd = safe_close(rootfd);
+                created_undo(&c);
+                return EXIT_BERTH_FAILED;
+        }
+        r = spec_process_env(o, icfg, hostname, user.home, &env);
+        if (r < 0) {
+                log_error_errno(r, "Invalid environment for '%s'%s", c.name,
+                                r == -E2BIG ? ": larger than 1 MiB or 10000 variables" : "");
+                rootfd = safe_close(rootfd);
+                created_undo(&c);
+                return EXIT_BERTH_FAILED;
+        }
+        r = rootfs_prepare(rootfd, cwd, &why);
+        rootfd = safe_close(rootfd); /* an open fd keeps the mount busy */
+        if (r < 0) {
+                log_error("Cannot prepare the rootfs of '%s': %s", c.name, strna(why));
+                created_undo(&c);
+                return EXIT_BERTH_FAILED;
+        }
+
+        _cleanup_free_ char *hosts = container_path(c.id, "hosts"), *resolv = container_path(c.id, "resolv.conf"),
+                            *hn = container_path(c.id, "hostname"), *cgpath = NULL;
+        if (asprintf(&cgpath, "berth-%s.scope/container", c.name) < 0) {
+                created_undo(&c);
+                return log_oom(), EXIT_BERTH_FAILED;
+        }
+        if (o->init) {
+                /* catatonit as PID 1, the command below it */
+                char **na = calloc(strv_length(args) + 3, sizeof(char *));
+                if (!na || !(na[0] = strdup("/run/berth-init")) || !(na[1] = strdup("--"))) {
+                        strv_free(na);
+                        created_undo(&c);
+                        return log_oom(), EXIT_BERTH_FAILED;
+                }
+                for (size_t i = 0; args[i]; i++)
+                        na[i + 2] = TAKE_PTR(args[i]);
+                free(args);
+                args = na;
+        }
+        SpecInput in = {
+                .o = o,
+                .args = args,
+                .env = env,
+                .cwd = cwd,
+                .user = &user,
+                .hostname = hostname,
+                .rootfs = rootfs,
+                .hosts_file = hosts,
+                .resolv_file = resolv,
+                .hostname_file = hn,
+                .netns_path = streq_ptr(o->network, "host") ? "host" : NULL,
+                .cgroups_path = cgpath,
+                .binds = binds,
+                .init_path = init_path,
+        };
+        r = spec_build(&in, &spec, &why);
+        if (r < 0) {
+                log_error("Invalid configuration for '%s': %s", c.name, why ?: strerror(-r));
+                created_undo(&c);
+                return EXIT_BERTH_FAILED;
+        }
+        _cleanup_free_ char *cfg = container_path(c.id, "config.json");
+        r = cfg ? json_write_file_atomic(cfg, spec) : -ENOMEM;
+        if (r < 0) {
+                log_error_errno(r, "Cannot write '%s': %m", strna(cfg));
+                created_undo(&c);
+                return EXIT_BERTH_FAILED;
+        }
+        rec = build_record(o, c.id, c.name, img, hostname, args, env, cwd, binds);
+        r = rec ? record_save(c.id, rec) : -ENOMEM;
+        if (r < 0) {
+                log_error_errno(r, "Cannot write the record of '%s': %m", c.name);
+                created_undo(&c);
+                return EXIT_BERTH_FAILED;
+        }
+        if (!keep_mounted)
+                (void) rootfs_umount(c.id);
+        *ret_id = strdup(c.id);
+        return *ret_id ? 0 : (log_oom(), EXIT_BERTH_FAILED);
+}

@@ -1,0 +1,420 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Lifecycle verbs on existing containers: start, stop, restart, kill, rm, wait, pause, unpause. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "cli.h"
+#include "container.h"
+#include "fileio.h"
+#include "log.h"
+#include "macro.h"
+#include "main-func.h"
+#include "monitor.h"
+#include "record.h"
+#include "rootfs.h"
+#include "util.h"
+#include "lifecycle.h"
+
+int lookup_container(const char *spec, char **ret_id, json_t **ret_rec) {
+        _cleanup_free_ char *id = NULL;
+        _cleanup_free_ char *why = NULL;
+        int r;
+
+        r = container_resolve(spec, &id);
+        if (r == -EADDRNOTAVAIL)
+                return log_error_errno(r, "Container ID prefix '%s' is ambiguous", spec);
+        if (r < 0)
+                return log_error_errno(r, "No such container '%s'", spec);
+        if (ret_rec) {
+                r = container_load(id, ret_rec, &why);
+                if (r == -ENOENT)
+                        return log_error_errno(r, "No such container '%s'", spec);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot load container '%s': %s", spec, why ?: strerror(-r));
+        }
+        *ret_id = TAKE_PTR(id);
+        return 0;
+}
+
+bool record_init_alive(json_t *rec) {
+        json_int_t pid = record_get_int(rec, "State.Pid");
+        json_int_t st = record_get_int(rec, "State.InitStartTime");
+        return pid > 0 && pid_is_alive((pid_t) pid, (uint64_t) st);
+}
+
+bool record_monitor_alive(json_t *rec) {
+        json_int_t pid = record_get_int(rec, "State.MonitorPid");
+        json_int_t st = record_get_int(rec, "State.MonitorStartTime");
+        return pid > 0 && pid_is_alive((pid_t) pid, (uint64_t) st);
+}
+
+static bool status_is_running(json_t *rec) {
+        const char *s = record_get_string(rec, "State.Status");
+        return streq_ptr(s, "running") || streq_ptr(s, "paused") || streq_ptr(s, "stopping");
+}
+
+static void sleep_ms(unsigned ms) {
+        struct timespec ts = { ms / 1000, (long) (ms % 1000) * 1000000L };
+        (void) nanosleep(&ts, NULL);
+}
+
+/* Wait until neither the init nor the monitor lives (the monitor has recorded the exit and cleaned up); if the
+ * monitor died without doing that, do it here. */
+static int wait_gone(const char *id, usec_t timeout) {
+        usec_t until = now_usec(CLOCK_MONOTONIC) + timeout;
+        for (;;) {
+                json_t *rec = NULL;
+                int r = container_load(id, &rec, NULL);
+                if (r == -ENOENT)
+                        return 0; /* --rm: the monitor removed it */
+                if (r < 0)
+                        return r;
+                bool init = record_init_alive(rec), mon = record_monitor_alive(rec), running = status_is_running(rec);
+                json_decref(rec);
+                if (!init && !mon) {
+                        if (running)
+                                (void) container_cleanup_dead(id, 137);
+                        return 0;
+                }
+                if (!init && !running && !mon)
+                        return 0;
+                if (now_usec(CLOCK_MONOTONIC) >= until)
+                        return init ? -ETIMEDOUT : 0;
+                sleep_ms(10);
+        }
+}
+
+static int send_signal(json_t *rec, int sig) {
+        json_int_t pid = record_get_int(rec, "State.Pid");
+        if (!record_init_alive(rec))
+                return -ESRCH;
+        if (kill((pid_t) pid, sig) < 0)
+                return -errno;
+        return 0;
+}
+
+static void runtime_simple(json_t *rec, const char *verb, const char *id) {
+        const char *runtime = record_get_string(rec, "HostConfig.Runtime") ?: "runc";
+        const char *argv[] = { runtime, "--root", runtime_state_root(), verb, id, NULL };
+        pid_t pid = fork();
+        if (pid == 0) {
+                execvp(runtime, (char **) argv);
+                _exit(127);
+        }
+        if (pid > 0)
+                (void) waitpid(pid, NULL, 0);
+}
+
+static int stop_one(const char *spec, int timeout_s) {
+        _cleanup_free_ char *id = NULL;
+        json_t *rec = NULL;
+        int r;
+
+        r = lookup_container(spec, &id, &rec);
+        if (r < 0)
+                return r;
+        if (!record_init_alive(rec)) {
+                bool running = status_is_running(rec), mon = record_monitor_alive(rec);
+                json_decref(rec);
+                if (running && !mon)
+                        (void) container_cleanup_dead(id, 137);
+                else if (mon)
+                        (void) wait_gone(id, 10 * USEC_PER_SEC);
+                return 0;
+        }
+        int sig = parse_signal(record_get_string(rec, "Config.StopSignal"));
+        if (timeout_s < 0)
+                timeout_s = (int) record_get_int(rec, "Config.StopTimeout");
+        if (streq_ptr(record_get_string(rec, "State.Status"), "paused"))
+                runtime_simple(rec, "resume", id);
+        r = send_signal(rec, timeout_s == 0 ? SIGKILL : sig > 0 ? sig : SIGTERM);
+        if (r < 0 && r != -ESRCH) {
+                json_decref(rec);
+                return log_error_errno(r, "Cannot signal container '%s': %m", spec);
+        }
+        r = wait_gone(id, (usec_t) timeout_s * USEC_PER_SEC);
+        if (r == -ETIMEDOUT) {
+                (void) send_signal(rec, SIGKILL);
+                r = wait_gone(id, 10 * USEC_PER_SEC);
+        }
+        json_decref(rec);
+        if (r < 0)
+                return log_error_errno(r, "Container '%s' did not stop: %m", spec);
+        return 0;
+}
+
+static int parse_simple(int argc, char *argv[], const char *usage, const struct option *extra, const char *shortopts,
+                        int (*handle)(int c, const char *arg)) {
+        struct option options[32] = { CLI_COMMON_OPTIONS };
+        size_t n = 6;
+        for (size_t i = 0; extra && extra[i].name && n < ELEMENTSOF(options) - 1; i++)
+                options[n++] = extra[i];
+        int c, r;
+        _cleanup_free_ char *so = NULL;
+        if (asprintf(&so, "+h%s", shortopts ?: "") < 0)
+                return log_oom();
+        optind = 0;
+        while ((c = getopt_long(argc, argv, so, options, NULL)) >= 0) {
+                if (c == 'h') {
+                        printf("Usage: berth-run %s\n\nSee berth-run(1).\n", usage);
+                        return 0;
+                }
+                if (c == ARG_VERSION)
+                        return cli_version();
+                r = cli_parse_common(c, optarg, argv);
+                if (r < 0)
+                        return r;
+                if (r == 1)
+                        continue;
+                if (!handle)
+                        return cli_usage_error("Unknown option '%s'", argv[optind - 1]);
+                r = handle(c, optarg);
+                if (r < 0)
+                        return r;
+        }
+        return 1;
+}
+
+static int arg_time = -1;
+static int handle_time(int c, const char *arg) {
+        if (c == 't') {
+                if (safe_atoi(arg, &arg_time) < 0 || arg_time < 0)
+                        return cli_usage_error("Invalid --time '%s'", arg);
+                return 0;
+        }
+        return cli_usage_error("Unknown option");
+}
+
+int verb_stop(int argc, char *argv[], void *userdata) {
+        static const struct option extra[] = { { "time", required_argument, NULL, 't' }, {} };
+        int r, ret = 0;
+        r = parse_simple(argc, argv, "stop [--time SECS] CONTAINER...", extra, "t:", handle_time);
+        if (r <= 0)
+                return r;
+        if (optind >= argc)
+                return cli_usage_error("Missing CONTAINER");
+        for (int i = optind; i < argc; i++) {
+                r = stop_one(argv[i], arg_time);
+                if (r < 0)
+                        ret = r;
+                else
+                        puts(argv[i]);
+        }
+        return ret;
+}
+
+int verb_start(int argc, char *argv[], void *userdata) {
+        int r, ret = 0;
+        r = parse_simple(argc, argv, "start CONTAINER...", NULL, NULL, NULL);
+        if (r <= 0)
+                return r;
+        if (optind >= argc)
+                return cli_usage_error("Missing CONTAINER");
+        for (int i = optind; i < argc; i++) {
+                _cleanup_free_ char *id = NULL;
+                json_t *rec = NULL;
+                r = lookup_container(argv[i], &id, &rec);
+                if (r < 0) {
+                        ret = r;
+                        continue;
+                }
+                bool alive = record_init_alive(rec);
+                json_decref(rec);
+                if (alive) {
+                        puts(argv[i]);
+                        continue;
+                }
+                r = container_start(id, START_DETACHED, false);
+                if (r != 0)
+                        ret = -EIO;
+                else
+                        puts(argv[i]);
+        }
+        return ret;
+}
+
+int verb_restart(int argc, char *argv[], void *userdata) {
+        static const struct option extra[] = { { "time", required_argument, NULL, 't' }, {} };
+        int r, ret = 0;
+        r = parse_simple(argc, argv, "restart [--time SECS] CONTAINER...", extra, "t:", handle_time);
+        if (r <= 0)
+                return r;
+        if (optind >= argc)
+                return cli_usage_error("Missing CONTAINER");
+        for (int i = optind; i < argc; i++) {
+                _cleanup_free_ char *id = NULL;
+                r = stop_one(argv[i], arg_time);
+                if (r >= 0)
+                        r = lookup_container(argv[i], &id, NULL);
+                if (r >= 0 && container_start(id, START_DETACHED, false) != 0)
+                        r = -EIO;
+                if (r < 0)
+                        ret = r;
+                else
+                        puts(argv[i]);
+        }
+        return ret;
+}
+
+static const char *arg_signal = "KILL";
+static int handle_signal(int c, const char *arg) {
+        if (c == 's') {
+                if (parse_signal(arg) < 0)
+                        return cli_usage_error("Invalid signal '%s'", arg);
+                arg_signal = arg;
+                return 0;
+        }
+        return cli_usage_error("Unknown option");
+}
+
+int verb_kill(int argc, char *argv[], void *userdata) {
+        static const struct option extra[] = { { "signal", required_argument, NULL, 's' }, {} };
+        int r, ret = 0;
+        r = parse_simple(argc, argv, "kill [--signal SIG] CONTAINER...", extra, "s:", handle_signal);
+        if (r <= 0)
+                return r;
+        if (optind >= argc)
+                return cli_usage_error("Missing CONTAINER");
+        for (int i = optind; i < argc; i++) {
+                _cleanup_free_ char *id = NULL;
+                json_t *rec = NULL;
+                r = lookup_container(argv[i], &id, &rec);
+                if (r < 0) {
+                        ret = r;
+                        continue;
+                }
+                r = send_signal(rec, parse_signal(arg_signal));
+                json_decref(rec);
+                if (r == -ESRCH)
+                        r = log_error_errno(r, "Container '%s' is not running", argv[i]);
+                else if (r < 0)
+                        r = log_error_errno(r, "Cannot signal container '%s': %m", argv[i]);
+                if (r < 0)
+                        ret = r;
+                else
+                        puts(argv[i]);
+        }
+        return ret;
+}
+
+static bool arg_force = false, arg_volumes = false;
+static int handle_rm(int c, const char *arg) {
+        if (c == 'f')
+                arg_force = true;
+        else if (c == 'v')
+                arg_volumes = true;
+        else
+                return cli_usage_error("Unknown option");
+        return 0;
+}
+
+int verb_rm(int argc, char *argv[], void *userdata) {
+        static const struct option extra[] = { { "force", no_argument, NULL, 'f' },
+                                               { "volumes", no_argument, NULL, 'v' },
+                                               {} };
+        int r, ret = 0;
+        r = parse_simple(argc, argv, "rm [--force] [--volumes] CONTAINER...", extra, "fv", handle_rm);
+        if (r <= 0)
+                return r;
+        if (optind >= argc)
+                return cli_usage_error("Missing CONTAINER");
+        for (int i = optind; i < argc; i++) {
+                _cleanup_free_ char *id = NULL;
+                _cleanup_close_ int lock = -EBADF;
+                json_t *rec = NULL;
+                r = lookup_container(argv[i], &id, &rec);
+                if (r < 0) {
+                        if (arg_force && r == -ENOENT)
+                                continue;
+                        ret = r;
+                        continue;
+                }
+                bool alive = record_init_alive(rec) || record_monitor_alive(rec);
+                json_decref(rec);
+                if (alive && !arg_force) {
+                        ret = log_error_errno(-EBUSY, "Container '%s' is running: stop it first or use --force",
+                                              argv[i]);
+                        continue;
+                }
+                if (alive && stop_one(argv[i], 0) < 0) {
+                        ret = -EIO;
+                        continue;
+                }
+                r = record_lock(id, &lock);
+                if (r == -ENOENT)
+                        continue; /* removed meanwhile (--rm, or a concurrent rm) */
+                if (r < 0) {
+                        ret = log_error_errno(r, "Cannot lock container '%s': %m", argv[i]);
+                        continue;
+                }
+                (void) rootfs_umount(id);
+                r = record_remove(id);
+                if (r < 0)
+                        ret = log_error_errno(r, "Cannot remove container '%s': %m", argv[i]);
+                else
+                        puts(argv[i]);
+        }
+        return ret;
+}
+
+int verb_wait(int argc, char *argv[], void *userdata) {
+        int r, ret = 0;
+        r = parse_simple(argc, argv, "wait CONTAINER...", NULL, NULL, NULL);
+        if (r <= 0)
+                return r;
+        if (optind >= argc)
+                return cli_usage_error("Missing CONTAINER");
+        for (int i = optind; i < argc; i++) {
+                _cleanup_free_ char *id = NULL;
+                json_t *rec = NULL;
+                r = lookup_container(argv[i], &id, NULL);
+                if (r < 0) {
+                        ret = r;
+                        continue;
+                }
+                (void) wait_gone(id, UINT64_MAX / 2);
+                r = container_load(id, &rec, NULL);
+                if (r < 0) {
+                        ret = log_error_errno(r, "Container '%s' is gone (removed on exit)", argv[i]);
+                        continue;
+                }
+                printf("%lld\n", (long long) record_get_int(rec, "State.ExitCode"));
+                json_decref(rec);
+        }
+        return ret;
+}
+
+int verb_pause(int argc, char *argv[], void *userdata) {
+        bool pause = streq(argv[0], "pause");
+        int r, ret = 0;
+        r = parse_simple(argc, argv, pause ? "pause CONTAINER..." : "unpause CONTAINER...", NULL, NULL, NULL);
+        if (r <= 0)
+                return r;
+        if (optind >= argc)
+                return cli_usage_error("Missing CONTAINER");
+        for (int i = optind; i < argc; i++) {
+                _cleanup_free_ char *id = NULL;
+                json_t *rec = NULL;
+                r = lookup_container(argv[i], &id, &rec);
+                if (r < 0) {
+                        ret = r;
+                        continue;
+                }
+                if (!record_init_alive(rec)) {
+                        json_decref(rec);
+                        ret = log_error_errno(-ESRCH, "Container '%s' is not running", argv[i]);
+                        continue;
+                }
+                runtime_simple(rec, pause ? "pause" : "resume", id);
+                json_decref(rec);
+                r = record_set_status(id, pause ? "paused" : "running");
+                if (r < 0)
+                        ret = log_error_errno(r, "Cannot record the state of '%s': %m", argv[i]);
+                else
+                        puts(argv[i]);
+        }
+        return ret;
+}

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+
+int verb_run(int argc, char *argv[], void *userdata);
+int verb_create(int argc, char *argv[], void *userdata);
+int verb_start(int argc, char *argv[], void *userdata);
+int verb_stop(int argc, char *argv[], void *userdata);
+int verb_restart(int argc, char *argv[], void *userdata);
+int verb_kill(int argc, char *argv[], void *userdata);
+int verb_rm(int argc, char *argv[], void *userdata);
+int verb_wait(int argc, char *argv[], void *userdata);
+int verb_pause(int argc, char *argv[], void *userdata);
+int verb_logs(int argc, char *argv[], void *userdata);
+int verb_exec(int argc, char *argv[], void *userdata);
+int verb_volume(int argc, char *argv[], void *userdata);
+
+int parse_signal(const char *s);
+/* Resolve NAME|ID and load the record; logs "No such container" itself. */
+int lookup_container(const char *spec, char **ret_id, json_t **ret_rec);
+/* The container's init is alive (pid and start time from the record). */
+bool record_init_alive(json_t *rec);
+bool record_monitor_alive(json_t *rec);
+/* Parse a verb's options: only the common ones plus those in extra (a getopt_long table ending in {}). */

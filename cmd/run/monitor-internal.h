@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <systemd/sd-bus.h>
+
+typedef struct Monitor {
+        char *id, *name, *image_name, *unit, *slice, *description, *runtime;
+        char short_id[13];
+        bool rm, detached;
+        sd_bus *bus;
+        bool scope_made;
+        int stdin_fd, stdout_fd, stderr_fd; /* for the runtime's child; -EBADF: inherit ours */
+        int out_pipe, err_pipe;              /* detached: read ends, lines go to the journal */
+        int log_fd;                          /* detached without journald: containers/<id>/ctr.log */
+        pid_t pid;
+        uint64_t memory_max, cpu_quota_usec, cpu_weight, tasks_max, stop_timeout_usec;
+        int stop_signal;
+        char *error;
+        int fail_code; /* 125, 126 or 127 when the runtime refused to start it */
+} Monitor;
+
+int monitor_spawn_runtime(Monitor *m);

@@ -1,0 +1,486 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The monitor: berth-run stays the container's parent (as conmon does), relays its output to the journal when
+ * detached, records its exit and cleans up. */
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <systemd/sd-journal.h>
+#include <time.h>
+
+#include "bus.h"
+#include "container.h"
+#include "fileio.h"
+#include "log.h"
+#include "macro.h"
+#include "monitor-internal.h"
+#include "monitor.h"
+#include "lifecycle.h"
+#include "paths.h"
+#include "record.h"
+#include "rootfs.h"
+#include "safeio.h"
+#include "scope.h"
+#include "spawn.h"
+#include "util.h"
+
+#define LINE_MAX_BYTES (16U * 1024U)
+
+static void monitor_done(Monitor *m) {
+        free(m->id);
+        free(m->name);
+        free(m->image_name);
+        free(m->unit);
+        free(m->slice);
+        free(m->description);
+        free(m->runtime);
+        free(m->error);
+        m->bus = sd_bus_flush_close_unref(m->bus);
+        safe_close(m->out_pipe);
+        safe_close(m->err_pipe);
+        safe_close(m->log_fd);
+}
+
+static int signal_from_string(const char *s) {
+        static const struct {
+                const char *n;
+                int s;
+        } t[] = { { "HUP", SIGHUP },   { "INT", SIGINT },   { "QUIT", SIGQUIT }, { "KILL", SIGKILL },
+                  { "USR1", SIGUSR1 }, { "USR2", SIGUSR2 }, { "TERM", SIGTERM }, { "STOP", SIGSTOP },
+                  { "CONT", SIGCONT }, { "WINCH", SIGWINCH }, { "PWR", SIGPWR }, { "ALRM", SIGALRM } };
+        int n;
+        if (isempty(s))
+                return -EINVAL;
+        if (safe_atoi(s, &n) >= 0)
+                return n > 0 && n < _NSIG ? n : -EINVAL;
+        const char *x = startswith(s, "SIG") ?: s;
+        for (size_t i = 0; i < ELEMENTSOF(t); i++)
+                if (streq(t[i].n, x))
+                        return t[i].s;
+        if (startswith(x, "RTMIN+") && safe_atoi(x + 6, &n) >= 0 && SIGRTMIN + n <= SIGRTMAX)
+                return SIGRTMIN + n;
+        return -EINVAL;
+}
+
+int parse_signal(const char *s) {
+        return signal_from_string(s);
+}
+
+static char *json_dup(json_t *rec, const char *path) {
+        const char *s = record_get_string(rec, path);
+        return s ? strdup(s) : NULL;
+}
+
+static int monitor_init(Monitor *m, const char *id, json_t *rec) {
+        json_t *hc = json_object_get(rec, "HostConfig");
+        *m = (Monitor) { .stdin_fd = -EBADF, .stdout_fd = -EBADF, .stderr_fd = -EBADF, .out_pipe = -EBADF,
+                         .err_pipe = -EBADF, .log_fd = -EBADF };
+        m->id = strdup(id);
+        m->name = json_dup(rec, "Name");
+        m->image_name = json_dup(rec, "ImageName");
+        m->unit = json_dup(rec, "Unit");
+        m->slice = json_dup(rec, "Slice");
+        m->runtime = json_dup(rec, "HostConfig.Runtime");
+        if (!m->id || !m->name || !m->image_name || !m->unit || !m->slice || !m->runtime)
+                return -ENOMEM;
+        if (asprintf(&m->description, "berth container %s (image %s)", m->name, m->image_name) < 0)
+                return -ENOMEM;
+        snprintf(m->short_id, sizeof m->short_id, "%.12s", id);
+        m->rm = json_is_true(json_object_get(hc, "AutoRemove"));
+        m->memory_max = (uint64_t) json_integer_value(json_object_get(hc, "Memory"));
+        m->cpu_quota_usec = (uint64_t) json_integer_value(json_object_get(hc, "NanoCpus")) / 1000;
+        uint64_t shares = (uint64_t) json_integer_value(json_object_get(hc, "CpuShares"));
+        /* cgroup v1 shares (2..262144, default 1024) to v2 weight (1..10000, default 100), as crun maps them */
+        if (shares > 0)
+                m->cpu_weight = 1 + ((shares - 2) * 9999) / 262142;
+        json_int_t pl = json_integer_value(json_object_get(hc, "PidsLimit"));
+        m->tasks_max = pl > 0 ? (uint64_t) pl : 0;
+        json_int_t st = json_integer_value(json_object_get(json_object_get(rec, "Config"), "StopTimeout"));
+        m->stop_timeout_usec = (uint64_t) (st > 0 ? st : 10) * USEC_PER_SEC;
+        int sig = signal_from_string(record_get_string(rec, "Config.StopSignal"));
+        m->stop_signal = sig > 0 ? sig : SIGTERM;
+        return 0;
+}
+
+/* --- output to the journal ---------------------------------------------------------------------------- */
+
+static void emit_line(Monitor *m, const char *line, size_t len, bool is_err) {
+        if (m->log_fd >= 0) {
+                char ts[64];
+                (void) format_rfc3339(now_usec(CLOCK_REALTIME), ts, sizeof ts);
+                dprintf(m->log_fd, "%s %s %.*s\n", ts, is_err ? "stderr" : "stdout", (int) len, line);
+                return;
+        }
+        char f_id[32], f_full[96], f_tag[32];
+        _cleanup_free_ char *f_name = NULL, *f_image = NULL, *f_ident = NULL, *f_msg = NULL;
+        snprintf(f_id, sizeof f_id, "CONTAINER_ID=%s", m->short_id);
+        snprintf(f_full, sizeof f_full, "CONTAINER_ID_FULL=%s", m->id);
+        snprintf(f_tag, sizeof f_tag, "CONTAINER_TAG=%s", m->short_id);
+        if (asprintf(&f_name, "CONTAINER_NAME=%s", m->name) < 0 ||
+            asprintf(&f_image, "IMAGE_NAME=%s", m->image_name) < 0 ||
+            asprintf(&f_ident, "SYSLOG_IDENTIFIER=%s", m->name) < 0 ||
+            asprintf(&f_msg, "MESSAGE=%.*s", (int) len, line) < 0)
+                return;
+        struct iovec iov[] = {
+                { f_msg, strlen(f_msg) },
+                { (char *) (is_err ? "PRIORITY=3" : "PRIORITY=6"), 10 },
+                { f_id, strlen(f_id) },
+                { f_full, strlen(f_full) },
+                { f_name, strlen(f_name) },
+                { f_tag, strlen(f_tag) },
+                { f_image, strlen(f_image) },
+                { f_ident, strlen(f_ident) },
+        };
+        (void) sd_journal_sendv(iov, ELEMENTSOF(iov));
+}
+
+typedef struct LineBuf {
+        char buf[LINE_MAX_BYTES];
+        size_t n;
+} LineBuf;
+
+/* Returns false at EOF or error. */
+static bool relay(Monitor *m, int fd, LineBuf *b, bool is_err) {
+        ssize_t k = read(fd, b->buf + b->n, sizeof b->buf - b->n);
+        if (k < 0 && (errno == EINTR || errno == EAGAIN))
+                return true;
+        if (k <= 0) {
+                if (b->n > 0)
+                        emit_line(m, b->buf, b->n, is_err);
+                b->n = 0;
+                return false;
+        }
+        b->n += (size_t) k;
+        char *start = b->buf, *nl;
+        while ((nl = memchr(start, '\n', b->n - (size_t) (start - b->buf)))) {
+                emit_line(m, start, (size_t) (nl - start), is_err);
+                start = nl + 1;
+        }
+        size_t rest = b->n - (size_t) (start - b->buf);
+        if (rest == sizeof b->buf) { /* a line longer than the buffer: split it */
+                emit_line(m, b->buf, rest, is_err);
+                rest = 0;
+        }
+        memmove(b->buf, start, rest);
+        b->n = rest;
+        return true;
+}
+
+/* --- supervision ---------------------------------------------------------------------------------------- */
+
+static int supervise(Monitor *m, bool forward_signals) {
+        static LineBuf out, err;
+        sigset_t mask;
+        int status = -1, exit_code = EXIT_BERTH_FAILED;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGCHLD);
+        if (forward_signals) {
+                int fwd[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
+                for (size_t i = 0; i < ELEMENTSOF(fwd); i++)
+                        sigaddset(&mask, fwd[i]);
+        }
+        _cleanup_close_ int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (sfd < 0)
+                return log_error_errno(errno, "signalfd() failed: %m");
+
+        for (;;) {
+                struct pollfd p[3] = {
+                        { .fd = sfd, .events = POLLIN },
+                        { .fd = m->out_pipe, .events = POLLIN },
+                        { .fd = m->err_pipe, .events = POLLIN },
+                };
+                if (status >= 0 && m->out_pipe < 0 && m->err_pipe < 0)
+                        break;
+                /* After the exit, drain what is buffered in the pipes but do not wait for other writers. */
+                int n = poll(p, 3, status >= 0 ? 0 : -1);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return log_error_errno(errno, "poll() failed: %m");
+                }
+                if (n == 0 && status >= 0)
+                        break;
+                if (p[0].revents & POLLIN) {
+                        struct signalfd_siginfo si;
+                        while (read(sfd, &si, sizeof si) == sizeof si) {
+                                if (si.ssi_signo != SIGCHLD) {
+                                        if (status < 0)
+                                                (void) kill(m->pid, (int) si.ssi_signo);
+                                        continue;
+                                }
+                        }
+                        for (;;) {
+                                int st;
+                                pid_t w = waitpid(-1, &st, WNOHANG);
+                                if (w <= 0)
+                                        break;
+                                if (w == m->pid) {
+                                        status = st;
+                                        exit_code = WIFEXITED(st)     ? WEXITSTATUS(st)
+                                                    : WIFSIGNALED(st) ? 128 + WTERMSIG(st)
+                                                                      : EXIT_BERTH_FAILED;
+                                }
+                        }
+                }
+                if (p[1].revents & (POLLIN | POLLHUP | POLLERR) && !relay(m, m->out_pipe, &out, false))
+                        m->out_pipe = safe_close(m->out_pipe);
+                if (p[2].revents & (POLLIN | POLLHUP | POLLERR) && !relay(m, m->err_pipe, &err, true))
+                        m->err_pipe = safe_close(m->err_pipe);
+        }
+        if (out.n > 0)
+                emit_line(m, out.buf, out.n, false);
+        if (err.n > 0)
+                emit_line(m, err.buf, err.n, true);
+        return exit_code;
+}
+
+static void cgroup_v1_cleanup(const char *unit) {
+        /* The runtime removes its own cgroup (<unit>/container) but not the <unit> level above it, which it
+         * created below our own cgroup in each v1 hierarchy (cgroupsPath is relative, see docs/run.md). */
+        _cleanup_free_ char *buf = NULL;
+        if (read_full_file("/proc/self/cgroup", 64 * 1024, &buf, NULL) < 0)
+                return;
+        char *save = NULL;
+        for (char *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                char *c1 = strchr(l, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+                if (!c2 || c2 == c1 + 1)
+                        continue;
+                *c2 = 0;
+                const char *ctrls = c1 + 1;
+                const char *path = c2 + 1;
+                const char *dir = startswith(ctrls, "name=") ?: ctrls;
+                if (strchr(dir, ','))
+                        continue; /* co-mounted hierarchies appear under their joint name, e.g. cpu,cpuacct */
+                _cleanup_free_ char *p = path_join("/sys/fs/cgroup", dir, path, unit, "container");
+                _cleanup_free_ char *q = path_join("/sys/fs/cgroup", dir, path, unit);
+                if (p && q) {
+                        (void) rmdir(p);
+                        (void) rmdir(q);
+                }
+        }
+}
+
+static void runtime_delete(const char *runtime, const char *id) {
+        const char *argv[] = { runtime, "--root", runtime_state_root(), "delete", "--force", id, NULL };
+        pid_t pid = fork();
+        if (pid == 0) {
+                int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+                (void) dup2(null, 0);
+                (void) dup2(null, 1);
+                (void) dup2(null, 2);
+                execvp(runtime, (char **) argv);
+                _exit(127);
+        }
+        if (pid > 0)
+                while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                        ;
+}
+
+static void finish(Monitor *m, int exit_code, const char *error) {
+        int r;
+
+        r = record_set_exited(m->id, exit_code, error);
+        if (r < 0)
+                log_warning_errno(r, "Cannot record the exit of '%s', ignoring: %m", m->name);
+        runtime_delete(m->runtime, m->id);
+        cgroup_v1_cleanup(m->unit);
+        r = rootfs_umount(m->id);
+        if (r < 0)
+                log_warning_errno(r, "Cannot unmount the rootfs of '%s', ignoring: %m", m->name);
+        if (m->scope_made && m->bus) {
+                /* The scope goes away by itself once empty; stop it so nothing lingers (e.g. a stray process). */
+                _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+                (void) bus_stop_unit(m->bus, m->unit, &e);
+        }
+        if (m->rm) {
+                r = record_remove(m->id);
+                if (r < 0)
+                        log_warning_errno(r, "Cannot remove container '%s', ignoring: %m", m->name);
+        }
+}
+
+int container_cleanup_dead(const char *id, int exit_code) {
+        _cleanup_(monitor_done) Monitor m = {};
+        json_t *rec = NULL;
+        int r;
+
+        r = container_load(id, &rec, NULL);
+        if (r < 0)
+                return r;
+        r = monitor_init(&m, id, rec);
+        json_decref(rec);
+        if (r < 0)
+                return r;
+        m.rm = false;
+        finish(&m, exit_code, NULL);
+        return 0;
+}
+
+static int prepare(Monitor *m, json_t *rec) {
+        _cleanup_free_ char *rootfs = container_path(m->id, "rootfs");
+        _cleanup_free_ char *why = NULL;
+        _cleanup_close_ int rootfd = -EBADF;
+        const char *image = record_get_string(rec, "Image");
+        int r;
+
+        if (!rootfs)
+                return log_oom();
+        r = rootfs_mount(m->id, image);
+        if (r < 0)
+                return r;
+        rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd < 0)
+                return log_error_errno(errno, "Cannot open '%s': %m", rootfs);
+        r = rootfs_prepare(rootfd, record_get_string(rec, "Config.WorkingDir"), &why);
+        if (r < 0)
+                return log_error_errno(r, "Cannot prepare the rootfs of '%s': %s", m->name, strna(why));
+        return 0;
+}
+
+static char *strstrip_nl(char *s) {
+        if (s) {
+                size_t l = strlen(s);
+                while (l > 0 && (s[l - 1] == '\n' || s[l - 1] == ' '))
+                        s[--l] = 0;
+        }
+        return s;
+}
+
+static int start_in_monitor(Monitor *m, json_t *rec, int notify_fd) {
+        int r;
+
+        r = prepare(m, rec);
+        if (r >= 0)
+                r = monitor_spawn_runtime(m);
+        if (r < 0) {
+                int code = m->fail_code > 0 ? m->fail_code : EXIT_BERTH_FAILED;
+                finish(m, code, m->error ?: "cannot start");
+                if (notify_fd >= 0)
+                        (void) dprintf(notify_fd, "%d\n", code);
+                return code;
+        }
+        r = record_set_running(m->id, m->pid, getpid());
+        if (r < 0)
+                log_warning_errno(r, "Cannot record that '%s' runs, ignoring: %m", m->name);
+        if (notify_fd >= 0)
+                (void) dprintf(notify_fd, "0\n");
+        return 0;
+}
+
+int container_start(const char *id, StartMode mode, bool interactive) {
+        _cleanup_(monitor_done) Monitor m = {};
+        _cleanup_close_ int notify_r = -EBADF, notify_w = -EBADF;
+        json_t *rec = NULL;
+        int r;
+
+        r = container_load(id, &rec, NULL);
+        if (r < 0)
+                return log_error_errno(r, "Cannot load container '%s': %m", id);
+        r = monitor_init(&m, id, rec);
+        if (r < 0) {
+                json_decref(rec);
+                return log_oom();
+        }
+        const char *st = record_get_string(rec, "State.Status");
+        if (streq_ptr(st, "running") || streq_ptr(st, "paused")) {
+                json_decref(rec);
+                log_error("Container '%s' is running already", m.name);
+                return EXIT_BERTH_FAILED;
+        }
+        if (mode == START_FOREGROUND) {
+                /* Children that the runtime leaves behind (the container's init) become ours to reap. */
+                (void) prctl(PR_SET_CHILD_SUBREAPER, 1);
+                sigset_t mask;
+                sigemptyset(&mask);
+                int blk[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
+                for (size_t i = 0; i < ELEMENTSOF(blk); i++)
+                        sigaddset(&mask, blk[i]);
+                sigprocmask(SIG_BLOCK, &mask, NULL);
+                if (!interactive) {
+                        m.stdin_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                        if (m.stdin_fd < 0)
+                                return log_error_errno(errno, "Cannot open /dev/null: %m");
+                }
+                r = start_in_monitor(&m, rec, -EBADF);
+                json_decref(rec);
+                safe_close(m.stdin_fd);
+                m.stdin_fd = -EBADF;
+                if (r != 0)
+                        return r;
+                r = supervise(&m, true);
+                finish(&m, r < 0 ? EXIT_BERTH_FAILED : r, NULL);
+                return r < 0 ? EXIT_BERTH_FAILED : r;
+        }
+
+        int np[2];
+        if (pipe2(np, O_CLOEXEC) < 0) {
+                json_decref(rec);
+                return log_error_errno(errno, "pipe2() failed: %m");
+        }
+        notify_r = np[0];
+        notify_w = np[1];
+        pid_t pid = fork();
+        if (pid < 0) {
+                json_decref(rec);
+                return log_error_errno(errno, "fork() failed: %m");
+        }
+        if (pid == 0) {
+                /* The monitor: outlives the CLI, in its own session, its stdio given up once started. */
+                int o[2], e[2];
+                notify_r = safe_close(notify_r);
+                (void) setsid();
+                (void) prctl(PR_SET_CHILD_SUBREAPER, 1);
+                sigset_t mask;
+                sigemptyset(&mask);
+                sigaddset(&mask, SIGCHLD);
+                sigprocmask(SIG_BLOCK, &mask, NULL);
+                (void) signal(SIGPIPE, SIG_IGN);
+                (void) signal(SIGHUP, SIG_IGN);
+                (void) signal(SIGINT, SIG_IGN);
+                if (access("/run/systemd/journal/socket", F_OK) < 0) {
+                        _cleanup_free_ char *lp = container_path(id, "ctr.log");
+                        m.log_fd = lp ? open(lp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600) : -EBADF;
+                }
+                if (pipe2(o, O_CLOEXEC) < 0 || pipe2(e, O_CLOEXEC) < 0)
+                        _exit(EXIT_BERTH_FAILED);
+                m.out_pipe = o[0];
+                m.err_pipe = e[0];
+                m.stdout_fd = o[1];
+                m.stderr_fd = e[1];
+                m.stdin_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                m.detached = true;
+                r = start_in_monitor(&m, rec, notify_w);
+                json_decref(rec);
+                safe_close(o[1]);
+                safe_close(e[1]);
+                safe_close(m.stdin_fd);
+                notify_w = safe_close(notify_w);
+                int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+                (void) dup2(null, 0);
+                (void) dup2(null, 1);
+                (void) dup2(null, 2);
+                if (r != 0)
+                        _exit(r);
+                r = supervise(&m, false);
+                finish(&m, r < 0 ? EXIT_BERTH_FAILED : r, NULL);
+                monitor_done(&m);
+                _exit(0);
+        }
+        json_decref(rec);
+        notify_w = safe_close(notify_w);
+        _cleanup_free_ char *answer = NULL;
+        r = read_full_fd(notify_r, 64, &answer, NULL);
+        (void) waitpid(pid, NULL, WNOHANG);
+        int code;
+        if (r < 0 || safe_atoi(strstrip_nl(answer), &code) < 0) {
+                log_error("The monitor of '%s' died before the container started", m.name);
+                return EXIT_BERTH_FAILED;
+        }
+        return code;
+}

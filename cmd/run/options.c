@@ -1,0 +1,403 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <getopt.h>
+#include <stdio.h>
+
+#include "cli.h"
+#include "fileio.h"
+#include "log.h"
+#include "main-func.h"
+#include "options.h"
+#include "paths.h"
+
+void run_options_done(RunOptions *o) {
+        strv_free(o->cmd);
+        strv_free(o->env);
+        strv_free(o->volumes);
+        strv_free(o->tmpfs);
+        strv_free(o->cap_add);
+        strv_free(o->cap_drop);
+        strv_free(o->labels);
+        strv_free(o->ulimits);
+        free(o->seccomp_file);
+        *o = (RunOptions) {};
+}
+
+void run_help(const char *verb) {
+        printf("Usage: berth-run %s [OPTIONS] IMAGE [COMMAND [ARG...]]\n\n"
+               "%s a container from IMAGE.\n\n"
+               "Options:\n"
+               "  -d --detach              Run in the background and print the container ID\n"
+               "     --rm                  Remove the container when it exits\n"
+               "     --name NAME           Name of the container (and of its scope berth-NAME.scope)\n"
+               "  -i --interactive         Keep stdin open\n"
+               "  -t --tty                 Allocate a pseudo-terminal\n"
+               "  -e --env K=V             Set an environment variable (K alone takes it from here)\n"
+               "     --env-file FILE       Read K=V lines from FILE\n"
+               "  -v --volume SRC:DST[:ro] Bind-mount a host path or a named volume\n"
+               "     --tmpfs DST[:OPTS]    Mount a tmpfs\n"
+               "  -w --workdir DIR         Working directory inside the container\n"
+               "  -u --user USER[:GROUP]   User, by name or number, resolved in the image\n"
+               "     --entrypoint CMD      Override the image's entrypoint\n"
+               "     --hostname NAME       Hostname of the container\n"
+               "     --read-only           Mount the root filesystem read-only\n"
+               "     --cap-add CAP         Add a capability (or ALL)\n"
+               "     --cap-drop CAP        Drop a capability (or ALL)\n"
+               "     --privileged          All capabilities, all devices, no seccomp, no masked paths\n"
+               "     --security-opt OPT    seccomp=FILE|unconfined, no-new-privileges\n"
+               "     --memory SIZE         Memory limit (MemoryMax)\n"
+               "     --cpus N              CPU limit (CPUQuota)\n"
+               "     --cpu-shares N        CPU shares (CPUWeight)\n"
+               "     --pids-limit N        Task limit (TasksMax)\n"
+               "     --ulimit NAME=S[:H]   Resource limit\n"
+               "     --ipc MODE            host or private\n"
+               "     --pid MODE            host or private\n"
+               "     --network NAME        none (default), host, or a berth-net network\n"
+               "     --label K=V           Set a label\n"
+               "     --stop-signal SIG     Signal that stops the container\n"
+               "     --stop-timeout SECS   Seconds to wait before SIGKILL on stop\n"
+               "     --init                Run an init (catatonit) as PID 1\n"
+               "     --restart POLICY      no, on-failure[:N], always, unless-stopped\n"
+               "     --sdnotify MODE       container, conmon or ignore\n"
+               "     --pull POLICY         missing (default), always or never\n"
+               "     --tls-verify BOOL     Passed to berth-pull\n"
+               "     --runtime PATH        OCI runtime (default runc)\n"
+               "     --slice SLICE         Slice of the scope (default machine.slice)\n"
+               CLI_COMMON_HELP
+               "\nSee berth-run(1).\n",
+               verb, streq(verb, "run") ? "Run" : "Create");
+}
+
+enum {
+        ARG_RM = _ARG_COMMON_MAX,
+        ARG_NAME,
+        ARG_ENV_FILE,
+        ARG_TMPFS,
+        ARG_ENTRYPOINT,
+        ARG_HOSTNAME,
+        ARG_READ_ONLY,
+        ARG_CAP_ADD,
+        ARG_CAP_DROP,
+        ARG_PRIVILEGED,
+        ARG_SECURITY_OPT,
+        ARG_MEMORY,
+        ARG_CPUS,
+        ARG_CPU_SHARES,
+        ARG_PIDS_LIMIT,
+        ARG_ULIMIT,
+        ARG_IPC,
+        ARG_PID,
+        ARG_NETWORK,
+        ARG_LABEL,
+        ARG_STOP_SIGNAL,
+        ARG_STOP_TIMEOUT,
+        ARG_INIT,
+        ARG_RESTART,
+        ARG_SDNOTIFY,
+        ARG_PULL,
+        ARG_TLS_VERIFY,
+        ARG_RUNTIME,
+        ARG_SLICE,
+};
+
+static int read_env_file(const char *path, char ***env) {
+        _cleanup_free_ char *buf = NULL;
+        int r = read_full_file(path, 1024 * 1024, &buf, NULL);
+        if (r < 0)
+                return log_error_errno(r, "Cannot read env file '%s': %m", path);
+        char *save = NULL;
+        for (char *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                size_t n = strlen(l);
+                if (n > 0 && l[n - 1] == '\r')
+                        l[--n] = 0;
+                if (n == 0 || l[0] == '#')
+                        continue;
+                if (l[0] == '=')
+                        return log_error_errno(-EINVAL, "Invalid line in env file '%s': '%s'", path, l);
+                if (!strchr(l, '=')) {
+                        const char *v = getenv(l);
+                        if (!v)
+                                continue;
+                        _cleanup_free_ char *kv = NULL;
+                        if (asprintf(&kv, "%s=%s", l, v) < 0)
+                                return log_oom();
+                        r = strv_extend(env, kv);
+                } else
+                        r = strv_extend(env, l);
+                if (r < 0)
+                        return log_oom();
+        }
+        return 0;
+}
+
+int run_options_parse(int argc, char *argv[], RunOptions *o, bool is_run) {
+        static const struct option options[] = {
+                CLI_COMMON_OPTIONS,
+                { "detach", no_argument, NULL, 'd' },
+                { "rm", no_argument, NULL, ARG_RM },
+                { "name", required_argument, NULL, ARG_NAME },
+                { "interactive", no_argument, NULL, 'i' },
+                { "tty", no_argument, NULL, 't' },
+                { "env", required_argument, NULL, 'e' },
+                { "env-file", required_argument, NULL, ARG_ENV_FILE },
+                { "volume", required_argument, NULL, 'v' },
+                { "tmpfs", required_argument, NULL, ARG_TMPFS },
+                { "workdir", required_argument, NULL, 'w' },
+                { "user", required_argument, NULL, 'u' },
+                { "entrypoint", required_argument, NULL, ARG_ENTRYPOINT },
+                { "hostname", required_argument, NULL, ARG_HOSTNAME },
+                { "read-only", no_argument, NULL, ARG_READ_ONLY },
+                { "cap-add", required_argument, NULL, ARG_CAP_ADD },
+                { "cap-drop", required_argument, NULL, ARG_CAP_DROP },
+                { "privileged", no_argument, NULL, ARG_PRIVILEGED },
+                { "security-opt", required_argument, NULL, ARG_SECURITY_OPT },
+                { "memory", required_argument, NULL, ARG_MEMORY },
+                { "cpus", required_argument, NULL, ARG_CPUS },
+                { "cpu-shares", required_argument, NULL, ARG_CPU_SHARES },
+                { "pids-limit", required_argument, NULL, ARG_PIDS_LIMIT },
+                { "ulimit", required_argument, NULL, ARG_ULIMIT },
+                { "ipc", required_argument, NULL, ARG_IPC },
+                { "pid", required_argument, NULL, ARG_PID },
+                { "network", required_argument, NULL, ARG_NETWORK },
+                { "net", required_argument, NULL, ARG_NETWORK },
+                { "label", required_argument, NULL, ARG_LABEL },
+                { "stop-signal", required_argument, NULL, ARG_STOP_SIGNAL },
+                { "stop-timeout", required_argument, NULL, ARG_STOP_TIMEOUT },
+                { "init", no_argument, NULL, ARG_INIT },
+                { "restart", required_argument, NULL, ARG_RESTART },
+                { "sdnotify", required_argument, NULL, ARG_SDNOTIFY },
+                { "pull", required_argument, NULL, ARG_PULL },
+                { "tls-verify", required_argument, NULL, ARG_TLS_VERIFY },
+                { "runtime", required_argument, NULL, ARG_RUNTIME },
+                { "slice", required_argument, NULL, ARG_SLICE },
+                {},
+        };
+        uint64_t u;
+        int c, r;
+
+        o->stop_timeout = 10;
+        o->pids_limit = -1;
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "+hdite:v:w:u:", options, NULL)) >= 0) {
+                switch (c) {
+                case 'h':
+                        run_help(argv[0]);
+                        return 0;
+                case ARG_VERSION:
+                        return cli_version();
+                case 'd':
+                        o->detach = true;
+                        break;
+                case ARG_RM:
+                        o->rm = true;
+                        break;
+                case ARG_NAME:
+                        if (!name_is_valid(optarg, 64))
+                                return cli_usage_error("Invalid container name '%s': use [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 64 characters", optarg);
+                        o->name = optarg;
+                        break;
+                case 'i':
+                        o->interactive = true;
+                        break;
+                case 't':
+                        o->tty = true;
+                        break;
+                case 'e':
+                        if (optarg[0] == '=')
+                                return cli_usage_error("Invalid environment variable '%s'", optarg);
+                        if (!strchr(optarg, '=')) {
+                                const char *v = getenv(optarg);
+                                if (!v)
+                                        break;
+                                _cleanup_free_ char *kv = NULL;
+                                if (asprintf(&kv, "%s=%s", optarg, v) < 0)
+                                        return log_oom();
+                                r = strv_extend(&o->env, kv);
+                        } else
+                                r = strv_extend(&o->env, optarg);
+                        if (r < 0)
+                                return log_oom();
+                        break;
+                case ARG_ENV_FILE:
+                        r = read_env_file(optarg, &o->env);
+                        if (r < 0)
+                                return r;
+                        break;
+                case 'v':
+                        if (!strchr(optarg, ':'))
+                                return cli_usage_error("Invalid volume '%s': expected SRC:DST[:OPTIONS]", optarg);
+                        if (strv_extend(&o->volumes, optarg) < 0)
+                                return log_oom();
+                        break;
+                case ARG_TMPFS:
+                        if (optarg[0] != '/')
+                                return cli_usage_error("Invalid --tmpfs '%s': the destination must be absolute", optarg);
+                        if (strv_extend(&o->tmpfs, optarg) < 0)
+                                return log_oom();
+                        break;
+                case 'w':
+                        if (optarg[0] != '/')
+                                return cli_usage_error("Invalid --workdir '%s': must be an absolute path", optarg);
+                        o->workdir = optarg;
+                        break;
+                case 'u':
+                        o->user = optarg;
+                        break;
+                case ARG_ENTRYPOINT:
+                        o->entrypoint = optarg;
+                        o->entrypoint_set = true;
+                        break;
+                case ARG_HOSTNAME:
+                        if (strlen(optarg) > 64 || !name_is_valid(optarg, 64))
+                                return cli_usage_error("Invalid --hostname '%s'", optarg);
+                        o->hostname = optarg;
+                        break;
+                case ARG_READ_ONLY:
+                        o->read_only = true;
+                        break;
+                case ARG_CAP_ADD:
+                        if (strv_extend(&o->cap_add, optarg) < 0)
+                                return log_oom();
+                        break;
+                case ARG_CAP_DROP:
+                        if (strv_extend(&o->cap_drop, optarg) < 0)
+                                return log_oom();
+                        break;
+                case ARG_PRIVILEGED:
+                        o->privileged = true;
+                        break;
+                case ARG_SECURITY_OPT:
+                        if (streq(optarg, "no-new-privileges") || streq(optarg, "no-new-privileges=true"))
+                                o->no_new_privs = true;
+                        else if (streq(optarg, "seccomp=unconfined") || streq(optarg, "seccomp:unconfined"))
+                                o->seccomp_unconfined = true;
+                        else if (startswith(optarg, "seccomp=")) {
+                                free(o->seccomp_file);
+                                o->seccomp_file = strdup(optarg + 8);
+                                if (!o->seccomp_file)
+                                        return log_oom();
+                        } else
+                                return cli_usage_error("Unsupported --security-opt '%s'", optarg);
+                        break;
+                case ARG_MEMORY:
+                        if (parse_size(optarg, &o->memory) < 0 || o->memory < 6 * 1024 * 1024)
+                                return cli_usage_error("Invalid --memory '%s': a size of at least 6m", optarg);
+                        break;
+                case ARG_CPUS: {
+                        char *end;
+                        errno = 0;
+                        double d = strtod(optarg, &end);
+                        if (errno || *end || d <= 0 || d > 1024)
+                                return cli_usage_error("Invalid --cpus '%s'", optarg);
+                        o->cpus_milli = (uint64_t) (d * 1000 + 0.5);
+                        break;
+                }
+                case ARG_CPU_SHARES:
+                        if (safe_atou64(optarg, &o->cpu_shares) < 0 || o->cpu_shares < 2 || o->cpu_shares > 262144)
+                                return cli_usage_error("Invalid --cpu-shares '%s': 2..262144", optarg);
+                        break;
+                case ARG_PIDS_LIMIT:
+                        if (streq(optarg, "-1") || streq(optarg, "0"))
+                                o->pids_limit = -1;
+                        else if (safe_atou64(optarg, &u) < 0 || u > INT32_MAX)
+                                return cli_usage_error("Invalid --pids-limit '%s'", optarg);
+                        else
+                                o->pids_limit = (int64_t) u;
+                        break;
+                case ARG_ULIMIT:
+                        if (!strchr(optarg, '='))
+                                return cli_usage_error("Invalid --ulimit '%s': expected NAME=SOFT[:HARD]", optarg);
+                        if (strv_extend(&o->ulimits, optarg) < 0)
+                                return log_oom();
+                        break;
+                case ARG_IPC:
+                        if (!streq(optarg, "host") && !streq(optarg, "private") && !streq(optarg, "shareable"))
+                                return cli_usage_error("Invalid --ipc '%s': host or private", optarg);
+                        o->ipc = optarg;
+                        break;
+                case ARG_PID:
+                        if (!streq(optarg, "host") && !streq(optarg, "private"))
+                                return cli_usage_error("Invalid --pid '%s': host or private", optarg);
+                        o->pid = optarg;
+                        break;
+                case ARG_NETWORK:
+                        o->network = optarg;
+                        break;
+                case ARG_LABEL:
+                        if (!strchr(optarg, '=') || optarg[0] == '=')
+                                return cli_usage_error("Invalid --label '%s': expected KEY=VALUE", optarg);
+                        if (strv_extend(&o->labels, optarg) < 0)
+                                return log_oom();
+                        break;
+                case ARG_STOP_SIGNAL:
+                        o->stop_signal = optarg;
+                        break;
+                case ARG_STOP_TIMEOUT:
+                        if (safe_atou64(optarg, &u) < 0 || u > 86400)
+                                return cli_usage_error("Invalid --stop-timeout '%s'", optarg);
+                        o->stop_timeout = (unsigned) u;
+                        o->stop_timeout_set = true;
+                        break;
+                case ARG_INIT:
+                        o->init = true;
+                        break;
+                case ARG_RESTART:
+                        o->restart = optarg;
+                        break;
+                case ARG_SDNOTIFY:
+                        if (!streq(optarg, "container") && !streq(optarg, "conmon") && !streq(optarg, "ignore"))
+                                return cli_usage_error("Invalid --sdnotify '%s': container, conmon or ignore", optarg);
+                        o->sdnotify = optarg;
+                        break;
+                case ARG_PULL:
+                        if (streq(optarg, "missing"))
+                                o->pull = PULL_MISSING;
+                        else if (streq(optarg, "always"))
+                                o->pull = PULL_ALWAYS;
+                        else if (streq(optarg, "never"))
+                                o->pull = PULL_NEVER;
+                        else
+                                return cli_usage_error("Invalid --pull '%s': missing, always or never", optarg);
+                        break;
+                case ARG_TLS_VERIFY:
+                        if (parse_boolean(optarg) < 0)
+                                return cli_usage_error("Invalid --tls-verify '%s'", optarg);
+                        o->tls_verify = optarg;
+                        break;
+                case ARG_RUNTIME:
+                        o->runtime = optarg;
+                        break;
+                case ARG_SLICE:
+                        if (!endswith(optarg, ".slice") || !name_is_valid(optarg, 200))
+                                return cli_usage_error("Invalid --slice '%s'", optarg);
+                        o->slice = optarg;
+                        break;
+                default:
+                        r = cli_parse_common(c, optarg, argv);
+                        if (r < 0)
+                                return r;
+                        if (r == 0)
+                                return cli_usage_error("Unknown option '%s'", argv[optind - 1]);
+                        break;
+                }
+        }
+        if (optind >= argc)
+                return cli_usage_error("Missing IMAGE; see 'berth-run %s --help'", argv[0]);
+        o->image = argv[optind++];
+        for (int i = optind; i < argc; i++)
+                if (strv_extend(&o->cmd, argv[i]) < 0)
+                        return log_oom();
+        if (o->restart) {
+                const char *n;
+                if (streq(o->restart, "no") || streq(o->restart, "always") || streq(o->restart, "unless-stopped") ||
+                    streq(o->restart, "on-failure"))
+                        ;
+                else if ((n = startswith(o->restart, "on-failure:")) && safe_atoi(n, &o->restart_max) >= 0 &&
+                         o->restart_max >= 0)
+                        ;
+                else
+                        return cli_usage_error("Invalid --restart '%s'", o->restart);
+                if (o->rm && !streq(o->restart, "no"))
+                        return cli_usage_error("--rm and --restart cannot be used together");
+        }
+        return 1;
+}

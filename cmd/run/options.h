@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util.h"
+
+typedef enum PullPolicy {
+        PULL_MISSING,
+        PULL_ALWAYS,
+        PULL_NEVER,
+} PullPolicy;
+
+typedef struct RunOptions {
+        bool detach, rm, interactive, tty, read_only, privileged, no_new_privs, init, seccomp_unconfined;
+        char *name, *image, *workdir, *user, *hostname, *entrypoint, *runtime, *network, *stop_signal, *slice;
+        char *seccomp_file, *ipc, *pid, *sdnotify, *restart, *tls_verify;
+        bool entrypoint_set, stop_timeout_set;
+        PullPolicy pull;
+        char **cmd;       /* command after IMAGE */
+        char **env;       /* K=V, in order (-e and --env-file) */
+        char **volumes;   /* SRC:DST[:OPTS] */
+        char **tmpfs;     /* DST[:OPTS] */
+        char **cap_add, **cap_drop;
+        char **labels;    /* K=V */
+        char **ulimits;   /* name=soft[:hard] */
+        uint64_t memory;
+        uint64_t cpus_milli;   /* --cpus in thousandths */
+        uint64_t cpu_shares;
+        int64_t pids_limit;
+        unsigned stop_timeout;
+        int restart_max;
+} RunOptions;
+
+void run_options_done(RunOptions *o);
+/* Parse `run`/`create` arguments (argv[0] is the verb). Returns 1 to continue, 0 after --help, <0 on error
+ * (BERTH_EXIT_USAGE for a usage error). */
+int run_options_parse(int argc, char *argv[], RunOptions *o, bool is_run);
+void run_help(const char *verb);

@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+
+#include "container.h"
+#include "fileio.h"
+#include "log.h"
+#include "macro.h"
+#include "paths.h"
+#include "rootfs.h"
+#include "safeio.h"
+#include "spawn.h"
+
+int rootfs_is_mounted(const char *id) {
+        _cleanup_free_ char *rootfs = container_path(id, "rootfs");
+        _cleanup_free_ char *dir = container_path(id, NULL);
+        struct stat a, b;
+        if (!rootfs || !dir)
+                return -ENOMEM;
+        if (stat(rootfs, &a) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        if (stat(dir, &b) < 0)
+                return -errno;
+        return a.st_dev != b.st_dev;
+}
+
+int rootfs_mount(const char *id, const char *image_id) {
+        _cleanup_free_ char *rootfs = container_path(id, "rootfs");
+        _cleanup_free_ char *upper = container_path(id, "upper");
+        _cleanup_free_ char *work = container_path(id, "work");
+        _cleanup_free_ char *out = NULL;
+        int r;
+
+        if (!rootfs || !upper || !work)
+                return -ENOMEM;
+        r = rootfs_is_mounted(id);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        if ((mkdir(rootfs, 0700) < 0 && errno != EEXIST) || (mkdir(upper, 0755) < 0 && errno != EEXIST) ||
+            (mkdir(work, 0700) < 0 && errno != EEXIST))
+                return -errno;
+        char *argv[] = { (char *) "mount", (char *) image_id, rootfs, (char *) "--upper", upper, (char *) "--work",
+                         work, NULL };
+        r = spawn_sibling("berth-unpack", argv, &out);
+        if (r < 0)
+                return log_error_errno(r, "Cannot run berth-unpack: %m");
+        if (r != 0) {
+                log_error("berth-unpack could not mount the rootfs of image '%s' (exit status %d)", image_id, r);
+                return -EIO;
+        }
+        return 0;
+}
+
+int rootfs_umount(const char *id) {
+        _cleanup_free_ char *rootfs = container_path(id, "rootfs");
+        int r;
+        if (!rootfs)
+                return -ENOMEM;
+        r = rootfs_is_mounted(id);
+        if (r <= 0)
+                return r;
+        char *argv[] = { (char *) "umount", rootfs, NULL };
+        r = spawn_sibling("berth-unpack", argv, NULL);
+        if (r != 0) {
+                /* The mount is ours: if the sibling cannot undo it, do it ourselves rather than leak it. */
+                if (umount2(rootfs, MNT_DETACH) < 0)
+                        return log_error_errno(errno, "Cannot unmount '%s': %m", rootfs);
+        }
+        return 0;
+}
+
+int rootfs_prepare(int rootfd, const char *cwd, char **ret_why) {
+        static const char *const api_dirs[] = { "dev", "proc", "sys" };
+        static const char *const etc_files[] = { "/etc/hosts", "/etc/resolv.conf", "/etc/hostname" };
+        int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(api_dirs); i++) {
+                r = root_replace_symlink_with_dir(rootfd, api_dirs[i]);
+                if (r < 0) {
+                        (void) asprintf(ret_why, "cannot make /%s a directory in the rootfs: %s", api_dirs[i],
+                                        strerror(-r));
+                        return r;
+                }
+                if (r > 0)
+                        log_debug("Replaced the image's /%s (not a directory) with a directory", api_dirs[i]);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(etc_files); i++) {
+                r = root_ensure_regular_file(rootfd, etc_files[i]);
+                if (r < 0) {
+                        (void) asprintf(ret_why, "cannot prepare %s in the rootfs: %s", etc_files[i], strerror(-r));
+                        return r;
+                }
+        }
+        if (cwd && !streq(cwd, "/")) {
+                r = root_mkdir_p(rootfd, cwd, 0755, NULL);
+                if (r < 0) {
+                        (void) asprintf(ret_why, "cannot create the working directory '%s' in the rootfs: %s", cwd,
+                                        r == -ENOTDIR ? "a component is not a directory" : strerror(-r));
+                        return r;
+                }
+        }
+        return 0;
+}
+
+static int write_text(const char *id, const char *file, const char *text) {
+        _cleanup_free_ char *p = container_path(id, file);
+        if (!p)
+                return -ENOMEM;
+        return write_file_atomic(p, text, strlen(text), 0644);
+}
+
+int rootfs_write_etc_files(const char *id, const char *hostname, const char *resolv_source) {
+        _cleanup_free_ char *hosts = NULL, *hn = NULL, *resolv = NULL;
+        int r;
+
+        if (asprintf(&hosts,
+                     "127.0.0.1\tlocalhost localhost.localdomain\n"
+                     "::1\tlocalhost localhost.localdomain ip6-localhost ip6-loopback\n"
+                     "127.0.1.1\t%s\n",
+                     hostname) < 0 ||
+            asprintf(&hn, "%s\n", hostname) < 0)
+                return -ENOMEM;
+        r = read_full_file(resolv_source ?: "/etc/resolv.conf", 64 * 1024, &resolv, NULL);
+        if (r < 0) {
+                resolv = strdup("");
+                if (!resolv)
+                        return -ENOMEM;
+        }
+        r = write_text(id, "hosts", hosts);
+        if (r >= 0)
+                r = write_text(id, "hostname", hn);
+        if (r >= 0)
+                r = write_text(id, "resolv.conf", resolv);
+        return r;
+}

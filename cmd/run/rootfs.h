@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The container's rootfs: an overlay mounted by berth-unpack on $ROOT/containers/<id>/rootfs, with the
+ * container's own upper/ and work/ dirs beside it (docs/design.md, layer store contract). */
+int rootfs_mount(const char *id, const char *image_id);
+int rootfs_umount(const char *id);
+/* Is the rootfs of id mounted right now? */
+int rootfs_is_mounted(const char *id);
+
+/* Before the runtime runs: /dev, /proc and /sys must be real directories in the container's upper layer (an
+ * image symlink there made runc 1.1 write on the host, CVE-2026-41579), /etc/hosts, /etc/resolv.conf and
+ * /etc/hostname regular files the runtime can bind over, and the working directory must exist; all created
+ * through RESOLVE_IN_ROOT. Returns a message in *ret_why on failure. */
+int rootfs_prepare(int rootfd, const char *cwd, char **ret_why);
+
+/* hosts, resolv.conf and hostname in the container directory. */
+int rootfs_write_etc_files(const char *id, const char *hostname, const char *resolv_source);

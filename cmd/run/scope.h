@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <systemd/sd-bus.h>
+
+typedef struct ScopeParams {
+        const char *unit;        /* berth-NAME.scope */
+        const char *slice;       /* machine.slice */
+        const char *description;
+        pid_t *pids;
+        size_t n_pids;
+        uint64_t memory_max;     /* 0: unset */
+        uint64_t cpu_quota_usec; /* per second; 0: unset */
+        uint64_t cpu_weight;     /* 0: unset */
+        uint64_t tasks_max;      /* 0: unset */
+        uint64_t stop_timeout_usec;
+        int kill_signal;
+} ScopeParams;
+
+/* Start the transient scope on the manager in *bus (lib/bus.h). Returns -EHOSTDOWN without a manager. The scope's
+ * cgroup path (ControlGroup) goes to *ret_cgroup. */
+int scope_start(sd_bus *bus, const ScopeParams *p, char **ret_cgroup);
+
+/* cgroup v1 controllers next to cgroup2 at /sys/fs/cgroup/unified (this kind of host) */
+bool cgroup_is_hybrid(void);
+/* The unified-hierarchy cgroup of pid ("0::/..."). */
+int cgroup_unified_path(pid_t pid, char **ret);
+/* Move every process of unified cgroup `from` into `to` (paths relative to the unified mount) and remove
+ * `from`. The runtime puts the container in a cgroup of its own at the root of the unified hierarchy on hybrid
+ * hosts; systemd tracks the scope there, so the container is brought back into its scope. */
+int cgroup_unified_move(const char *from, const char *to);

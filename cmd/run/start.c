@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Starting a container: rootfs, scope, runtime. Then monitor.c supervises it. */
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "bus.h"
+#include "container.h"
+#include "fileio.h"
+#include "log.h"
+#include "macro.h"
+#include "monitor.h"
+#include "monitor-internal.h"
+#include "paths.h"
+#include "record.h"
+#include "rootfs.h"
+#include "scope.h"
+#include "spawn.h"
+#include "util.h"
+
+const char *runtime_state_root(void) {
+        static char *p = NULL;
+        if (!p)
+                p = berth_run_path("runtime");
+        return p;
+}
+
+static void close_fds_on_exec(void) {
+        /* Nothing of ours reaches the runtime or the container (runc CVE-2024-21626). */
+        (void) syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+}
+
+/* A child of ours that only exists to keep the scope populated while the runtime hands the container over. */
+static pid_t spawn_placeholder(int *ret_fd) {
+        int p[2];
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return -errno;
+        pid_t pid = fork();
+        if (pid < 0) {
+                safe_close(p[0]);
+                safe_close(p[1]);
+                return -errno;
+        }
+        if (pid == 0) {
+                char c;
+                int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+                (void) dup2(null, 0);
+                (void) dup2(null, 1);
+                (void) dup2(null, 2);
+                safe_close(p[1]);
+                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+                while (read(p[0], &c, 1) < 0 && errno == EINTR)
+                        ;
+                _exit(0);
+        }
+        safe_close(p[0]);
+        *ret_fd = p[1];
+        return pid;
+}
+
+static int runtime_error_status(const char *logfile, char **ret_msg) {
+        _cleanup_free_ char *buf = NULL;
+        const char *last = NULL;
+        int status = EXIT_BERTH_FAILED;
+
+        if (read_full_file(logfile, 1024 * 1024, &buf, NULL) < 0)
+                return status;
+        char *save = NULL;
+        for (char *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                json_t *j = json_loads(l, 0, NULL);
+                const char *lvl = json_string_value(json_object_get(j, "level"));
+                const char *msg = json_string_value(json_object_get(j, "msg"));
+                if (msg && streq_ptr(lvl, "error")) {
+                        free(*ret_msg);
+                        *ret_msg = strdup(msg);
+                        last = *ret_msg;
+                }
+                json_decref(j);
+        }
+        if (last) {
+                if (strstr(last, "executable file not found") || strstr(last, "no such file or directory"))
+                        status = EXIT_NOT_FOUND;
+                else if (strstr(last, "permission denied") || strstr(last, "exec format error"))
+                        status = EXIT_CANNOT_INVOKE;
+        }
+        return status;
+}
+
+static void child_killp(pid_t *pid) {
+        if (*pid > 0) {
+                (void) kill(*pid, SIGKILL);
+                (void) waitpid(*pid, NULL, 0);
+        }
+}
+
+static int connect_manager(Monitor *m) {
+        static bool warned = false;
+        int r;
+
+        if (getenv("INVOCATION_ID"))
+                return 0; /* inside a service: the container stays in the service's cgroup */
+        r = bus_connect_manager(BUS_MANAGER_AUTO, &m->bus, NULL);
+        if (r == -EHOSTDOWN) {
+                if (!warned)
+                        log_warning("No systemd manager reachable: running '%s' without a scope", m->name);
+                warned = true;
+                return 0;
+        }
+        if (r < 0)
+                return log_error_errno(r, "Cannot connect to the systemd manager: %m");
+        return 0;
+}
+
+int monitor_spawn_runtime(Monitor *m) {
+        _cleanup_free_ char *logfile = container_run_path(m->id, "runtime.log");
+        _cleanup_free_ char *pidfile = container_run_path(m->id, "pid");
+        _cleanup_free_ char *bundle = container_path(m->id, NULL);
+        _cleanup_free_ char *rundir = container_run_path(m->id, NULL);
+        _cleanup_free_ char *msg = NULL, *cgroup = NULL;
+        _cleanup_close_ int placeholder_fd = -EBADF, go_w = -EBADF;
+        int go[2] = { -EBADF, -EBADF };
+        _cleanup_(child_killp) pid_t child = 0;
+        pid_t placeholder = 0;
+        int r, status;
+
+        if (!logfile || !pidfile || !bundle || !rundir)
+                return log_oom();
+        r = mkdir_p(rundir, 0700);
+        if (r < 0)
+                return log_error_errno(r, "Cannot create '%s': %m", rundir);
+        (void) unlink(logfile);
+        (void) unlink(pidfile);
+
+        r = connect_manager(m);
+        if (r < 0)
+                return r;
+        if (pipe2(go, O_CLOEXEC) < 0)
+                return log_error_errno(errno, "pipe2() failed: %m");
+
+        go_w = go[1];
+        child = fork();
+        if (child < 0)
+                return log_error_errno(errno, "fork() failed: %m");
+        if (child == 0) {
+                char c;
+                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+                if (read(go[0], &c, 1) != 1)
+                        _exit(EXIT_BERTH_FAILED);
+                if (m->stdin_fd >= 0)
+                        (void) dup2(m->stdin_fd, 0);
+                if (m->stdout_fd >= 0)
+                        (void) dup2(m->stdout_fd, 1);
+                if (m->stderr_fd >= 0)
+                        (void) dup2(m->stderr_fd, 2);
+                (void) signal(SIGPIPE, SIG_DFL);
+                close_fds_on_exec();
+                const char *argv[] = { m->runtime, "--root", runtime_state_root(), "--log", logfile,
+                                       "--log-format", "json", "run", "--detach", "--pid-file", pidfile,
+                                       "--bundle", bundle, m->id, NULL };
+                execvp(m->runtime, (char **) argv);
+                fprintf(stderr, "%s: Cannot execute the runtime '%s': %m\n", log_program(), m->runtime);
+                _exit(EXIT_BERTH_FAILED);
+        }
+        safe_close(go[0]);
+
+        if (m->bus) {
+                placeholder = spawn_placeholder(&placeholder_fd);
+                if (placeholder < 0)
+                        return log_error_errno(placeholder, "fork() failed: %m");
+                pid_t pids[] = { child, placeholder };
+                ScopeParams p = {
+                        .unit = m->unit,
+                        .slice = m->slice,
+                        .description = m->description,
+                        .pids = pids,
+                        .n_pids = 2,
+                        .memory_max = m->memory_max,
+                        .cpu_quota_usec = m->cpu_quota_usec,
+                        .cpu_weight = m->cpu_weight,
+                        .tasks_max = m->tasks_max,
+                        .stop_timeout_usec = m->stop_timeout_usec,
+                        .kill_signal = m->stop_signal,
+                };
+                r = scope_start(m->bus, &p, &cgroup);
+                if (r < 0)
+                        return r;
+                m->scope_made = true;
+        }
+        if (write(go_w, "g", 1) != 1)
+                return log_error_errno(errno, "Cannot start the runtime: %m");
+        go_w = safe_close(go_w);
+
+        while (waitpid(child, &status, 0) < 0)
+                if (errno != EINTR)
+                        return log_error_errno(errno, "waitpid() failed: %m");
+        child = 0;
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+                r = runtime_error_status(logfile, &msg);
+                log_error("Cannot start container '%s': %s", m->name,
+                          msg ?: "the runtime failed without a message");
+                m->error = TAKE_PTR(msg);
+                m->fail_code = r;
+                return -EIO;
+        }
+
+        _cleanup_free_ char *pidtext = NULL;
+        int pid;
+        r = read_full_file(pidfile, 64, &pidtext, NULL);
+        if (r < 0 || safe_atoi(pidtext, &pid) < 0 || pid <= 0)
+                return log_error_errno(r < 0 ? r : -EBADMSG, "Cannot read the runtime's pid file '%s'", pidfile);
+        m->pid = pid;
+
+        if (cgroup && cgroup_is_hybrid()) {
+                _cleanup_free_ char *cur = NULL;
+                if (cgroup_unified_path(pid, &cur) >= 0 && !startswith(cur, cgroup)) {
+                        r = cgroup_unified_move(cur, cgroup);
+                        if (r < 0)
+                                log_warning_errno(r, "Cannot move container '%s' into its scope, ignoring: %m",
+                                                  m->name);
+                }
+        }
+        return 0;
+}
