@@ -11,6 +11,7 @@ setup() {
         BOOT_ID=$(cat /proc/sys/kernel/random/boot_id)
         PIDS_TO_KILL=()
         FREEZER_CG=
+        CGROUPS=()
 }
 
 teardown() {
@@ -25,6 +26,7 @@ teardown() {
         if [[ -n $FREEZER_CG && -d $FREEZER_CG ]]; then
                 rmdir "$FREEZER_CG" 2>/dev/null || true
         fi
+        cgroups_cleanup
         berth_teardown
 }
 
@@ -363,4 +365,90 @@ EOF
         ms=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%d", (b - a) * 1000 }')
         echo "# 1000 records as JSON: ${ms} ms" >&3
         ((ms < 1000)) || die "listing 1000 records took ${ms} ms"
+}
+
+# in_cgroups PID: moves PID into a fresh cgroup of every v1 controller stats reads (or of the v2 hierarchy).
+in_cgroups() {
+        local pid=$1 h
+        CGROUPS=()
+        if [[ -f /sys/fs/cgroup/cgroup.controllers ]]; then
+                CGROUPS=(/sys/fs/cgroup/berth-ps-test-$$-$BATS_TEST_NUMBER)
+        else
+                for h in memory cpuacct pids blkio; do
+                        CGROUPS+=("/sys/fs/cgroup/$h/berth-ps-test-$$-$BATS_TEST_NUMBER")
+                done
+        fi
+        for h in "${CGROUPS[@]}"; do
+                mkdir "$h"
+                echo "$pid" >"$h/cgroup.procs"
+        done
+}
+
+cgroups_cleanup() {
+        local h
+        for h in "${CGROUPS[@]}"; do
+                [[ -d $h ]] || continue
+                cat "$h/cgroup.procs" >"${h%/*}/cgroup.procs" 2>/dev/null || true
+                rmdir "$h" 2>/dev/null || true
+        done
+}
+
+@test "stats: cgroup numbers as a table, JSON and Prometheus text (validated by prometheus_client)" {
+        requires root
+        # a process that uses some CPU, then sleeps; the container's init
+        sh -c 'i=0; while [ $i -lt 30000 ]; do i=$((i + 1)); done; exec sleep 1000' </dev/null >/dev/null 2>&1 &
+        SPID=$!
+        PIDS_TO_KILL+=("$SPID")
+        in_cgroups "$SPID"
+        for _ in $(seq 100); do
+                [[ $(readlink "/proc/$SPID/exe") == */sleep ]] && break
+                sleep 0.05
+        done
+        SSTART=$(awk '{ sub(/.*\) /, ""); print $20 }' "/proc/$SPID/stat")
+        make_record 'we"b' running ".State.Pid = $SPID | .State.InitStartTime = $SSTART | .State.StartedAt = (now - 10 | todate)"
+        mkdir -p "$BERTH_RUNROOT/containers/$ID"
+        local web=$ID
+        make_record idle exited
+        ID=$web
+
+        run_tool berth-ps stats --no-stream
+        is "${lines[0]}" "ID *NAME *CPU % *MEM USAGE / LIMIT *MEM % *NET IO *BLOCK IO *PIDS"
+        is "${#lines[@]}" 2 "only the running container"
+        is "${lines[1]}" "${ID:0:12} *we\"b *[0-9.]+% .* 1"
+
+        run_tool berth-ps stats --format json
+        is "$(json_field '.[0].PIDsCurrent')" 1
+        is "$(json_field '.[0].CPUNano > 0')" true "the busy loop was accounted"
+        is "$(json_field '.[0].MemUsageBytes > 0')" true
+        is "$(json_field '.[0].MemLimit > .[0].MemUsageBytes')" true
+        is "$(json_field '.[0].Name')" 'we"b'
+
+        run_tool berth-ps stats --format prometheus
+        local prom=$output
+        run_tool /usr/bin/python3 -c '
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+fams = {f.name: f for f in text_string_to_metric_families(sys.stdin.read())}
+cpu = fams["berth_container_cpu_seconds"].samples[0]
+assert cpu.labels["name"] == "we\"b", cpu.labels
+assert cpu.labels["image"] == "127.0.0.1:5000/busybox:latest"
+assert cpu.labels["unit"] == "berth-we\"b.scope"
+assert cpu.value > 0
+assert fams["berth_container_pids"].samples[0].value == 1
+assert fams["berth_container_memory_usage_bytes"].samples[0].value > 0
+assert len(fams["berth_container_info"].samples) == 1
+print(len(fams))
+' <<<"$prom"
+        is "$output" 10 "families: info, start time and 8 metrics"
+
+        run_tool berth-ps stats --no-stream "$ID"
+        is "${#lines[@]}" 2
+        run_tool_split 1 berth-ps stats idle nope
+        is "${stderr_lines[0]}" "berth-ps: Container 'idle' is not running (exited)"
+        is "${stderr_lines[1]}" "berth-ps: No such container: 'nope'"
+        kill -KILL "$SPID"
+        wait "$SPID" 2>/dev/null || true
+        cgroups_cleanup
+        run_tool berth-ps stats --format prometheus
+        assert_not_contains "$output" "berth_container_info{"
 }

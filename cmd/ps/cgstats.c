@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Reading a container's resource use straight from cgroupfs and procfs: no D-Bus, no daemon. Hybrid hosts
+ * (v1 controllers next to a v2 hierarchy with none) read v1; unified hosts read v2. */
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "cgstats.h"
+#include "fileio.h"
+#include "macro.h"
+#include "paths.h"
+#include "util.h"
+
+typedef struct CgPaths {
+        char *memory, *cpuacct, *pids, *blkio, *unified;
+} CgPaths;
+
+static void cg_paths_done(CgPaths *p) {
+        free(p->memory);
+        free(p->cpuacct);
+        free(p->pids);
+        free(p->blkio);
+        free(p->unified);
+}
+
+static bool has_controller(const char *list, const char *c) {
+        size_t n = strlen(c);
+        for (const char *p = list; p && *p;) {
+                if (strneq(p, c, n) && (p[n] == ',' || p[n] == 0))
+                        return true;
+                p = strchr(p, ',');
+                if (p)
+                        p++;
+        }
+        return false;
+}
+
+static int set_path(char **slot, const char *mnt, const char *cg) {
+        if (*slot)
+                return 0;
+        *slot = path_join(mnt, cg);
+        return *slot ? 0 : -ENOMEM;
+}
+
+static int cg_paths(pid_t pid, const char *cgroup, CgPaths *ret) {
+        char path[64];
+        _cleanup_free_ char *buf = NULL;
+        CgPaths p = {};
+        int r = 0;
+
+        bool unified = access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0;
+        if (cgroup) {
+                /* a path given by the record applies to every hierarchy */
+                if (unified)
+                        r = set_path(&p.unified, "/sys/fs/cgroup", cgroup);
+                else if ((r = set_path(&p.memory, "/sys/fs/cgroup/memory", cgroup)) >= 0 &&
+                         (r = set_path(&p.cpuacct, "/sys/fs/cgroup/cpuacct", cgroup)) >= 0 &&
+                         (r = set_path(&p.pids, "/sys/fs/cgroup/pids", cgroup)) >= 0)
+                        r = set_path(&p.blkio, "/sys/fs/cgroup/blkio", cgroup);
+                if (r < 0) {
+                        cg_paths_done(&p);
+                        return r;
+                }
+                *ret = p;
+                return 0;
+        }
+
+        snprintf(path, sizeof path, "/proc/%d/cgroup", (int) pid);
+        r = read_full_file(path, 64 * 1024, &buf, NULL);
+        if (r < 0)
+                return r;
+        for (char *line = buf, *next; line && *line && r >= 0; line = next) {
+                next = strchr(line, '\n');
+                if (next)
+                        *next++ = 0;
+                char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+                if (!c2 || strstr(c2 + 1, "/.."))
+                        continue;
+                *c2 = 0;
+                const char *ctrl = c1 + 1, *cg = c2 + 1;
+                if (!*ctrl) {
+                        if (unified)
+                                r = set_path(&p.unified, "/sys/fs/cgroup", cg);
+                        continue;
+                }
+                if (has_controller(ctrl, "memory"))
+                        r = set_path(&p.memory, "/sys/fs/cgroup/memory", cg);
+                if (r >= 0 && has_controller(ctrl, "cpuacct"))
+                        r = set_path(&p.cpuacct, "/sys/fs/cgroup/cpuacct", cg);
+                if (r >= 0 && has_controller(ctrl, "pids"))
+                        r = set_path(&p.pids, "/sys/fs/cgroup/pids", cg);
+                if (r >= 0 && has_controller(ctrl, "blkio"))
+                        r = set_path(&p.blkio, "/sys/fs/cgroup/blkio", cg);
+        }
+        if (r < 0) {
+                cg_paths_done(&p);
+                return r;
+        }
+        *ret = p;
+        return 0;
+}
+
+static uint64_t read_u64(const char *dir, const char *file) {
+        _cleanup_free_ char *p = dir ? path_join(dir, file) : NULL, *buf = NULL;
+        uint64_t v;
+        if (!p || read_full_file(p, 4096, &buf, NULL) < 0)
+                return CG_UNSET;
+        buf[strcspn(buf, "\n")] = 0;
+        if (streq(buf, "max"))
+                return CG_UNSET;
+        return safe_atou64(buf, &v) >= 0 ? v : CG_UNSET;
+}
+
+/* "key value" lines (memory.stat, cpu.stat) */
+static uint64_t read_key(const char *dir, const char *file, const char *key) {
+        _cleanup_free_ char *p = dir ? path_join(dir, file) : NULL, *buf = NULL;
+        size_t n = strlen(key);
+        if (!p || read_full_file(p, 64 * 1024, &buf, NULL) < 0)
+                return CG_UNSET;
+        for (char *l = buf; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+                if (strneq(l, key, n) && l[n] == ' ') {
+                        uint64_t v;
+                        l[n + 1 + strcspn(l + n + 1, "\n")] = 0;
+                        return safe_atou64(l + n + 1, &v) >= 0 ? v : CG_UNSET;
+                }
+        return CG_UNSET;
+}
+
+static uint64_t host_memory(void) {
+        _cleanup_free_ char *buf = NULL;
+        unsigned long long kb;
+        if (read_full_file("/proc/meminfo", 64 * 1024, &buf, NULL) < 0)
+                return CG_UNSET;
+        const char *m = strstr(buf, "MemTotal:");
+        return m && sscanf(m, "MemTotal: %llu kB", &kb) == 1 ? (uint64_t) kb * 1024 : CG_UNSET;
+}
+
+static void read_blkio_v1(const char *dir, CgStats *s) {
+        _cleanup_free_ char *p = dir ? path_join(dir, "blkio.throttle.io_service_bytes_recursive") : NULL,
+                            *buf = NULL;
+        if (!p || read_full_file(p, 1024 * 1024, &buf, NULL) < 0)
+                return;
+        s->blk_read = s->blk_write = 0;
+        for (char *l = buf; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+                char op[16];
+                unsigned long long v;
+                if (sscanf(l, "%*u:%*u %15s %llu", op, &v) != 2)
+                        continue;
+                if (streq(op, "Read"))
+                        s->blk_read += v;
+                else if (streq(op, "Write"))
+                        s->blk_write += v;
+        }
+}
+
+static void read_io_v2(const char *dir, CgStats *s) {
+        _cleanup_free_ char *p = dir ? path_join(dir, "io.stat") : NULL, *buf = NULL;
+        if (!p || read_full_file(p, 1024 * 1024, &buf, NULL) < 0)
+                return;
+        s->blk_read = s->blk_write = 0;
+        for (char *t = strtok(buf, " \n"); t; t = strtok(NULL, " \n")) {
+                uint64_t v;
+                if (startswith(t, "rbytes=") && safe_atou64(t + 7, &v) >= 0)
+                        s->blk_read += v;
+                else if (startswith(t, "wbytes=") && safe_atou64(t + 7, &v) >= 0)
+                        s->blk_write += v;
+        }
+}
+
+/* The container's network namespace as its init sees it; loopback does not count. */
+static void read_net(pid_t pid, CgStats *s) {
+        char path[64];
+        _cleanup_free_ char *buf = NULL;
+        snprintf(path, sizeof path, "/proc/%d/net/dev", (int) pid);
+        if (read_full_file(path, 1024 * 1024, &buf, NULL) < 0)
+                return;
+        s->net_rx = s->net_tx = 0;
+        for (char *l = buf; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+                char ifname[64];
+                unsigned long long rx, tx;
+                if (sscanf(l, " %63[^:]: %llu %*u %*u %*u %*u %*u %*u %*u %llu", ifname, &rx, &tx) != 3 ||
+                    streq(ifname, "lo"))
+                        continue;
+                s->net_rx += rx;
+                s->net_tx += tx;
+        }
+}
+
+int cg_stats_read(pid_t pid, const char *cgroup, CgStats *ret) {
+        CgStats s = {CG_UNSET, CG_UNSET, CG_UNSET, CG_UNSET, CG_UNSET,
+                     CG_UNSET, CG_UNSET, CG_UNSET, CG_UNSET};
+        _cleanup_(cg_paths_done) CgPaths p = {};
+        int r = cg_paths(pid, cgroup, &p);
+        if (r < 0)
+                return r;
+
+        if (p.unified) {
+                s.v2 = true;
+                uint64_t usec = read_key(p.unified, "cpu.stat", "usage_usec");
+                s.cpu_nsec = usec == CG_UNSET ? CG_UNSET : usec * 1000;
+                s.mem_usage = read_u64(p.unified, "memory.current");
+                uint64_t inactive = read_key(p.unified, "memory.stat", "inactive_file");
+                if (s.mem_usage != CG_UNSET && inactive != CG_UNSET && inactive < s.mem_usage)
+                        s.mem_usage -= inactive;
+                s.mem_limit = read_u64(p.unified, "memory.max");
+                s.pids = read_u64(p.unified, "pids.current");
+                s.pids_limit = read_u64(p.unified, "pids.max");
+                read_io_v2(p.unified, &s);
+        } else {
+                s.cpu_nsec = read_u64(p.cpuacct, "cpuacct.usage");
+                s.mem_usage = read_u64(p.memory, "memory.usage_in_bytes");
+                uint64_t inactive = read_key(p.memory, "memory.stat", "total_inactive_file");
+                if (s.mem_usage != CG_UNSET && inactive != CG_UNSET && inactive < s.mem_usage)
+                        s.mem_usage -= inactive;
+                s.mem_limit = read_u64(p.memory, "memory.limit_in_bytes");
+                s.pids = read_u64(p.pids, "pids.current");
+                s.pids_limit = read_u64(p.pids, "pids.max");
+                read_blkio_v1(p.blkio, &s);
+        }
+        /* v1 reports "no limit" as a huge page-aligned number; both mean the host's memory */
+        uint64_t host = host_memory();
+        if (s.mem_limit == CG_UNSET || (host != CG_UNSET && s.mem_limit > host))
+                s.mem_limit = host;
+        read_net(pid, &s);
+        *ret = s;
+        return 0;
+}
