@@ -288,7 +288,8 @@ int auth_answer_challenge(Client *c, const char *challenge, char **ret_error) {
                 return asprintf(ret_error, "unsupported authentication scheme '%.32s'", ch.scheme),
                        -EOPNOTSUPP;
         if (c->auth_header && streq(c->auth_header, hdr) && strcasecmp(ch.scheme, "Basic") == 0)
-                return asprintf(ret_error, "credentials from %s were refused", c->cred_source), -EACCES;
+                return asprintf(ret_error, "HTTP 401: the credentials from %s were refused", c->cred_source),
+                       -EACCES;
         if (c->auth_header)
                 explicit_bzero(c->auth_header, strlen(c->auth_header));
         free(c->auth_header);

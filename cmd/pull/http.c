@@ -459,7 +459,7 @@ static int handle_unauthorized(Client *c, Request *q) {
         if (q->redirect) /* a redirect target wants credentials: it never gets ours */
                 return request_fail(q, -EACCES, "%s: HTTP 401 from redirect target '%.200s'", q->what,
                                     q->redirect);
-        if (++q->auth_tries > 2 || !q->challenge[0]) {
+        if (++q->auth_tries > 1 + (q->auth_gen != c->auth_gen) || !q->challenge[0]) {
                 error_summary(q, sum, sizeof sum);
                 return request_fail(q, -EACCES, "%s: authentication failed: HTTP 401%s with %s", q->what,
                                     sum,

@@ -257,10 +257,9 @@ bool host_is_loopback(const char *domain) {
 }
 
 int auth_key_match(const char *key, const char *domain, const char *repo) {
-        const char *k = key;
+        const char *k = startswith(key, "https://") ?: startswith(key, "http://") ?: key;
         size_t dl = strlen(domain);
 
-        k = startswith(k, "https://") ?: startswith(k, "http://") ?: k;
         /* docker login writes Docker Hub as "https://index.docker.io/v1/". */
         if (streq(domain, "docker.io")) {
                 const char *alt = startswith(k, "index.docker.io") ?: startswith(k, "registry-1.docker.io");

@@ -1,0 +1,164 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# berth-pull authentication: Bearer tokens (tests/pull-hostile-registry.py is registry and token server), Basic
+# auth against a real docker-registry with an htpasswd file, every place credentials come from, and never a
+# secret in the output.
+
+load helpers
+
+PASS=s3cret-pw
+
+setup_file() {
+        local dir=$BATS_FILE_TMPDIR
+        python3 "$BATS_TEST_DIRNAME/pull-hostile-registry.py" "$BERTH_FIXTURES" "$dir/port" \
+                >"$dir/hostile.log" 2>&1 3>&- &
+        echo $! >"$dir/pid"
+
+        # A real docker-registry with Basic auth (bcrypt htpasswd), holding busybox pushed by skopeo.
+        local port
+        port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+        htpasswd -Bbn berth "$PASS" >"$dir/htpasswd"
+        cat >"$dir/registry.yml" <<-EOF2
+	version: 0.1
+	log:
+	  level: error
+	storage:
+	  filesystem:
+	    rootdirectory: $dir/registry
+	http:
+	  addr: 127.0.0.1:$port
+	  secret: berth-auth-test
+	auth:
+	  htpasswd:
+	    realm: berth-test
+	    path: $dir/htpasswd
+	EOF2
+        docker-registry serve "$dir/registry.yml" >"$dir/registry.log" 2>&1 3>&- &
+        echo $! >"$dir/registry.pid"
+        local i
+        for ((i = 0; i < 500; i++)); do
+                [[ -s $dir/port ]] && curl -s -o /dev/null "http://127.0.0.1:$port/v2/" && break
+                sleep 0.02
+        done
+        [[ -s $dir/port ]] || {
+                cat "$dir/hostile.log" >&2
+                return 1
+        }
+        export HOSTILE=127.0.0.1:$(cat "$dir/port") BASIC=127.0.0.1:$port
+        skopeo --insecure-policy copy --quiet --dest-tls-verify=false --dest-creds "berth:$PASS" \
+                "oci:$BERTH_FIXTURES:busybox" "docker://$BASIC/busybox:latest"
+}
+
+teardown_file() {
+        kill "$(cat "$BATS_FILE_TMPDIR/pid")" "$(cat "$BATS_FILE_TMPDIR/registry.pid")" 2>/dev/null || true
+}
+
+setup() {
+        berth_setup
+        curl -fsS "http://$HOSTILE/_reset" >/dev/null
+        unset REGISTRY_AUTH_FILE
+        rm -rf "$HOME/.docker" "$XDG_RUNTIME_DIR/containers"
+}
+teardown() {
+        rm -rf "$HOME/.docker" "$XDG_RUNTIME_DIR/containers"
+        berth_teardown
+}
+
+hostile_log() {
+        curl -fsS "http://$HOSTILE/_log"
+}
+
+# auth_json FILE HOST [USER:PASS]: a containers-auth.json file.
+auth_json() {
+        mkdir -p "$(dirname "$1")"
+        printf '{"auths": {"%s": {"auth": "%s"}}}\n' "$2" "$(printf %s "${3:-berth:$PASS}" | base64 -w0)" >"$1"
+}
+
+@test "auth: Bearer token with --creds; one token per pull, reused for every blob; no secret printed" {
+        run_tool --stderr berth-pull --log-level debug --creds "berth:$PASS" "$HOSTILE/bearer:latest"
+        is "$output" "sha256:*"
+        assert_not_contains "$stderr" "$PASS"
+        local log token
+        log=$(hostile_log)
+        is "$(jq '[.[] | select(.path | startswith("/token"))] | length' <<<"$log")" 1 "token requests"
+        is "$(jq '[.[] | select(.path | contains("/blobs/")) | select(.auth != "Bearer")] | length' <<<"$log")" 0 \
+                "blob requests without the token"
+        token=$(curl -fsS -u "berth:$PASS" "http://$HOSTILE/token?scope=repository:bearer:pull" | jq -r .token)
+        assert_not_contains "$stderr" "$token"
+}
+
+@test "auth: anonymous Bearer token; wrong or missing credentials name their source, never the secret" {
+        run_tool berth-pull "$HOSTILE/bearer-anon:latest"
+        is "$output" "sha256:*"
+        fresh=$BATS_TEST_TMPDIR/r2
+        run_tool --stderr 1 berth-pull --root "$fresh" "$HOSTILE/bearer:latest"
+        is "${#stderr_lines[@]}" 1
+        assert_contains "$stderr" "HTTP 401 with no credentials"
+        run_tool --stderr 1 berth-pull --root "$fresh" --creds berth:wrong-pw "$HOSTILE/bearer:latest"
+        is "${#stderr_lines[@]}" 1
+        assert_contains "$stderr" "--creds"
+        assert_not_contains "$stderr" "wrong-pw"
+        auth_json "$BATS_TEST_TMPDIR/bad.json" "$HOSTILE" "berth:bad-pw"
+        run_tool --stderr 1 berth-pull --root "$fresh" --authfile "$BATS_TEST_TMPDIR/bad.json" "$HOSTILE/bearer:latest"
+        assert_contains "$stderr" "$BATS_TEST_TMPDIR/bad.json (entry '$HOSTILE')"
+        assert_not_contains "$stderr" "bad-pw"
+        [[ ! -e $fresh/oci/index.json ]] || die "failed pulls wrote index.json"
+}
+
+@test "auth: credentials from --authfile, REGISTRY_AUTH_FILE, XDG_RUNTIME_DIR auth.json, ~/.docker/config.json" {
+        auth_json "$BATS_TEST_TMPDIR/a.json" "$HOSTILE"
+        run_tool berth-pull --authfile "$BATS_TEST_TMPDIR/a.json" "$HOSTILE/bearer:latest"
+        is "$output" "sha256:*"
+
+        auth_json "$BATS_TEST_TMPDIR/b.json" "http://$HOSTILE/bearer"
+        REGISTRY_AUTH_FILE=$BATS_TEST_TMPDIR/b.json run_tool berth-pull --root "$BATS_TEST_TMPDIR/r2" "$HOSTILE/bearer:latest"
+
+        auth_json "$XDG_RUNTIME_DIR/containers/auth.json" "$HOSTILE"
+        run_tool berth-pull --root "$BATS_TEST_TMPDIR/r3" "$HOSTILE/bearer:latest"
+        rm -rf "$XDG_RUNTIME_DIR/containers"
+
+        auth_json "$HOME/.docker/config.json" "$HOSTILE"
+        run_tool berth-pull --root "$BATS_TEST_TMPDIR/r4" "$HOSTILE/bearer:latest"
+        # A more specific repository entry wins over the host's.
+        printf '{"auths": {"%s": {"auth": "%s"}, "%s/bearer": {"auth": "%s"}}}\n' \
+                "$HOSTILE" "$(printf berth:bad | base64 -w0)" "$HOSTILE" "$(printf %s "berth:$PASS" | base64 -w0)" \
+                >"$HOME/.docker/config.json"
+        run_tool berth-pull --root "$BATS_TEST_TMPDIR/r5" "$HOSTILE/bearer:latest"
+        # --authfile is the only file looked at when given.
+        run_tool 1 berth-pull --root "$BATS_TEST_TMPDIR/r6" --authfile /nonexistent "$HOSTILE/bearer:latest"
+        assert_contains "$output" "/nonexistent"
+}
+
+@test "auth P8: a realm on another host gets no credentials; a 401 loop ends with one error" {
+        auth_json "$BATS_TEST_TMPDIR/a.json" "$HOSTILE"
+        run_tool --stderr 1 berth-pull --authfile "$BATS_TEST_TMPDIR/a.json" "$HOSTILE/evilrealm:latest"
+        is "${#stderr_lines[@]}" 1
+        output=$(hostile_log)
+        run_tool jq -r '.[] | select(.path | startswith("/token")) | "\(.host) \(.auth)"' <<<"$output"
+        [[ $output == localhost:*" null" ]] || die "the realm on another host got: $output"
+
+        run_tool --stderr 1 berth-pull --retry-delay 10ms --creds "berth:$PASS" "$HOSTILE/auth401loop:latest"
+        is "${#stderr_lines[@]}" 1
+        assert_contains "$stderr" "authentication failed: HTTP 401 (UNAUTHORIZED"
+        assert_contains "$stderr" "$HOSTILE/auth401loop"
+        output=$(hostile_log)
+        local n
+        n=$(jq '[.[] | select(.path | contains("/manifests/"))] | length' <<<"$output")
+        ((n <= 3)) || die "$n manifest requests in a 401 loop"
+}
+
+@test "auth: Basic auth against docker-registry with htpasswd (--creds, auth file); refused without" {
+        run_tool --stderr 1 berth-pull "$BASIC/busybox:latest"
+        is "${#stderr_lines[@]}" 1
+        assert_contains "$stderr" "wants a user name and password"
+        run_tool --stderr berth-pull --log-level debug --creds "berth:$PASS" "$BASIC/busybox:latest"
+        is "$output" "sha256:*"
+        assert_not_contains "$stderr" "$PASS"
+        assert_not_contains "$stderr" "$(printf %s "berth:$PASS" | base64 -w0)"
+        auth_json "$XDG_RUNTIME_DIR/containers/auth.json" "$BASIC"
+        run_tool berth-pull --root "$BATS_TEST_TMPDIR/r2" "$BASIC/busybox:latest"
+        run_tool --stderr 1 berth-pull --root "$BATS_TEST_TMPDIR/r3" --creds berth:nope "$BASIC/busybox:latest"
+        is "${#stderr_lines[@]}" 1
+        assert_contains "$stderr" "401"
+        assert_not_contains "$stderr" "nope"
+}
