@@ -574,11 +574,12 @@ int network_create(NetworkSpec *spec, json_t **ret) {
         json_array_foreach(subnets, i, v)
                 if (strchr(json_string_value(json_object_get(v, "subnet")), ':'))
                         ipv6 = true;
-        meta = json_pack("{s:s, s:s, s:s, s:s, s:O, s:b, s:b, s:b, s:O, s:O, s:{s:s}}", "name", spec->name, "id", id,
+        meta = json_pack("{s:s, s:s, s:s, s:s, s:O, s:b, s:b, s:b, s:o, s:o, s:{s:s}}", "name", spec->name, "id", id,
                          "driver", spec->driver, "network_interface", ifn, "subnets", subnets, "ipv6_enabled", ipv6,
                          "internal", spec->internal, "dns_enabled", !spec->disable_dns, "labels",
-                         spec->labels ?: json_object(), "options", spec->options ?: json_object(), "ipam_options",
-                         "driver", "host-local");
+                         spec->labels ? json_deep_copy(spec->labels) : json_object(), "options",
+                         spec->options ? json_deep_copy(spec->options) : json_object(), "ipam_options", "driver",
+                         "host-local");
         if (!meta)
                 return log_oom();
         json_object_set_new(meta, "created", json_string(created));
