@@ -9,7 +9,10 @@ setup() {
         berth_setup
         requires registry
 }
-teardown() { berth_teardown; }
+teardown() {
+        stop_hostile
+        berth_teardown
+}
 
 # Requests berth-pull made to the world's registry so far.
 berth_requests() {
@@ -137,4 +140,77 @@ fixture_config() {
         for opt in $(grep -oE -- '--[a-z][a-z0-9-]+' <<<"$output" | sort -u); do
                 grep -qF -- "$opt" "$BERTH_TESTS_DIR/../man/berth-pull.1.scd" || die "$opt not in the man page"
         done
+}
+
+# The hostile registry's "slow*" repositories serve the layer's second half slowly (~2 s), honouring Range.
+start_hostile() {
+        local dir=$BATS_TEST_TMPDIR
+        python3 "$BERTH_TESTS_DIR/pull-hostile-registry.py" "$BERTH_FIXTURES" "$dir/port" >"$dir/hostile.log" 2>&1 3>&- &
+        HOSTILE_PID=$!
+        local i
+        for ((i = 0; i < 250; i++)); do
+                [[ -s $dir/port ]] && break
+                sleep 0.02
+        done
+        HOSTILE=127.0.0.1:$(cat "$dir/port")
+}
+
+stop_hostile() {
+        [[ -z ${HOSTILE_PID:-} ]] || kill "$HOSTILE_PID" 2>/dev/null || true
+        HOSTILE_PID=''
+}
+
+layer_gets() {
+        curl -fsS "http://$HOSTILE/_log" | jq '[.[] | select(.path | test("/blobs/sha256:e6b2"))] | length'
+}
+
+@test "pull P13: concurrent pulls of one image fetch each blob once, both succeed; index.json keeps every entry" {
+        start_hostile
+        berth-pull "$HOSTILE/slow:latest" >"$BATS_TEST_TMPDIR/a.out" 2>"$BATS_TEST_TMPDIR/a.err" &
+        local a=$!
+        berth-pull "$HOSTILE/slow:latest" >"$BATS_TEST_TMPDIR/b.out" 2>"$BATS_TEST_TMPDIR/b.err" &
+        local b=$!
+        wait "$a" || die "first pull failed: $(cat "$BATS_TEST_TMPDIR/a.err")"
+        wait "$b" || die "second pull failed: $(cat "$BATS_TEST_TMPDIR/b.err")"
+        is "$(cat "$BATS_TEST_TMPDIR/a.out")" "$(fixture_config busybox)"
+        is "$(cat "$BATS_TEST_TMPDIR/b.out")" "$(fixture_config busybox)"
+        is "$(layer_gets)" 1 "downloads of the layer"
+
+        # Twelve pulls of twelve names at once: every one ends up in index.json.
+        local pids=() i
+        for i in $(seq 1 12); do
+                berth-pull -q "$HOSTILE/name$i:latest" >/dev/null 2>>"$BATS_TEST_TMPDIR/many.err" &
+                pids+=($!)
+        done
+        for i in "${pids[@]}"; do
+                wait "$i" || die "a concurrent pull failed: $(cat "$BATS_TEST_TMPDIR/many.err")"
+        done
+        run_tool jq '.manifests | length' "$BERTH_ROOT/oci/index.json"
+        is "$output" 13 "index entries"
+}
+
+@test "pull P14: SIGKILL mid-blob leaves no partial blob visible; the next pull resumes and completes" {
+        start_hostile
+        berth-pull "$HOSTILE/slow:latest" >/dev/null 2>&1 &
+        local pid=$! i part=''
+        for ((i = 0; i < 200; i++)); do
+                part=$(find "$BERTH_ROOT/tmp" -name 'e6b2*.partial' -size +100k 2>/dev/null || true)
+                [[ -n $part ]] && break
+                sleep 0.02
+        done
+        [[ -n $part ]] || die "no partial download appeared"
+        kill -9 "$pid"
+        wait "$pid" || true
+        [[ ! -e $BERTH_ROOT/oci/blobs/sha256/e6b27757ded34d7d5bed70b458ac6eeda5b2e2d0ef62be24a96038ddfa4ea74d ]] ||
+                die "the killed pull left the layer under its digest"
+        [[ ! -e $BERTH_ROOT/oci/index.json ]] || die "the killed pull named the image"
+        curl -fsS "http://$HOSTILE/_reset" >/dev/null
+        run_tool berth-pull "$HOSTILE/slow:latest"
+        is "$output" "$(fixture_config busybox)"
+        run_tool curl -fsS "http://$HOSTILE/_log"
+        assert_contains "$output" '"range": "bytes='
+        is "$(find "$BERTH_ROOT/tmp" -type f | wc -l)" 0 "files left in tmp"
+        cmp "$BERTH_ROOT/oci/blobs/sha256/e6b27757ded34d7d5bed70b458ac6eeda5b2e2d0ef62be24a96038ddfa4ea74d" \
+                "$BERTH_FIXTURES/blobs/sha256/e6b27757ded34d7d5bed70b458ac6eeda5b2e2d0ef62be24a96038ddfa4ea74d" ||
+                die "the resumed layer differs"
 }

@@ -256,6 +256,30 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(307, headers=[("Location", "/_redirect_loop")])
         if repo == "redirectfile":
             return self.send(307, headers=[("Location", "file:///etc/passwd")])
+        if repo.startswith("slow"):
+            rng = self.headers.get("Range")
+            start = int(rng.split("=")[1].rstrip("-")) if rng else 0
+            self.send_response(206 if rng else 200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(len(data) - start))
+            if rng:
+                self.send_header("Content-Range", "bytes %d-%d/%d" % (start, len(data) - 1, len(data)))
+            self.end_headers()
+            try:
+                if rng:
+                    self.wfile.write(data[start:])
+                    return
+                # Half at once, then the rest slowly (~2 s): time to kill or race a pull mid-blob.
+                half = len(data) // 2
+                self.wfile.write(data[:half])
+                self.wfile.flush()
+                for off in range(half, len(data), 16384):
+                    time.sleep(0.03)
+                    self.wfile.write(data[off:off + 16384])
+                    self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True
+            return
         if repo in ("resume", "norange", "badrange"):
             rng = self.headers.get("Range")
             if not rng:
