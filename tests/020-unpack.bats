@@ -1,0 +1,199 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# berth-unpack: the layer store in overlayfs form, --to trees identical to umoci's, mounts (130 layers too),
+# compressions, parallel jobs, uid shifts. Hostile layers: 021-unpack-hostile.bats; crashes: 022.
+
+load helpers
+
+# Images pulled once for the file (berth-pull from the world's registry) plus benign generated images; each
+# test links the shared image store into its own root, so the layer store starts empty every time.
+setup_file() {
+        export SHARED=$BATS_FILE_TMPDIR/shared
+        mkdir -p "$SHARED"
+        BERTH_ROOT=$SHARED BERTH_RUNROOT=$SHARED/run berth-pull -q "$BERTH_TEST_REGISTRY/busybox:latest" >/dev/null
+        BERTH_ROOT=$SHARED BERTH_RUNROOT=$SHARED/run berth-pull -q "$BERTH_TEST_REGISTRY/layered:latest" >/dev/null
+        python3 "$BERTH_TESTS_DIR/unpack-hostile.py" "$SHARED/oci" "$BATS_FILE_TMPDIR/victim" \
+                ok-formats ok-130layers ok-12layers ok-owners ok-unmapped >/dev/null
+}
+
+setup() {
+        berth_setup
+        ln -s "$SHARED/oci" "$BERTH_ROOT/oci"
+}
+teardown() { berth_teardown; }
+
+img() {
+        case $1 in
+        busybox | layered) echo "$BERTH_TEST_REGISTRY/$1:latest" ;;
+        *) echo "127.0.0.1:5000/hostile/$1:latest" ;;
+        esac
+}
+
+# Chain IDs of an image, computed here with jq and sha256sum from the config's diff_ids.
+chain_ids() {
+        local m c chain='' d
+        m=$(jq -r --arg n "$(img "$1")" '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == $n) | .digest' \
+                "$SHARED/oci/index.json")
+        c=$(jq -r .config.digest "$SHARED/oci/blobs/sha256/${m#sha256:}")
+        for d in $(jq -r '.rootfs.diff_ids[]' "$SHARED/oci/blobs/sha256/${c#sha256:}"); do
+                if [[ -z $chain ]]; then
+                        chain=$d
+                else
+                        chain=sha256:$(printf '%s %s' "$chain" "$d" | sha256sum | cut -d' ' -f1)
+                fi
+                echo "${chain#sha256:}"
+        done
+}
+
+xattr() {
+        python3 -S -c 'import os, sys
+try:
+    print(os.getxattr(sys.argv[1], sys.argv[2], follow_symlinks=False).decode())
+except OSError:
+    print("<none>")' "$1" "$2"
+}
+
+@test "unpack: one directory per chain ID in overlayfs form, 0700, layer.json; a second run does nothing" {
+        run_tool berth-unpack "$(img layered)"
+        is "$output" "" "quiet on success"
+        local chains
+        mapfile -t chains < <(chain_ids layered)
+        is "${#chains[@]}" 4
+        local c
+        for c in "${chains[@]}"; do
+                [[ -d $BERTH_ROOT/layers/$c/diff ]] || die "layer $c missing"
+                is "$(stat -c %a "$BERTH_ROOT/layers/$c")" 700 "mode of layers/$c"
+                run_tool jq -r .ChainID "$BERTH_ROOT/layers/$c/layer.json"
+                is "$output" "sha256:$c"
+        done
+        is "$(stat -c %a "$BERTH_ROOT/layers")" 700 "mode of layers/"
+        # Layer 3 deletes /data/b (a 0:0 char device) and makes /data/dir opaque.
+        local l3=$BERTH_ROOT/layers/${chains[2]}/diff
+        is "$(stat -c '%F %t:%T' "$l3/data/b")" "character special file 0:0"
+        is "$(xattr "$l3/data/dir" trusted.overlay.opaque)" y
+        is "$(cat "$l3/data/dir/d")" d
+        # Layer 2: setuid kept, owner 1000, fifo, hardlink.
+        local l2=$BERTH_ROOT/layers/${chains[1]}/diff
+        is "$(stat -c '%a %u:%g' "$l2/data/suid" "$l2/data/owned")" $'4755 0:0\n644 1000:1000'
+        is "$(stat -c %F "$l2/data/fifo")" fifo
+        is "$(stat -c %i "$l2/data/a")" "$(stat -c %i "$l2/data/hardlink")" "hardlink"
+        is "$(find "$BERTH_ROOT/layers" -maxdepth 1 -name '.tmp-*' | wc -l)" 0 "temp dirs left"
+        # Shared base: busybox's only layer is layered's first.
+        local before
+        before=$(stat -c %Y "$BERTH_ROOT/layers/${chains[0]}")
+        run_tool berth-unpack --log-level debug "$(img busybox)"
+        assert_not_contains "$output" "Unpacked layer"
+        run_tool --stderr berth-unpack --log-level debug "$(img layered)"
+        assert_not_contains "$stderr" "Unpacked layer"
+        is "$(stat -c %Y "$BERTH_ROOT/layers/${chains[0]}")" "$before"
+}
+
+@test "unpack --to: the same tree as umoci unpack (types, modes, owners, content, links, xattrs, mtimes)" {
+        requires cmd:umoci
+        run_tool berth-unpack --to "$BATS_TEST_TMPDIR/tree" "$(img layered)"
+        run_tool skopeo copy -q "oci:$SHARED/oci:$(img layered)" "oci:$BATS_TEST_TMPDIR/layout:x"
+        run_tool umoci unpack --image "$BATS_TEST_TMPDIR/layout:x" "$BATS_TEST_TMPDIR/bundle"
+        run_tool python3 "$BERTH_TESTS_DIR/unpack-compare.py" "$BATS_TEST_TMPDIR/tree" "$BATS_TEST_TMPDIR/bundle/rootfs"
+        assert_contains "$output" " 0 differences"
+        # Whiteout and opaque dir applied.
+        [[ ! -e $BATS_TEST_TMPDIR/tree/data/b && ! -e $BATS_TEST_TMPDIR/tree/data/dir/c ]] || die "whiteouts not applied"
+        # The layer store was not touched.
+        [[ ! -e $BERTH_ROOT/layers ]] || is "$(find "$BERTH_ROOT/layers" -mindepth 1 -maxdepth 1 -name '[0-9a-f]*' | wc -l)" 0
+        # A non-empty target is refused, and left alone.
+        touch "$BATS_TEST_TMPDIR/full"
+        mkdir "$BATS_TEST_TMPDIR/nonempty" && touch "$BATS_TEST_TMPDIR/nonempty/keep"
+        run_tool --stderr 1 berth-unpack --to "$BATS_TEST_TMPDIR/nonempty" "$(img layered)"
+        assert_contains "$stderr" "is not empty"
+        [[ -e $BATS_TEST_TMPDIR/nonempty/keep ]] || die "the non-empty target was changed"
+}
+
+@test "mount: the merged view equals the --to tree, writes go to upper, umount; errors are one line" {
+        run_tool berth-unpack --to "$BATS_TEST_TMPDIR/tree" "$(img layered)"
+        local c=$BATS_TEST_TMPDIR/c
+        mkdir -p "$c"
+        run_tool --stderr berth-unpack mount "$(img layered)" "$c/rootfs" --upper "$c/upper" --work "$c/work"
+        is "$output" "$c/rootfs" "prints TARGET"
+        findmnt -n -o FSTYPE "$c/rootfs" | grep -qx overlay || die "not an overlay mount"
+        is "$(stat -c %a "$c/upper")" "$(stat -c %a "$BATS_TEST_TMPDIR/tree")" "upper takes the root's mode"
+        run_tool python3 "$BERTH_TESTS_DIR/unpack-compare.py" --no-mtime-dirs "$BATS_TEST_TMPDIR/tree" "$c/rootfs"
+        assert_contains "$output" " 0 differences"
+        echo new >"$c/rootfs/data/new"
+        rm "$c/rootfs/data/a"
+        is "$(cat "$c/upper/data/new")" new
+        is "$(stat -c '%F %t:%T' "$c/upper/data/a")" "character special file 0:0" "whiteout in upper"
+        # Already mounted: refused.
+        run_tool --stderr 1 berth-unpack mount "$(img layered)" "$c/rootfs" --upper "$c/upper" --work "$c/work"
+        is "${#stderr_lines[@]}" 1
+        assert_contains "$stderr" "already a mount point"
+        run_tool berth-unpack umount "$c/rootfs"
+        ! findmnt "$c/rootfs" >/dev/null || die "still mounted"
+        # Idempotent; a non-overlay mount is refused.
+        run_tool berth-unpack umount "$c/rootfs"
+        mkdir -p "$BATS_TEST_TMPDIR/t" && mount -t tmpfs tmpfs "$BATS_TEST_TMPDIR/t"
+        run_tool --stderr 1 berth-unpack umount "$BATS_TEST_TMPDIR/t"
+        umount "$BATS_TEST_TMPDIR/t"
+        assert_contains "$stderr" "is not an overlay mount"
+        # Usage errors exit 2 with one line.
+        run_tool --stderr 2 berth-unpack mount "$(img layered)" "$c/rootfs"
+        is "${#stderr_lines[@]}" 1
+        run_tool --stderr 2 berth-unpack mount "$(img layered)" "$c/rootfs" --upper "$c/upper"
+        run_tool --stderr 1 berth-unpack mount nosuch:image "$c/rootfs" --read-only
+        is "$stderr" "berth-unpack: Image 'nosuch:image' not found in the store '$BERTH_ROOT/oci'"
+}
+
+@test "mount --read-only, and an image of 130 layers (longer than a page of full lowerdir paths)" {
+        local m=$BATS_TEST_TMPDIR/m
+        run_tool berth-unpack mount --read-only "$(img busybox)" "$m"
+        [[ -x $m/bin/sh ]] || die "no /bin/sh in the read-only mount"
+        ! touch "$m/x" 2>/dev/null || die "writable"
+        run_tool berth-unpack umount "$m"
+        run_tool berth-unpack -j 2 mount --read-only "$(img ok-130layers)" "$m"
+        is "$(ls "$m/layers" | wc -l)" 130
+        is "$(cat "$m/top")" 129 "the top layer wins"
+        is "$(cat "$m/layers/000")" 0
+        run_tool berth-unpack umount "$m"
+}
+
+@test "unpack: gzip, zstd, uncompressed and multi-member gzip layers" {
+        run_tool berth-unpack --to "$BATS_TEST_TMPDIR/tree" "$(img ok-formats)"
+        local t=$BATS_TEST_TMPDIR/tree/etc
+        is "$(cat "$t/one" "$t/two" "$t/three" "$t/four" "$t/shared")" $'gzip\nzstd\nplain\nmulti-member\n4'
+        run_tool berth-unpack --log-level debug "$(img ok-formats)"
+        local c
+        for c in $(chain_ids ok-formats); do
+                jq -r .Compression "$BERTH_ROOT/layers/$c/layer.json"
+        done | paste -sd' ' >"$BATS_TEST_TMPDIR/comp"
+        is "$(cat "$BATS_TEST_TMPDIR/comp")" "gzip zstd none gzip"
+}
+
+@test "unpack --jobs: 12 layers in parallel give the same layers as one at a time" {
+        run_tool berth-unpack --jobs 4 "$(img ok-12layers)"
+        mv "$BERTH_ROOT/layers" "$BATS_TEST_TMPDIR/parallel"
+        run_tool berth-unpack --jobs 1 "$(img ok-12layers)"
+        local c
+        for c in $(chain_ids ok-12layers); do
+                run_tool python3 "$BERTH_TESTS_DIR/unpack-compare.py" "$BATS_TEST_TMPDIR/parallel/$c/diff" \
+                        "$BERTH_ROOT/layers/$c/diff"
+        done
+        run_tool --stderr 2 berth-unpack --jobs 0 "$(img ok-12layers)"
+        assert_contains "$stderr" "Invalid --jobs '0'"
+}
+
+@test "unpack --to --uidmap/--gidmap: owners shifted; an unmapped owner is refused" {
+        run_tool berth-unpack --uidmap 0:100000:65536 --gidmap 0:200000:65536 --to "$BATS_TEST_TMPDIR/t" "$(img ok-owners)"
+        local t=$BATS_TEST_TMPDIR/t
+        is "$(stat -c %u:%g "$t/home/u" "$t/home/u/f" "$t/rootfile" "$t/home")" \
+                $'101000:201000\n101000:200100\n100000:200000\n100000:200000'
+        run_tool --stderr 1 berth-unpack --uidmap 0:100000:65536 --to "$BATS_TEST_TMPDIR/t2" "$(img ok-unmapped)"
+        assert_contains "$stderr" "uid 70000 or gid 0 is out of range or not mapped"
+        [[ ! -e $BATS_TEST_TMPDIR/t2 ]] || die "partial tree left"
+        run_tool --stderr 2 berth-unpack --uidmap 0:100000:65536 "$(img ok-owners)"
+        run_tool --stderr 2 berth-unpack --uidmap 0:x:1 --to "$BATS_TEST_TMPDIR/t3" "$(img ok-owners)"
+}
+
+@test "berth front: unpack, mount and umount reach berth-unpack" {
+        run_tool berth unpack "$(img busybox)"
+        run_tool berth mount "$(img busybox)" "$BATS_TEST_TMPDIR/r" --read-only
+        is "$output" "$BATS_TEST_TMPDIR/r"
+        run_tool berth umount "$BATS_TEST_TMPDIR/r"
+}

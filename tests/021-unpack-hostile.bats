@@ -1,0 +1,281 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# berth-unpack against the hostile-layer corpus of tests/unpack-hostile.py (THREATS.md U1-U21). Every case
+# runs twice, into the layer store and with --to, and must end contained (checked inside the root) or refused
+# with one line; after each, the host side is checked for the files the layers aim at.
+
+load helpers
+
+setup_file() {
+        export CORPUS=$BATS_FILE_TMPDIR/corpus VICTIM=$BATS_FILE_TMPDIR/victim
+        mkdir -p "$VICTIM"
+        echo victim >"$VICTIM/file"
+        chmod 0644 "$VICTIM/file"
+        python3 "$BERTH_TESTS_DIR/unpack-hostile.py" "$CORPUS/oci" "$VICTIM" >"$BATS_FILE_TMPDIR/cases"
+        victim_state >"$BATS_FILE_TMPDIR/victim.state"
+}
+
+setup() {
+        berth_setup
+        ln -s "$CORPUS/oci" "$BERTH_ROOT/oci"
+        TREE=$BATS_TEST_TMPDIR/tree
+        touch "$BATS_TEST_TMPDIR/.start"
+}
+
+teardown() {
+        host_clean
+        berth_teardown
+}
+
+img() { echo "127.0.0.1:5000/hostile/$1:latest"; }
+
+victim_state() {
+        (cd "$VICTIM" && find . -printf '%p %y %m %n %s %u:%g\n' | LC_ALL=C sort && cat file)
+}
+
+# Nothing planted outside the roots: the victim is as it was, and no file the corpus aims at exists on the
+# host (in this test's directory, outside the tree and the store's layer directories, or at /).
+host_clean() {
+        is "$(victim_state)" "$(cat "$BATS_FILE_TMPDIR/victim.state")" "the victim directory is untouched"
+        local found
+        found=$(find "$BATS_TEST_TMPDIR" "$BATS_FILE_TMPDIR" \
+                \( -path "$TREE" -o -path "$BERTH_ROOT/layers/*" -o -path "$CORPUS" \) -prune -o \
+                -newer "$BATS_TEST_TMPDIR/.start" \( -name x -o -name unbroken -o -name newfile -o -name pax \
+                -o -name executed -o -name linked -o -name escape \) -print 2>/dev/null)
+        is "$found" "" "planted files outside the roots"
+        local f
+        for f in /x /b /unbroken /newfile /tmp/x /escape /pax; do
+                [[ ! -e $f ]] || die "$f exists on the host"
+        done
+}
+
+n_layers() {
+        local name n
+        while read -r name n; do
+                [[ $name != "$1" ]] || echo "$n"
+        done <"$BATS_FILE_TMPDIR/cases"
+}
+
+# refused CASE TEXT [OPTIONS...]: both modes exit 1 with one line on stderr containing TEXT; the refused (last)
+# layer is not in the store, no temp dir is left, the --to tree is gone.
+refused() {
+        local c=$1 text=$2
+        shift 2
+        rm -rf "$TREE" "$BERTH_ROOT/layers"
+        run_tool --stderr 1 berth-unpack "$@" "$(img "$c")"
+        is "${#stderr_lines[@]}" 1 "one line on stderr"
+        assert_contains "$stderr" "$text"
+        assert_contains "$stderr" "of '$(img "$c")' refused"
+        local kept
+        kept=$(find "$BERTH_ROOT/layers" -mindepth 1 -maxdepth 1 -name '[0-9a-f]*' | wc -l)
+        is "$kept" "$(($(n_layers "$c") - 1))" "layers kept (all but the refused one)"
+        is "$(find "$BERTH_ROOT/layers" -maxdepth 1 -name '.tmp-*' | wc -l)" 0 "temp dirs left"
+        run_tool --stderr 1 berth-unpack "$@" --to "$TREE" "$(img "$c")"
+        is "${#stderr_lines[@]}" 1 "one line on stderr (--to)"
+        assert_contains "$stderr" "$text"
+        [[ ! -e $TREE ]] || die "--to left a partial tree"
+}
+
+# contained CASE: both modes succeed; LAYER is the top layer's diff dir.
+contained() {
+        rm -rf "$TREE" "$BERTH_ROOT/layers"
+        run_tool berth-unpack "$(img "$1")"
+        run_tool berth-unpack --to "$TREE" "$(img "$1")"
+        local c
+        LAYER=
+        for c in "$BERTH_ROOT"/layers/[0-9a-f]*; do
+                grep -qF "\"Parent\": \"sha256:${c##*/}\"" "$BERTH_ROOT"/layers/*/layer.json || LAYER=$c/diff
+        done
+        [[ -d $LAYER ]] || die "cannot find the top layer"
+}
+
+# xattrs FILE NAME [FILE NAME...]: one value per line (hex if not text), "<none>" if absent. One python run.
+xattrs() {
+        python3 -S -c 'import os, sys
+a = sys.argv[1:]
+for f, n in zip(a[::2], a[1::2]):
+    try:
+        v = os.getxattr(f, n, follow_symlinks=False)
+        print(v.decode() if v.isascii() and v.decode().isprintable() else v.hex())
+    except OSError:
+        print("<none>")' "$@"
+}
+
+v() { echo "${VICTIM#/}"; }
+
+@test "corpus: at least 25 hostile cases, every one exercised below" {
+        local n
+        n=$(wc -l <"$BATS_FILE_TMPDIR/cases")
+        ((n >= 25)) || die "only $n cases"
+        local c
+        local body
+        body=$(<"$BATS_TEST_FILENAME")
+        while read -r c _; do
+                [[ $body == *"refused $c "* || $body == *"contained $c"$'\n'* ]] || die "case $c has no test"
+        done <"$BATS_FILE_TMPDIR/cases"
+}
+
+@test "U1: '..' in entry names is refused" {
+        refused u1-dotdot "entry '../victim/x': path has a '..' component"
+        refused u1-abs-dotdot "entry '/../x': path has a '..' component"
+        refused u1-mid-dotdot "entry 'a/../../x': path has a '..' component"
+}
+
+@test "U2: writes through an absolute symlink land inside the root; through a dangling one they are refused" {
+        contained u2-symlink-abs
+        is "$(cat "$TREE/$(v)/unbroken")" "in root"
+        is "$(cat "$LAYER/$(v)/unbroken")" "in root"
+        refused u2-symlink-dangling "parent 'localetc' is a dangling symlink"
+}
+
+@test "U3/U4: hardlinks through climbing symlinks and to absolute paths link inside the root" {
+        contained u3-symlink-hardlink
+        is "$(stat -c %i "$TREE/linked")" "$(stat -c %i "$TREE/$(v)/file")" "linked inside the tree"
+        is "$(stat -c %h "$VICTIM/file")" 1 "host link count"
+        contained u4-hardlink-abs
+        is "$(stat -c %i "$TREE/h")" "$(stat -c %i "$TREE/etc/passwd")"
+        is "$(stat -c %i "$LAYER/hv")" "$(stat -c %i "$LAYER/$(v)/file")"
+        refused u4-hardlink-dotdot "hardlink target '../../../etc/passwd': path has a '..' component"
+}
+
+@test "U5/U6: chained symlinks and a directory replaced by a symlink stay inside (CVE-2025-47290)" {
+        contained u5-chained-symlinks
+        is "$(cat "$TREE/$(v)/newfile")" new
+        [[ -L $TREE/escape ]] || die "escape is not a symlink in the root"
+        contained u6-symlink-override
+        is "$(cat "$TREE/$(v)/x")" x
+        [[ -L $TREE/foo ]] || die "foo is not a symlink"
+}
+
+@test "U7: metadata never goes through a symlink to the host" {
+        contained u7-symlink-chmod-file
+        is "$(stat -c '%F %a' "$TREE/s")" "regular file 777"
+        contained u7-symlink-chmod-dir
+        is "$(stat -c '%F %a' "$TREE/s")" "directory 777"
+        contained u7-dir-then-symlink
+        is "$(stat -c '%F %a' "$TREE/dd" "$LAYER/dd")" $'directory 777\ndirectory 777'
+        is "$(stat -c %a "$VICTIM" "$VICTIM/file")" $'755\n644'
+}
+
+@test "U8: a non-directory entry for the root is refused; a directory entry sets the root's mode" {
+        refused u8-root-symlink "entry for the root directory is not a directory"
+        refused u8-root-file "entry without a name"
+        contained u8-root-dir-ok
+        is "$(stat -c %a "$TREE" "$LAYER")" $'755\n755'
+}
+
+@test "U9: invalid whiteout names are refused" {
+        refused u9-wh-dot "entry '.wh..': invalid whiteout name"
+        refused u9-wh-dotdot "entry '.wh...': invalid whiteout name"
+        refused u9-wh-etc-dot "entry 'etc/.wh..': invalid whiteout name"
+        refused u9-wh-empty "entry '.wh.': invalid whiteout name"
+}
+
+@test "U10: a whiteout below a lower layer's absolute symlink deletes inside the root only" {
+        contained u10-whiteout-symlink
+        [[ ! -e $TREE/$(v)/file ]] || die "the whiteout was not applied in the tree"
+        [[ -L $TREE/localetc ]] || die "localetc is not a symlink any more"
+        is "$(stat -c '%F %t:%T' "$LAYER/localetc/file")" "character special file 0:0" "overlay whiteout"
+}
+
+@test "U11: an opaque marker after new content hides the lower layers only" {
+        contained u11-opaque-order
+        is "$(cat "$TREE/a/b/c/foo")" foo
+        [[ ! -e $TREE/a/x && ! -e $TREE/a/b/c/lower ]] || die "lower content still visible"
+        is "$(xattrs "$LAYER/a" trusted.overlay.opaque)" y
+        local m=$BATS_TEST_TMPDIR/m
+        run_tool berth-unpack mount --read-only "$(img u11-opaque-order)" "$m"
+        run_tool python3 "$BERTH_TESTS_DIR/unpack-compare.py" --no-mtime-dirs "$TREE" "$m"
+        run_tool berth-unpack umount "$m"
+}
+
+@test "U12: overlay xattrs from the image are dropped, others kept" {
+        contained u12-overlay-xattrs
+        local d
+        for d in "$TREE" "$LAYER"; do
+                is "$(xattrs "$d/o" trusted.overlay.opaque "$d/o/f" trusted.overlay.redirect "$d/o/f" user.overlay.origin \
+                        "$d/o/f" user.keep)" $'<none>\n<none>\n<none>\nkept' "xattrs in $d"
+        done
+}
+
+@test "U13: a lower layer's absolute symlink resolves inside the root and is not refused (moby#53258)" {
+        contained u13-abs-symlink-lower
+        is "$(cat "$TREE/run/x")" x
+        is "$(stat -c %i "$TREE/h")" "$(stat -c %i "$TREE/run/x")"
+        [[ -L $TREE/var/run ]] || die "var/run replaced"
+}
+
+@test "U14: decompression bombs stop at --max-layer-size; huge zstd windows are refused" {
+        refused u14-gzip-bomb "uncompressed size exceeds the limit" --max-layer-size 32m
+        refused u14-tar-padding "uncompressed size exceeds the limit" --max-layer-size 32m
+        refused u14-zstd-window "zstd window too large"
+}
+
+@test "U15: junk in every wrapper and truncated streams are refused" {
+        refused u15-gzip-random "not a tar archive"
+        refused u15-truncated-tar "Truncated tar archive"
+        refused u15-zstd-garbage "not a tar archive"
+        refused u15-truncated-gzip "truncated gzip stream"
+        refused u15-plain-garbage "not a tar archive"
+}
+
+@test "U16: the DiffID covers the whole stream, junk after the tar's end included" {
+        refused u16-diffid-mismatch "DiffID mismatch"
+        refused u16-junk-after-eof "DiffID mismatch"
+}
+
+@test "U17: no decompressor is ever run, not from PATH nor from the image" {
+        local fake=$BATS_TEST_TMPDIR/bin n
+        mkdir -p "$fake"
+        for n in zstd xz gzip unpigz igzip pigz; do
+                printf '#!/bin/sh\ntouch %s/executed\ncat\n' "$BATS_TEST_TMPDIR" >"$fake/$n"
+                chmod +x "$fake/$n"
+        done
+        PATH=$fake:$PATH contained u17-fake-decompressors
+        [[ ! -e $BATS_TEST_TMPDIR/executed && ! -e $VICTIM/executed ]] || die "a decompressor was executed"
+        is "$(cat "$TREE/after")" after
+}
+
+@test "U18: out-of-range device numbers and owners are refused before mknod or chown" {
+        refused u18-dev-major-2e32 "device number 4294967296:1 is out of range"
+        refused u18-dev-minor-neg "is out of range"
+        refused u18-uid-2e32 "uid 4294967296 or gid 0 is out of range"
+        refused u18-uid-neg "uid -1 or gid 0 is out of range"
+        refused u18-gid-2e31 "uid 0 or gid 2147483648 is out of range"
+}
+
+@test "U19: replaced paths and link order give one deterministic result" {
+        contained u19-file-dir-file
+        is "$(stat -c %F "$TREE/p" "$LAYER/p")" $'regular file\nregular file'
+        is "$(cat "$TREE/p")" three
+        refused u19-hardlink-forward "hardlink target 'late' does not exist"
+        contained u19-dup-hardlinks
+        is "$(stat -c %h "$TREE/f" "$LAYER/f")" $'3\n3'
+}
+
+@test "U20: long names, PAX and GNU overrides, NUL bytes" {
+        contained u20-long-ok
+        is "$(cat "$TREE"/d*/d*/d*/d*/d*/d*/d*/d*/d*/d*/d*/d*/d*/d*/d*/f)" deep
+        is "$(readlink "$TREE/l" | wc -c)" 1001
+        refused u20-too-long "path is too long"
+        refused u20-long-component "path component is too long"
+        refused u20-pax-dotdot "path has a '..' component"
+        # libarchive cuts a PAX name at the NUL: the same result in both modes.
+        contained u20-nul-name
+        is "$(cd "$TREE" && find . | sort)" "$(cd "$LAYER" && find . | sort)"
+}
+
+@test "U21: setuid, setgid, sticky, capabilities, devices kept; layers unreachable for other users" {
+        contained u21-setuid
+        local d
+        for d in "$TREE" "$LAYER"; do
+                is "$(stat -c '%a %u:%g' "$d/bin/suid" "$d/bin/sgid" "$d/sticky" "$d/gdir")" \
+                        $'4755 0:0\n2755 0:50\n1777 0:0\n2775 1000:1000'
+                is "$(stat -c '%F %t:%T %a' "$d/null")" "character special file 1:3 666"
+                is "$(stat -c '%F %a' "$d/fifo")" "fifo 600"
+                is "$(xattrs "$d/bin/cap" security.capability)" 0100000200200000000000000000000000000000
+        done
+        is "$(stat -c %a "$BERTH_ROOT/layers" "${LAYER%/diff}")" $'700\n700'
+        run_tool '?' setpriv --reuid=65534 --regid=65534 --clear-groups stat "$LAYER/bin/suid"
+        assert_contains "$output" "Permission denied"
+}
