@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """unpack-hostile.py LAYOUT VICTIM [CASE...]
+unpack-hostile.py LAYOUT VICTIM --tar NAME FILE [--lie-isize]
 
 Writes the hostile-layer corpus (THREATS.md U1-U21) into the OCI image layout LAYOUT (created if missing), one
 image per case, named 127.0.0.1:5000/hostile/CASE:latest. VICTIM is an absolute host directory the layers aim
@@ -281,8 +282,17 @@ def main():
     layout, victim = sys.argv[1], sys.argv[2]
     if not os.path.isabs(victim):
         sys.exit("VICTIM must be absolute")
-    want = set(sys.argv[3:])
     lay = Layout(layout)
+    if sys.argv[3:4] == ["--tar"]:
+        # An image of one layer from a tar file made by the caller. --lie-isize splits the gzip stream so that
+        # its trailer (ISIZE of the last member) claims 1 KiB: a free-space estimate that is far too small.
+        t = open(sys.argv[5], "rb").read()
+        blob = gz(t[:-1024]) + gz(t[-1024:]) if "--lie-isize" in sys.argv else gz(t)
+        lay.image(PREFIX + sys.argv[4] + ":latest", [(blob, GZ, sha(t))])
+        lay.save()
+        print(sys.argv[4], 1)
+        return
+    want = set(sys.argv[3:])
     all_cases = cases(victim)
     all_cases.update({k: v for k, v in extra(victim, want).items() if k in want})
     for name, layers in all_cases.items():

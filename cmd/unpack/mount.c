@@ -86,7 +86,7 @@ int mount_image(const OciImage *img, const char *spec, const MountOptions *m, co
         lfd = open(layers, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (lfd < 0)
                 return log_error_errno(-errno, "Cannot open '%s': %m", layers);
-        if ((mkdirat(lfd, "l", 0700) < 0 && errno != EEXIST) || (mkdirat(lfd, "empty", 0755) < 0 && errno != EEXIST))
+        if ((mkdirat(lfd, "l", 0700) < 0 && errno != EEXIST) || (mkdirat(lfd, ".empty", 0755) < 0 && errno != EEXIST))
                 return log_error_errno(-errno, "Cannot create directories in '%s': %m", layers);
         for (size_t i = 0; i < img->n_layers; i++) {
                 r = ensure_short_link(lfd, digest_hex(chains[i]));
@@ -104,7 +104,7 @@ int mount_image(const OciImage *img, const char *spec, const MountOptions *m, co
                                          digest_hex(chains[i - 1]), i > 1 ? ":" : "");
         /* Without an upper dir overlayfs wants two lower dirs; an empty one costs nothing. */
         if (!upper)
-                off += (size_t) snprintf(opts + off, len - off, ":empty");
+                off += (size_t) snprintf(opts + off, len - off, ":.empty");
         if (upper)
                 off += (size_t) snprintf(opts + off, len - off, ",upperdir=%s,workdir=%s", upper, work);
         off += (size_t) snprintf(opts + off, len - off, ",index=off");
