@@ -288,7 +288,13 @@ teardown() {
         BERTH_STRICT=1 run bats --tap "$t"
         is "$status" 1 "BERTH_STRICT=1 turns a skip into a failure"
         assert_contains "$output" "not ok 1 t"
-        assert_contains "$output" "BERTH_STRICT=1"
+        assert_contains "$output" "requires cmd:no-such-command-here: not met, and BERTH_STRICT=1"
+
+        printf '%s\n' "load '$BATS_TEST_DIRNAME/helpers'" '@test t { berth_skip "no frobnicator"; }' >"$t"
+        BERTH_STRICT=0 run bats --tap "$t"
+        assert_contains "$output" "ok 1 t # skip no frobnicator"
+        BERTH_STRICT=1 run bats --tap "$t"
+        is "$status" 1 "berth_skip under BERTH_STRICT=1"
 }
 
 @test "helpers: berth_teardown finds and cleans leaked mounts, units and netns" {
