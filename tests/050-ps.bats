@@ -227,22 +227,30 @@ json_field() {
         is "$output" exited
 }
 
-@test "ps: runtime dir gone or boot ID changed reads as exited; the record is untouched (S3)" {
+@test "ps: runtime dir gone or boot ID changed: exited unless the proven init lives; the record is untouched (S3)" {
         make_running lost
         local lost=$ID
         rm -rf "${BERTH_RUNROOT:?}/containers/$lost"
+        # the pid is alive, but nothing proves it is the container's init: no start time recorded
+        make_running unproven '.State.InitStartTime = 0'
+        rm -rf "${BERTH_RUNROOT:?}/containers/$ID"
         make_running rebooted '.State.BootId = "00000000-0000-0000-0000-000000000000"'
         local rebooted=$ID
         local before
         before=$(cat "$BERTH_ROOT/containers/$lost/container.json" "$BERTH_ROOT/containers/$rebooted/container.json" | sha256sum)
 
-        run_tool berth-ps -q
-        is "$output" "" "both processes are alive, yet neither container can be running"
         run_tool berth-ps -a --format '{{.Names}} {{.State}} {{.ExitCode}}'
-        is "$output" "rebooted exited 255"$'\n'"lost exited 255"
+        is "$output" "rebooted exited 255"$'\n'"unproven exited 255"$'\n'"lost running 0" \
+                "only the init proven by its start time outweighs a lost runtime dir"
         run_tool berth-ps -a --format json
         assert_contains "$output" "boot ID changed"
-        assert_contains "$output" "runtime directory is gone"
+        assert_contains "$output" "runtime directory is gone (reboot"
+        assert_contains "$output" "runtime directory is gone, but its init"
+        # and once that init is gone too
+        kill -KILL "${PIDS_TO_KILL[0]}"
+        wait "${PIDS_TO_KILL[0]}" 2>/dev/null || true
+        run_tool berth-ps -q
+        is "$output" "" "none of them runs"
         is "$(cat "$BERTH_ROOT/containers/$lost/container.json" "$BERTH_ROOT/containers/$rebooted/container.json" | sha256sum)" \
                 "$before" "berth-ps writes nothing"
 }

@@ -187,9 +187,17 @@ static int reconcile_state(const char *id, json_t *record, const ReconcileContex
         /* running, paused or stopping: the record claims live processes; check each claim. */
         if (!same_boot)
                 return mark_exited(r, "the host rebooted since the container started (boot ID changed)");
-        if (!have_rundir(id))
-                return mark_exited(r, "its runtime directory is gone (reboot or lost /run)");
         bool init_alive = pid > 0 && pid_is_alive(pid, init_start);
+        if (!have_rundir(id)) {
+                /* /run was lost (or wiped by hand). Only a process proven to be the container's init (same
+                 * start time, same boot) outweighs that; a bare PID does not. */
+                if (init_alive && init_start > 0) {
+                        r->pid = pid;
+                        return set_reason(r, "its runtime directory is gone, but its init (pid %d) is alive",
+                                          (int) pid);
+                }
+                return mark_exited(r, "its runtime directory is gone (reboot or lost /run)");
+        }
         bool monitor_alive = mpid > 0 && pid_is_alive(mpid, monitor_start);
         if (init_alive) {
                 r->pid = pid;

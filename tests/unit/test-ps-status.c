@@ -172,9 +172,13 @@ static void test_reconcile(void) {
         }
         CHECK(pid_start_time(child, &cst) >= 0, "second child");
         CHECK(rmdir(rundir) == 0, "runtime dir removed (as by a reboot)");
-        CHECK(check("running", child, cst, 0, 0, ctx.boot_id, &ctx, &r) == STATUS_EXITED &&
+        CHECK(check("running", child, 0, 0, 0, ctx.boot_id, &ctx, &r) == STATUS_EXITED &&
                       strstr(r.reason, "runtime directory"),
-              "runtime dir gone: exited even though the pid is alive");
+              "runtime dir gone, a live pid without a start time proves nothing: exited");
+        reconciled_done(&r);
+        CHECK(check("running", child, cst, 0, 0, ctx.boot_id, &ctx, &r) == STATUS_RUNNING &&
+                      r.pid == child && strstr(r.reason, "runtime directory is gone"),
+              "runtime dir gone, but the proven init lives: running, with the reason");
         reconciled_done(&r);
         kill(child, SIGKILL);
         waitpid(child, NULL, 0);

@@ -1,0 +1,129 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# berth-ps over real containers made by berth-run: the status through the lifecycle, after a killed supervisor
+# (THREATS R9), after the loss of the runtime directory (S3), inspect and stats of a live container.
+
+load helpers
+
+setup() {
+        requires root registry cmd:berth-run
+        berth_setup
+        IMAGE=$(fixture_ref busybox:latest)
+}
+
+teardown() {
+        local id
+        for id in $(berth-ps -a -q --no-trunc 2>/dev/null); do
+                berth-run rm -f "$id" >/dev/null 2>&1 || true
+        done
+        berth_teardown
+}
+
+# wait_state NAME STATE: polls berth-ps (at most 5 s).
+wait_state() {
+        local i
+        for ((i = 0; i < 100; i++)); do
+                [[ $(berth-ps -a --filter "name=^$1\$" --format '{{.State}}') == "$2" ]] && return 0
+                sleep 0.05
+        done
+        die "$1 did not reach $2: $(berth-ps -a --filter "name=^$1\$" --format '{{.State}} {{.Error}}')"
+}
+
+json_field() {
+        jq -r "$1" <<<"$output"
+}
+
+@test "e2e: a detached container through its lifecycle: running, paused, exited with its code" {
+        run_tool berth-run run -d --name web --label tier=front "$IMAGE" sleep 100
+        local id=$output
+        run_tool berth-ps
+        is "${#lines[@]}" 2
+        is "${lines[1]}" "${id:0:12} *$IMAGE *sleep 100 *Less than a second ago *Up .* web"
+        run_tool berth-ps --format json
+        is "$(json_field '.[0].Id')" "$id"
+        is "$(json_field '.[0].Labels.tier')" front
+        local pid
+        pid=$(json_field '.[0].Pid')
+        [[ $(tr '\0' ' ' <"/proc/$pid/cmdline") == "sleep 100 " ]] || die "Pid $pid is not the container's init"
+        run_tool berth ps --filter ancestor=busybox -q
+        is "$output" "${id:0:12}"
+
+        run_tool berth-ps inspect web
+        is "$(json_field '.[0].State.Status')" running
+        is "$(json_field '.[0].State.Running')" true
+        is "$(json_field '.[0].State.Pid')" "$pid"
+        is "$(json_field '.[0].Unit')" "berth-web.scope"
+
+        run_tool berth-run pause web
+        run_tool berth-ps --format '{{.Names}} {{.Status}}'
+        is "$output" "web Paused"
+        run_tool berth-run unpause web
+        wait_state web running
+
+        run_tool berth-run kill web
+        wait_state web exited
+        run_tool berth-ps -a --format '{{.Names}} {{.Status}} {{.ExitCode}}'
+        is "$output" "web Exited \(137\) .* ago 137"
+
+        run_tool '?' berth-run run --name three "$IMAGE" sh -c 'exit 3'
+        is "$status" 3
+        run_tool berth-ps -a --filter name=three --format '{{.Status}}'
+        is "$output" "Exited \(3\) .* ago"
+}
+
+@test "e2e: stats of a live container, in every format" {
+        run_tool berth-run run -d --name busy "$IMAGE" sh -c 'i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; sleep 100'
+        run_tool berth-ps stats --no-stream
+        is "${lines[1]}" "[0-9a-f]{12} *busy *[0-9.]+% .* [1-9][0-9]*"
+        run_tool berth-ps stats --format json
+        is "$(json_field '.[0].PIDsCurrent >= 1')" true
+        is "$(json_field '.[0].CPUNano > 0')" true
+        is "$(json_field '.[0].MemUsageBytes > 0')" true
+        run_tool berth stats --format prometheus
+        local prom=$output
+        run_tool /usr/bin/python3 -c '
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+fams = {f.name: f for f in text_string_to_metric_families(sys.stdin.read())}
+s = fams["berth_container_cpu_seconds"].samples[0]
+assert s.labels["name"] == "busy" and s.labels["unit"] == "berth-busy.scope", s.labels
+assert s.value > 0
+print("ok")' <<<"$prom"
+        is "$output" ok
+}
+
+@test "e2e: killed supervisor: running while the container lives, exited (255) after (R9)" {
+        run_tool berth-run run -d --name svc "$IMAGE" sleep 100
+        run_tool berth-ps inspect svc
+        local mon pid
+        mon=$(json_field '.[0].State.MonitorPid')
+        pid=$(json_field '.[0].State.Pid')
+        ((mon > 1 && pid > 1)) || die "no MonitorPid/Pid in the record"
+        kill -KILL "$mon"
+        run_tool berth-ps --format '{{.Names}} {{.State}}'
+        is "$output" "svc running" "the container outlives its supervisor"
+        run_tool berth-ps --format json
+        assert_contains "$(json_field '.[0].Error')" "supervisor (pid $mon) is gone"
+
+        kill -KILL "$pid"
+        wait_state svc exited
+        run_tool berth-ps -q
+        is "$output" "" "never running once both are gone"
+        run_tool berth-ps -a --format '{{.Names}} {{.ExitCode}} {{.Status}}'
+        is "$output" "svc 255 Exited \(255\) .* ago"
+        run_tool berth-ps inspect --format '{{.State.Status}} {{.State.Running}} {{.State.Pid}}' svc
+        is "$output" "exited false 0"
+}
+
+@test "e2e: runtime directory lost: running while its proven init lives, exited after (S3)" {
+        run_tool berth-run run -d --name lost "$IMAGE" sleep 100
+        local id=$output
+        [[ -d $BERTH_RUNROOT/containers/$id ]] || die "no runtime dir at $BERTH_RUNROOT/containers/$id"
+        rm -rf "${BERTH_RUNROOT:?}/containers/$id"
+        run_tool berth-ps --format '{{.Names}} {{.State}} {{.Error}}'
+        is "$output" "lost running its runtime directory is gone, but its init .* is alive"
+        run_tool berth-run kill lost
+        wait_state lost exited
+        run_tool berth-ps -q
+        is "$output" ""
+}
