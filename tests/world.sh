@@ -24,7 +24,8 @@
 #   BERTH_TEST_REGISTRY=127.0.0.1:PORT (plain http), BERTH_FIXTURES (the fixtures' OCI layout, read-only)
 #   HOME, XDG_RUNTIME_DIR (fresh, 0700), CONTAINERS_REGISTRIES_CONF (marks the registry insecure)
 # Knobs: BERTH_WORLD_TIMEOUT (s, default 2400), BERTH_FIXTURE_CACHE (default /var/tmp/berth-fixtures),
-#   BERTH_WORLD_LOGS=DIR (copy the daemons' logs there on exit), BERTH_WORLD_QUIET=1.
+#   BERTH_WORLD_LOGS=DIR (copy the daemons' logs there on exit), BERTH_WORLD_QUIET=1,
+#   BERTH_WORLD_DEBUG=1 (times of the startup steps).
 # Functions called from traps and wait_for look unreachable to shellcheck.
 # shellcheck disable=SC2317
 set -euo pipefail
@@ -135,6 +136,10 @@ elapsed() {
         awk -v a="$_BERTH_WORLD_T0" -v b="$now" 'BEGIN { printf "%.2f", b - a }'
 }
 
+phase() {
+        [[ -z ${BERTH_WORLD_DEBUG:-} ]] || echo "world: $(elapsed)s $*" >&2
+}
+
 # stop_pid PID SECONDS: SIGTERM, wait, then SIGKILL. Only ever called with PIDs of our own children.
 stop_pid() {
         local pid=$1 secs=$2 i
@@ -196,6 +201,7 @@ wait_for() {
         die "$desc: not ready after ${secs}s"
 }
 
+phase "inner started"
 # 1. Network: only loopback, up.
 ip link set lo up
 
@@ -234,6 +240,7 @@ done
 rm -rf /run/.berth-cgroup
 unset _BERTH_WORLD_CGROUPS _BERTH_WORLD_CGNAME
 
+phase "mounts and cgroups done"
 # 4. Environment seen by CMD and by the user manager (which passes its environment on to its units).
 BERTH_BUILD=$(realpath -m "$BERTH_BUILD")
 port=$((20000 + RANDOM % 30000)) # the network namespace is ours: any port is free
@@ -298,6 +305,7 @@ wait_for journald 10 "$W/logs/journald.log" "$pid_journald" test -S /run/systemd
 /lib/systemd/systemd --user >"$W/logs/systemd-user.log" 2>&1 &
 pid_systemd=$!
 
+phase "journald up"
 # 6. Fixtures: built once per version of fixtures.sh (and of busybox), then only pushed.
 cache=$(realpath -m "${BERTH_FIXTURE_CACHE:-/var/tmp/berth-fixtures}")
 busybox=${BERTH_FIXTURE_BUSYBOX:-/bin/busybox}
@@ -326,14 +334,17 @@ touch "$layout"
 mount --bind "$layout" "$BERTH_FIXTURES"
 mount -o remount,bind,ro "$BERTH_FIXTURES"
 
+phase "fixtures at hand"
 wait_for "docker-registry on $BERTH_TEST_REGISTRY" 20 "$W/logs/registry.log" "$pid_registry" \
         curl -fsS "http://$BERTH_TEST_REGISTRY/v2/"
+phase "registry up"
 if ! "$tests_dir/fixtures.sh" --push "$BERTH_FIXTURES" "$BERTH_TEST_REGISTRY" >"$W/logs/push.log" 2>&1; then
         show_log "$W/logs/push.log"
         show_log "$W/logs/registry.log"
         die "pushing the fixtures failed"
 fi
 
+phase "fixtures pushed"
 user_manager_up() {
         [[ -S $XDG_RUNTIME_DIR/systemd/private ]] || return 1
         local state
