@@ -11,6 +11,8 @@
 #   layered  -> REGISTRY/layered:latest (busybox + 3 layers: files of every type, whiteout, opaque dir)
 #   multi    -> REGISTRY/multi:latest   (OCI image index: busybox for the native arch + a tiny other-arch image)
 #
+# umoci writes the OCI manifests without their (optional) mediaType field: a client has to go by the
+# registry's Content-Type or the descriptor. Layers are gzip; layer 1 of layered is busybox's layer.
 # Layers, configs and manifests are reproducible: same script + same busybox binary = same digests.
 # world.sh caches OUTDIR keyed by a hash of this file (and of the busybox binary): any edit here rebuilds.
 set -euo pipefail
