@@ -110,3 +110,67 @@ assert_store_complete() {
         wait "$pid" || die "the pull failed: $(cat "$dir/pull.out")"
         assert_store_complete
 }
+
+@test "load: oci-archive and docker-archive (written by skopeo) become named images skopeo can read back" {
+        local t=$BATS_TEST_TMPDIR
+        run_tool skopeo copy --quiet "oci:$BERTH_FIXTURES:busybox" "oci-archive:$t/bb.tar:localhost/bb:1"
+        run_tool berth-pull load "oci-archive:$t/bb.tar"
+        local id=$output
+        is "$id" "sha256:*"
+        is "$(names)" "localhost/bb:1"
+        run_tool skopeo copy --quiet "oci:$BERTH_FIXTURES:layered" "docker-archive:$t/l.tar:localhost/layered:2"
+        run_tool berth load "docker-archive:$t/l.tar"
+        local lid=$output
+        is "$(names)" "localhost/bb:1 localhost/layered:2"
+        run_tool berth-pull load "docker-archive:$t/l.tar" other/name:3
+        is "$output" "$lid" "same image ID from the same archive"
+        assert_store_complete
+        run_tool skopeo copy --quiet "oci:$BERTH_ROOT/oci:localhost/layered:2" "oci:$t/back:x"
+        run_tool skopeo copy --quiet "oci:$BERTH_ROOT/oci:localhost/bb:1" "oci:$t/back:y"
+        is "$(find "$BERTH_ROOT/tmp" -type f | wc -l)" 0 "files left in tmp"
+}
+
+@test "load: hostile archives: a changed layer, a missing blob, traversal names, oversized JSON, not an archive" {
+        local t=$BATS_TEST_TMPDIR
+        run_tool skopeo copy --quiet "oci:$BERTH_FIXTURES:busybox" "docker-archive:$t/d.tar:localhost/x:1"
+        mkdir "$t/d" && tar -C "$t/d" -xf "$t/d.tar"
+        local layer
+        layer=$(jq -r '.[0].Layers[0]' "$t/d/manifest.json")
+        # One byte changed in the layer: its digest no longer matches the config's DiffID.
+        printf 'X' | dd of="$t/d/$layer" bs=1 seek=600 conv=notrunc status=none
+        tar -C "$t/d" -cf "$t/bad1.tar" .
+        run_tool --stderr 1 berth-pull load "docker-archive:$t/bad1.tar"
+        is "${#stderr_lines[@]}" 1
+        assert_contains "$stderr" "the config says"
+        # A traversal name and an absolute symlink are never followed out of the archive.
+        mkdir -p "$t/e/sub"
+        cp "$t/d/manifest.json" "$t/e/"
+        ln -s /etc/passwd "$t/e/sub/passwd"
+        jq '.[0].Config = "../../etc/passwd"' "$t/d/manifest.json" >"$t/e/manifest.json"
+        tar -C "$t/e" -cf "$t/bad2.tar" .
+        run_tool --stderr 1 berth-pull load "docker-archive:$t/bad2.tar"
+        assert_contains "$stderr" "has no config"
+        # manifest.json over 4 MiB.
+        mkdir "$t/f"
+        head -c $((5 * 1024 * 1024)) /dev/zero | tr '\0' ' ' >"$t/f/manifest.json"
+        tar -C "$t/f" -cf "$t/bad3.tar" .
+        run_tool --stderr 1 berth-pull load "docker-archive:$t/bad3.tar"
+        assert_contains "$stderr" "larger than 4 MiB"
+        # An oci-archive whose blob was changed.
+        run_tool skopeo copy --quiet "oci:$BERTH_FIXTURES:busybox" "oci-archive:$t/o.tar:localhost/o:1"
+        mkdir "$t/o" && tar -C "$t/o" -xf "$t/o.tar"
+        local cfg
+        cfg=$(jq -r '.manifests[0].digest' "$t/o/index.json")
+        cfg=$(jq -r .config.digest "$t/o/blobs/sha256/${cfg#sha256:}")
+        sed -i 's/"os":"linux"/"os":"linuX"/' "$t/o/blobs/sha256/${cfg#sha256:}"
+        tar -C "$t/o" -cf "$t/bad4.tar" .
+        run_tool --stderr 1 berth-pull load "oci-archive:$t/bad4.tar"
+        is "${#stderr_lines[@]}" 1
+        assert_contains "$stderr" "lacks blob $cfg"
+        echo "not a tar" >"$t/junk.tar"
+        run_tool --stderr 1 berth-pull load "oci-archive:$t/junk.tar"
+        is "${#stderr_lines[@]}" 1
+        run_tool --stderr 2 berth-pull load "dir:$t"
+        [[ ! -e $BERTH_ROOT/oci/index.json ]] || die "a hostile archive named an image"
+        is "$(find "$BERTH_ROOT/tmp" -type f | wc -l)" 0 "files left in tmp"
+}
