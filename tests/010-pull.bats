@@ -214,3 +214,73 @@ layer_gets() {
                 "$BERTH_FIXTURES/blobs/sha256/e6b27757ded34d7d5bed70b458ac6eeda5b2e2d0ef62be24a96038ddfa4ea74d" ||
                 die "the resumed layer differs"
 }
+
+@test "pull: registries.conf: mirrors first (a dead one skipped), prefix rewrites, blocked registries" {
+        local conf=$BATS_TEST_TMPDIR/registries.conf
+        cat >"$conf" <<-EOF2
+	unqualified-search-registries = ["docker.io"]
+	[[registry]]
+	location = "example.invalid" # comment
+	[[registry.mirror]]
+	location = "127.0.0.1:9"
+	[[registry.mirror]]
+	location = "$BERTH_TEST_REGISTRY"
+
+	[[registry]]
+	location = "blocked.invalid"
+	blocked = true
+
+	[[registry]]
+	prefix = "rewrite.invalid/team"
+	location = "$BERTH_TEST_REGISTRY"
+	EOF2
+        run_tool --stderr berth-pull --retry 0 --registries-conf "$conf" example.invalid/busybox:latest
+        is "$output" "$(fixture_config busybox)"
+        assert_contains "$stderr" "Mirror '127.0.0.1:9' failed"
+        CONTAINERS_REGISTRIES_CONF=$conf run_tool --stderr 1 berth-pull blocked.invalid/x:1
+        is "${#stderr_lines[@]}" 1
+        assert_contains "$stderr" "blocked"
+        CONTAINERS_REGISTRIES_CONF=$conf run_tool berth-pull rewrite.invalid/team/layered:latest
+        is "$output" "$(fixture_config layered)"
+        run_tool jq -r '[.manifests[].annotations["org.opencontainers.image.ref.name"]] | join(" ")' "$BERTH_ROOT/oci/index.json"
+        is "$output" "example.invalid/busybox:latest rewrite.invalid/team/layered:latest"
+}
+
+@test "pull: HTTPS registry on loopback: certificate checked, --cert-dir, --tls-verify=false, HTTP/2" {
+        local d=$BATS_TEST_TMPDIR port
+        port=$(random_free_port)
+        mkdir -p "$d/certs"
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$d/key.pem" \
+                -out "$d/certs/ca.crt" -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null
+        cat >"$d/registry.yml" <<-EOF2
+	version: 0.1
+	log:
+	  level: error
+	storage:
+	  filesystem:
+	    rootdirectory: $d/registry
+	http:
+	  addr: 127.0.0.1:$port
+	  secret: berth-tls-test
+	  tls:
+	    certificate: $d/certs/ca.crt
+	    key: $d/key.pem
+	EOF2
+        docker-registry serve "$d/registry.yml" >"$d/registry.log" 2>&1 3>&- &
+        HOSTILE_PID=$! # stopped by teardown
+        local i
+        for ((i = 0; i < 250; i++)); do
+                curl -sk -o /dev/null "https://127.0.0.1:$port/v2/" && break
+                sleep 0.02
+        done
+        run_tool skopeo --insecure-policy copy --quiet --dest-cert-dir "$d/certs" "oci:$BERTH_FIXTURES:busybox" \
+                "docker://127.0.0.1:$port/busybox:latest"
+        run_tool --stderr 1 berth-pull --retry 0 "127.0.0.1:$port/busybox:latest"
+        is "${#stderr_lines[@]}" 1
+        assert_contains "$stderr" "certificate"
+        run_tool --stderr berth-pull --log-level debug --cert-dir "$d/certs" "127.0.0.1:$port/busybox:latest"
+        is "$output" "$(fixture_config busybox)"
+        assert_contains "$stderr" "HTTP/2 200"
+        run_tool berth-pull --root "$d/r2" --tls-verify=false "127.0.0.1:$port/busybox:latest"
+        is "$output" "$(fixture_config busybox)"
+}

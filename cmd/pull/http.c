@@ -526,6 +526,13 @@ static int handle_done(Client *c, Request *q, CURLcode k) {
                 return request_fail(q, -EIO, "%s: %s", q->what, why);
         }
         c->contacted = true;
+        long v = 0;
+        (void) curl_easy_getinfo(q->easy, CURLINFO_HTTP_VERSION, &v);
+        log_debug("%s: HTTP/%s %ld", q->what,
+                  v == CURL_HTTP_VERSION_2_0 ? "2"
+                  : v == CURL_HTTP_VERSION_3 ? "3"
+                                             : "1.1",
+                  code);
         if (code >= 200 && code < 300)
                 return q->blob ? finish_blob(q) : 0;
         if (code == 301 || code == 302 || code == 303 || code == 307 || code == 308)
