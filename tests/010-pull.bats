@@ -284,3 +284,13 @@ layer_gets() {
         run_tool berth-pull --root "$d/r2" --tls-verify=false "127.0.0.1:$port/busybox:latest"
         is "$output" "$(fixture_config busybox)"
 }
+
+@test "pull: progress on stderr only when it is a terminal; -q silences it" {
+        run_tool --stderr berth-pull "$(fixture_ref layered:latest)"
+        is "$stderr" "" "stderr when it is not a terminal"
+        run_tool script -qec "berth-pull --root $BATS_TEST_TMPDIR/r2 $(fixture_ref layered:latest) 2>&1 >/dev/null" /dev/null
+        assert_contains "$output" "Copying blob"
+        assert_not_contains "$output" "sha256:"
+        run_tool script -qec "berth-pull -q --root $BATS_TEST_TMPDIR/r3 $(fixture_ref layered:latest) 2>&1 >/dev/null" /dev/null
+        assert_not_contains "$output" "Copying"
+}

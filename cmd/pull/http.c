@@ -571,22 +571,35 @@ static void request_done(Request *q) {
 }
 
 static void progress_line(Client *c, Request *qs, size_t n, bool final) {
-        static usec_t last = 0;
+        static usec_t last = 0, t0 = 0;
         usec_t now = now_usec(CLOCK_MONOTONIC);
+        size_t lines = 0;
+
+        if (t0 == 0)
+                t0 = now;
         if (!c->o.progress || (!final && now - last < 200 * USEC_PER_MSEC))
                 return;
         last = now;
         for (size_t i = 0; i < n; i++) {
-                char a[32], b[32];
-                if (!qs[i].blob)
+                char a[32], b[32], rate[32] = "", eta[32] = "";
+                BlobJob *j = qs[i].blob;
+                if (!j)
                         continue;
-                format_size(qs[i].blob->offset, a, sizeof a);
-                format_size(qs[i].blob->size, b, sizeof b);
-                fprintf(stderr, "\r\033[KCopying blob %.19s %s / %s%s\n", qs[i].blob->digest + 7, a, b,
-                        qs[i].done ? " done" : "");
+                lines++;
+                format_size(j->offset, a, sizeof a);
+                format_size(j->size, b, sizeof b);
+                double secs = (double) (now - t0) / USEC_PER_SEC;
+                if (!qs[i].done && secs > 0.1 && j->fetched > 0) {
+                        double bps = (double) j->fetched / secs;
+                        format_size((uint64_t) bps, rate, sizeof rate);
+                        strcat(rate, "/s");
+                        snprintf(eta, sizeof eta, " ETA %.0fs", (double) (j->size - j->offset) / bps);
+                }
+                fprintf(stderr, "\r\033[KCopying blob %.12s %s / %s %s%s%s\n", j->digest + 7, a, b, rate,
+                        eta, qs[i].done ? " done" : "");
         }
-        if (!final)
-                fprintf(stderr, "\033[%zuA", n);
+        if (!final && lines > 0)
+                fprintf(stderr, "\033[%zuA", lines);
 }
 
 /* Run the requests to completion, at most o.jobs at once. Returns the first failure (logged). */
