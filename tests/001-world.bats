@@ -30,6 +30,15 @@ teardown() {
                 is "${lines[-1]}" tmpfs "$d is a private tmpfs (the topmost mount there)"
         done
         [[ -d /run/systemd/system ]] || die "/run/systemd/system is missing"
+        for d in /etc /var/lib; do
+                run_tool findmnt -n -o FSTYPE --mountpoint "$d"
+                is "${lines[-1]}" overlay "$d is a private overlay"
+        done
+        local f=world-probe-$$-$BATS_TEST_NUMBER
+        touch "/etc/$f" "/var/lib/$f"
+        [[ -e $BERTH_WORLD_DIR/overlay-etc/upper/$f ]] || die "a write to /etc did not go to the private layer"
+        [[ -e $BERTH_WORLD_DIR/overlay-var-lib/upper/$f ]] || die "a write to /var/lib did not go to the private layer"
+        rm "/etc/$f" "/var/lib/$f"
 
         # Own cgroup namespace, rooted at the world's cgroups, which are mounted in place of the hierarchies.
         [[ $(readlink /proc/self/ns/cgroup) != "$(readlink /proc/1/ns/cgroup)" ]] || die "cgroup namespace is the host's"

@@ -8,14 +8,14 @@
 #   - its own cgroup, berth-world-PID, in every hierarchy, bind-mounted over /sys/fs/cgroup/* so that
 #     whatever runs inside (systemd --user, runc, podman, berth) creates its cgroups in there;
 #   - fresh tmpfs on /run (so /run/systemd, /run/log, /run/netns, /run/berth are private), /tmp,
-#     /dev/shm, /var/log/journal and /var/lib/berth;
+#     /dev/shm, /var/log/journal and /var/lib/berth; a private overlay on /etc and /var/lib;
 #   - its own systemd-journald, and its own `systemd --user` manager (never `systemd --system`);
 #   - a docker-registry on 127.0.0.1 holding the fixtures of tests/fixtures.sh.
 # See ENVIRONMENT.md, "A private world for tests". Two processes: the outer one stays on the host, makes
 # the cgroups and, at the end, kills what is left in them and removes them; the inner one (in the new
-# namespaces) starts the daemons, runs CMD and stops the daemons by PID. The only things left on the host
-# are the fixture cache and, if they were missing, the empty mount points /var/lib/berth and
-# /var/log/journal.
+# namespaces) starts the daemons, runs CMD and stops the daemons by PID. The only thing left on the host
+# is the fixture cache (and /var/log/journal, empty, if it was missing). /var/tmp is shared: tests keep
+# their files in $BATS_TEST_TMPDIR.
 #
 # Exported to CMD:
 #   BERTH_WORLD=1, BERTH_WORLD_DIR (private scratch dir; logs in $BERTH_WORLD_DIR/logs),
@@ -214,10 +214,20 @@ ln -s /dev/shm /run/shm
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
 # POSIX shm and semaphores (podman's libpod_lock, for one) would otherwise land in the host's /dev/shm.
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /dev/shm
+mkdir -p "$W/logs" "$W/fixtures" "$W/registry"
+# /etc and /var/lib stay readable but writes go to a private upper layer: skopeo's blob-info cache and
+# podman's storage (/var/lib/containers), CNI leases (/var/lib/cni), podman's network files
+# (/etc/containers/networks, /etc/cni/net.d), whatever else a test or a tool writes there.
+for d in /etc /var/lib; do
+        up=$W/overlay${d//\//-}
+        mkdir -p "$up/upper" "$up/work"
+        if ! mount -t overlay overlay -o "lowerdir=$d,upperdir=$up/upper,workdir=$up/work" "$d" 2>/dev/null; then
+                echo "world: cannot put an overlay on $d: writes there reach the host" >&2
+        fi
+done
 mkdir -p /var/log/journal /var/lib/berth
 mount -t tmpfs -o mode=2755,nosuid,nodev tmpfs /var/log/journal
 mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /var/lib/berth
-mkdir -p "$W/logs" "$W/fixtures" "$W/registry"
 mkdir -m 0700 "$W/home" "$W/xdg"
 
 # 3. The cgroups the outer world made for us are the roots of our cgroup namespace: mount them in place
