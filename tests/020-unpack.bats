@@ -199,3 +199,11 @@ except OSError:
         is "$output" "$BATS_TEST_TMPDIR/r"
         run_tool berth umount "$BATS_TEST_TMPDIR/r"
 }
+
+@test "unpack --to: the tree runs under systemd-nspawn (berth images become machines)" {
+        requires cmd:systemd-nspawn
+        run_tool berth-unpack --to "$BATS_TEST_TMPDIR/machine" "$(img busybox)"
+        run_tool systemd-nspawn -q -D "$BATS_TEST_TMPDIR/machine" --register=no --keep-unit --pipe \
+                /bin/sh -c 'echo hello from $(id -u) in a machine'
+        assert_contains "$output" "hello from 0 in a machine"
+}
