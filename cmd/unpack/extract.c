@@ -49,9 +49,9 @@ typedef struct Extract {
         uid_t euid;
         gid_t egid;
 
-        /* The parent of the last entry, while consecutive entries share it. Entries with the same parent only
-         * add or replace names inside it, so its resolution cannot change; any other entry drops it. The fd is a
-         * directory inside the root, so even a stale one cannot lead out. */
+        /* The parent of the last entry, while consecutive entries share it. Entries with the same parent
+         * only add or replace names inside it, so its resolution cannot change; any other entry drops it.
+         * The fd is a directory inside the root, so even a stale one cannot lead out. */
         char *cache_path;
         int cache_fd;
         bool cache_sgid;
@@ -142,7 +142,7 @@ int idmap_parse(const char *s, IdMap *ret) {
                 if (sscanf(p, "%llu:%llu:%llu%n", &in, &out, &count, &n) != 3 || n == 0 || count == 0 ||
                     in + count > ID_MAX || out + count > ID_MAX || strchr("+-", *p))
                         return -EINVAL;
-                m.ranges[m.n++] = (IdRange){ (uint32_t) in, (uint32_t) out, (uint32_t) count };
+                m.ranges[m.n++] = (IdRange){(uint32_t) in, (uint32_t) out, (uint32_t) count};
                 p += n;
                 if (*p == ',')
                         p++;
@@ -174,7 +174,8 @@ static void split_path(char *path, const char **ret_parent, const char **ret_nam
         }
 }
 
-/* Remember a directory's times to set at the end; a directory first seen as a parent keeps the times it had. */
+/* Remember a directory's times to set at the end; a directory first seen as a parent keeps the times it had.
+ */
 static int track_dir(Extract *x, int dirfd, const char *path, const struct timespec *ts) {
         size_t i;
         if (strmap_get(x->dir_index, path, &i)) {
@@ -214,8 +215,8 @@ static int track_dir(Extract *x, int dirfd, const char *path, const struct times
 
 static int apply_dir_times(Extract *x) {
         for (size_t i = x->n_dirs; i > 0; i--) {
-                _cleanup_close_ int fd = open_in_root(x->rootfd, x->dirs[i - 1].path,
-                                                      O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+                _cleanup_close_ int fd =
+                        open_in_root(x->rootfd, x->dirs[i - 1].path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
                 /* Gone or replaced by a non-directory later in the layer: nothing to restore. */
                 if (fd < 0)
                         continue;
@@ -253,8 +254,8 @@ static int open_parent(Extract *x, const char *parent, bool create, int *ret_fd)
                         uint32_t uid = 0, gid = 0;
                         if (mkdirat(cur, p, 0755) < 0)
                                 return fail(x, -errno,
-                                            errno == EEXIST ? "parent '%.160s' is a dangling symlink" :
-                                                              "cannot create parent '%.160s': %m",
+                                            errno == EEXIST ? "parent '%.160s' is a dangling symlink"
+                                                            : "cannot create parent '%.160s': %m",
                                             prefix);
                         (void) map_id(x->o->uidmap, 0, &uid);
                         (void) map_id(x->o->gidmap, 0, &gid);
@@ -304,8 +305,8 @@ static bool xattr_allowed(const char *name) {
 }
 
 /* Metadata for a node just made at dirfd/name (type checked by the caller); fd >= 0 is its own open fd. */
-static int set_metadata(Extract *x, struct archive_entry *e, int dirfd, const char *name, int fd, bool is_dir,
-                        bool fresh, const char *path) {
+static int set_metadata(Extract *x, struct archive_entry *e, int dirfd, const char *name, int fd,
+                        bool is_dir, bool fresh, const char *path) {
         mode_t type = archive_entry_filetype(e);
         mode_t mode = archive_entry_perm(e) & 07777;
         uint32_t uid, gid;
@@ -343,21 +344,24 @@ static int set_metadata(Extract *x, struct archive_entry *e, int dirfd, const ch
                         log_debug("Dropping xattr '%.160s' of '%.160s'", xname, path);
                         continue;
                 }
-                r = fd >= 0 ? fsetxattr(fd, xname, value, size, 0) : lsetxattr(procpath, xname, value, size, 0);
+                r = fd >= 0 ? fsetxattr(fd, xname, value, size, 0)
+                            : lsetxattr(procpath, xname, value, size, 0);
                 if (r < 0 && (errno == EOPNOTSUPP || errno == EPERM)) {
                         if (!x->warned_xattr)
-                                log_warning_errno(-errno, "Cannot set xattr '%.160s' on '%.160s', ignoring: %m", xname, path);
+                                log_warning_errno(-errno,
+                                                  "Cannot set xattr '%.160s' on '%.160s', ignoring: %m",
+                                                  xname, path);
                         x->warned_xattr = true;
                 } else if (r < 0)
                         return fail(x, -errno, "cannot set xattr '%.160s': %m", xname);
         }
 
         struct timespec ts[2] = {
-                { archive_entry_mtime(e), archive_entry_mtime_nsec(e) },
-                { archive_entry_mtime(e), archive_entry_mtime_nsec(e) },
+                {archive_entry_mtime(e), archive_entry_mtime_nsec(e)},
+                {archive_entry_mtime(e), archive_entry_mtime_nsec(e)},
         };
         if (archive_entry_atime_is_set(e))
-                ts[0] = (struct timespec){ archive_entry_atime(e), archive_entry_atime_nsec(e) };
+                ts[0] = (struct timespec){archive_entry_atime(e), archive_entry_atime_nsec(e)};
         if (is_dir)
                 return track_dir(x, -EBADF, path, ts);
         r = fd >= 0 ? futimens(fd, ts) : utimensat(dirfd, name, ts, AT_SYMLINK_NOFOLLOW);
@@ -533,15 +537,16 @@ static int prune_opaque(Extract *x, int dir_fd, const char *path) {
                 _cleanup_free_ char *child = strjoin_path(path, de->d_name);
                 if (!child)
                         return -ENOMEM;
-                bool keep = strmap_get(x->written, child, NULL), ancestor = strmap_get(x->ancestors, child, NULL);
+                bool keep = strmap_get(x->written, child, NULL),
+                     ancestor = strmap_get(x->ancestors, child, NULL);
                 if (!keep && !ancestor) {
                         int r = rm_rf_at(dirfd(d), de->d_name);
                         if (r < 0)
                                 return r;
                         continue;
                 }
-                _cleanup_close_ int cfd = openat(dirfd(d), de->d_name,
-                                                 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                _cleanup_close_ int cfd =
+                        openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (cfd < 0)
                         continue; /* not a directory: kept as written */
                 int r = prune_opaque(x, cfd, child);
@@ -558,7 +563,8 @@ static int apply_opaque(Extract *x) {
                         continue;
                 int r = prune_opaque(x, fd, x->opaque[i]);
                 if (r < 0)
-                        return fail(x, r, "cannot apply opaque directory '%.160s': %s", x->opaque[i], strerror(-r));
+                        return fail(x, r, "cannot apply opaque directory '%.160s': %s", x->opaque[i],
+                                    strerror(-r));
         }
         return 0;
 }
@@ -572,17 +578,19 @@ static int extract_hardlink(Extract *x, struct archive_entry *e, int pfd, const 
 
         r = normalize_path(archive_entry_hardlink(e), &link, &why);
         if (r < 0)
-                return fail(x, r, "hardlink target '%.160s': %s", archive_entry_hardlink(e), why ?: strerror(-r));
+                return fail(x, r, "hardlink target '%.160s': %s", archive_entry_hardlink(e),
+                            why ?: strerror(-r));
         if (isempty(link))
                 return fail(x, -EINVAL, "hardlink to the root directory");
         split_path(link, &lparent, &lname);
         tfd = open_in_root(x->rootfd, lparent, O_PATH | O_DIRECTORY);
         if (tfd < 0 || fstatat(tfd, lname, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                return fail(x, -ENOENT, "hardlink target '%.160s' does not exist in the %s", archive_entry_hardlink(e),
-                            x->o->mode == EXTRACT_LAYER ? "layer" : "tree");
+                return fail(x, -ENOENT, "hardlink target '%.160s' does not exist in the %s",
+                            archive_entry_hardlink(e), x->o->mode == EXTRACT_LAYER ? "layer" : "tree");
         if (S_ISDIR(st.st_mode))
                 return fail(x, -EPERM, "hardlink target '%.160s' is a directory", archive_entry_hardlink(e));
-        if (fstatat(pfd, name, &cur, AT_SYMLINK_NOFOLLOW) >= 0 && cur.st_dev == st.st_dev && cur.st_ino == st.st_ino)
+        if (fstatat(pfd, name, &cur, AT_SYMLINK_NOFOLLOW) >= 0 && cur.st_dev == st.st_dev &&
+            cur.st_ino == st.st_ino)
                 return 0;
         r = make_room(x, pfd, name, false);
         if (r < 0)
@@ -630,7 +638,8 @@ static int extract_entry(Extract *x, struct archive_entry *e) {
                 if (streq(name, ".wh..wh..opq"))
                         return extract_opaque(x, parent);
                 const char *hidden = name + 4;
-                if (isempty(hidden) || streq(hidden, ".") || streq(hidden, "..") || startswith(hidden, ".wh."))
+                if (isempty(hidden) || streq(hidden, ".") || streq(hidden, "..") ||
+                    startswith(hidden, ".wh."))
                         return fail(x, -EINVAL, "invalid whiteout name");
                 return extract_whiteout(x, path, parent, hidden);
         }
@@ -641,10 +650,12 @@ static int extract_entry(Extract *x, struct archive_entry *e) {
         if ((type == AE_IFCHR || type == AE_IFBLK) &&
             (archive_entry_rdevmajor(e) > DEV_MAJOR_MAX || archive_entry_rdevminor(e) > DEV_MINOR_MAX))
                 return fail(x, -ERANGE, "device number %lu:%lu is out of range",
-                            (unsigned long) archive_entry_rdevmajor(e), (unsigned long) archive_entry_rdevminor(e));
+                            (unsigned long) archive_entry_rdevmajor(e),
+                            (unsigned long) archive_entry_rdevminor(e));
         int64_t uid = archive_entry_uid(e), gid = archive_entry_gid(e);
         if (uid < 0 || uid >= ID_MAX || gid < 0 || gid >= ID_MAX)
-                return fail(x, -ERANGE, "uid %lld or gid %lld is out of range", (long long) uid, (long long) gid);
+                return fail(x, -ERANGE, "uid %lld or gid %lld is out of range", (long long) uid,
+                            (long long) gid);
         if (type == AE_IFLNK && isempty(archive_entry_symlink(e)))
                 return fail(x, -EINVAL, "symlink without a target");
 
@@ -675,8 +686,9 @@ static int extract_entry(Extract *x, struct archive_entry *e) {
                         r = RET_NERRNO(symlinkat(archive_entry_symlink(e), pfd, name));
                         break;
                 default:
-                        r = RET_NERRNO(mknodat(pfd, name, type | perm,
-                                               makedev(archive_entry_rdevmajor(e), archive_entry_rdevminor(e))));
+                        r = RET_NERRNO(
+                                mknodat(pfd, name, type | perm,
+                                        makedev(archive_entry_rdevmajor(e), archive_entry_rdevminor(e))));
                 }
                 if (r != -EEXIST || attempt > 0)
                         break;
@@ -758,8 +770,8 @@ int extract_tar(int rootfd, LayerStream *s, const ExtractOptions *o, ExtractStat
         x.a = archive_read_new();
         if (!x.dir_index || !x.written || !x.ancestors || !x.a)
                 return -ENOMEM;
-        /* Only the tar format and no filter at all: decompression is ours, so libarchive can never fall back to
-         * running an external program (U17). */
+        /* Only the tar format and no filter at all: decompression is ours, so libarchive can never fall back
+         * to running an external program (U17). */
         if (archive_read_support_format_tar(x.a) != ARCHIVE_OK ||
             archive_read_open(x.a, &x, NULL, read_cb, NULL) != ARCHIVE_OK)
                 return fail(&x, x.stream_error ?: -EBADMSG, "not a tar archive: %s",
@@ -775,7 +787,8 @@ int extract_tar(int rootfd, LayerStream *s, const ExtractOptions *o, ExtractStat
                                     (unsigned long long) x.stats.entries,
                                     archive_error_string(x.a) ?: "unknown error");
                 if (o->max_entries > 0 && x.stats.entries >= o->max_entries)
-                        return fail(&x, -EFBIG, "more than %llu entries", (unsigned long long) o->max_entries);
+                        return fail(&x, -EFBIG, "more than %llu entries",
+                                    (unsigned long long) o->max_entries);
                 x.stats.entries++;
                 char entry_why[512] = "";
                 x.why = entry_why;

@@ -1,16 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
-#include <errno.h>
 #include <stdint.h>
 
 #include "stream.h"
 
-/* The fd-based tar writer. Every entry's parent is resolved again from the root with openat2(RESOLVE_IN_ROOT),
- * the last component is never followed, and metadata is set through the entry's own fd or *at() calls with
- * AT_SYMLINK_NOFOLLOW, so nothing in a layer can reach outside rootfd (docs/unpack.md, THREATS.md U1-U21). */
+/* The fd-based tar writer. Every entry's parent is resolved again from the root with
+ * openat2(RESOLVE_IN_ROOT), the last component is never followed, and metadata is set through the entry's
+ * own fd or *at() calls with AT_SYMLINK_NOFOLLOW, so nothing in a layer can reach outside rootfd
+ * (docs/unpack.md, THREATS.md U1-U21). */
 typedef enum ExtractMode {
         EXTRACT_LAYER, /* overlayfs form: whiteouts become 0:0 char devices, opaque dirs an xattr */
         EXTRACT_TREE,  /* a merged tree: whiteouts delete from the layers below */
@@ -29,10 +30,10 @@ typedef struct IdMap {
 
 typedef struct ExtractOptions {
         ExtractMode mode;
-        bool base;             /* the lowest layer: a whiteout there has nothing to hide */
-        const IdMap *uidmap;   /* NULL: identity */
+        bool base;           /* the lowest layer: a whiteout there has nothing to hide */
+        const IdMap *uidmap; /* NULL: identity */
         const IdMap *gidmap;
-        uint64_t max_entries;  /* 0: no limit */
+        uint64_t max_entries; /* 0: no limit */
 } ExtractOptions;
 
 typedef struct ExtractStats {

@@ -44,13 +44,14 @@ static int mark_referenced(StrMap *keep) {
         r = oci_index_load(&index);
         if (r < 0)
                 return log_error_errno(r, "Cannot read the image store's index: %m");
-        json_array_foreach(json_object_get(index, "manifests"), i, e) {
+        json_array_foreach (json_object_get(index, "manifests"), i, e) {
                 _cleanup_(oci_image_freep) OciImage *img = NULL;
                 const char *d = json_string_value(json_object_get(e, "digest"));
                 r = oci_image_load(d, NULL, &img);
                 if (r < 0)
                         /* A broken entry cannot name its layers; keeping everything is the safe answer. */
-                        return log_error_errno(r, "Cannot load image '%s' of the store, not collecting: %m", strna(d));
+                        return log_error_errno(r, "Cannot load image '%s' of the store, not collecting: %m",
+                                               strna(d));
                 r = mark_image(keep, img);
                 if (r < 0)
                         return log_oom();
@@ -72,7 +73,9 @@ static int mark_referenced(StrMap *keep) {
                         continue;
                 r = oci_image_find(image, &img);
                 if (r < 0)
-                        return log_error_errno(r, "Container '%s' uses image '%s' that is not in the store, not collecting: %m",
+                        return log_error_errno(r,
+                                               "Container '%s' uses image '%s' that is not in the store, "
+                                               "not collecting: %m",
                                                ids[k], image);
                 r = mark_image(keep, img);
                 if (r < 0)

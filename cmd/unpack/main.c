@@ -43,9 +43,8 @@ static void help(void) {
                "      --min-free SIZE      Free space to keep in the store's filesystem (default 256m)\n"
                "      --max-layer-size SIZE  Refuse a layer larger than SIZE uncompressed\n"
                "      --uidmap CTR:HOST:N  Shift owners of the tree (--to only); repeatable\n"
-               "      --gidmap CTR:HOST:N  Shift groups of the tree (--to only); repeatable\n"
-               CLI_COMMON_HELP
-               "\nSee berth-unpack(1).\n");
+               "      --gidmap CTR:HOST:N  Shift groups of the tree (--to only); "
+               "repeatable\n" CLI_COMMON_HELP "\nSee berth-unpack(1).\n");
 }
 
 static int parse_map(const char *value, IdMap *m, const char *opt) {
@@ -73,15 +72,15 @@ static int parse_argv(int argc, char *argv[]) {
         };
         static const struct option options[] = {
                 CLI_COMMON_OPTIONS,
-                { "to",             required_argument, NULL, ARG_TO             },
-                { "upper",          required_argument, NULL, ARG_UPPER          },
-                { "work",           required_argument, NULL, ARG_WORK           },
-                { "read-only",      no_argument,       NULL, ARG_READ_ONLY      },
-                { "jobs",           required_argument, NULL, 'j'                },
-                { "min-free",       required_argument, NULL, ARG_MIN_FREE       },
-                { "max-layer-size", required_argument, NULL, ARG_MAX_LAYER_SIZE },
-                { "uidmap",         required_argument, NULL, ARG_UIDMAP         },
-                { "gidmap",         required_argument, NULL, ARG_GIDMAP         },
+                {"to", required_argument, NULL, ARG_TO},
+                {"upper", required_argument, NULL, ARG_UPPER},
+                {"work", required_argument, NULL, ARG_WORK},
+                {"read-only", no_argument, NULL, ARG_READ_ONLY},
+                {"jobs", required_argument, NULL, 'j'},
+                {"min-free", required_argument, NULL, ARG_MIN_FREE},
+                {"max-layer-size", required_argument, NULL, ARG_MAX_LAYER_SIZE},
+                {"uidmap", required_argument, NULL, ARG_UIDMAP},
+                {"gidmap", required_argument, NULL, ARG_GIDMAP},
                 {},
         };
         int c, r;
@@ -151,7 +150,8 @@ static int find_image(const char *spec, OciImage **ret) {
         if (r == -EADDRNOTAVAIL)
                 return log_error_errno(r, "Image ID prefix '%s' is ambiguous", spec);
         if (r < 0)
-                return log_error_errno(r, "Cannot read image '%s' from the store '%s/oci': %m", spec, berth_root());
+                return log_error_errno(r, "Cannot read image '%s' from the store '%s/oci': %m", spec,
+                                       berth_root());
         return 0;
 }
 
@@ -176,7 +176,8 @@ static int run(int argc, char *argv[]) {
                 .uidmap = arg_uidmap.n > 0 ? &arg_uidmap : NULL,
                 .gidmap = arg_gidmap.n > 0 ? &arg_gidmap : NULL,
         };
-        bool store_verb = n > 0 && (streq(args[0], "mount") || streq(args[0], "umount") || streq(args[0], "gc"));
+        bool store_verb =
+                n > 0 && (streq(args[0], "mount") || streq(args[0], "umount") || streq(args[0], "gc"));
         if ((o.uidmap || o.gidmap) && !arg_to)
                 return cli_usage_error("--uidmap and --gidmap need --to");
         if ((arg_upper || arg_work || arg_read_only) && !(n > 0 && streq(args[0], "mount")))
@@ -186,7 +187,8 @@ static int run(int argc, char *argv[]) {
 
         if (n > 0 && streq(args[0], "mount")) {
                 if (n != 3)
-                        return cli_usage_error("Usage: berth-unpack mount IMAGE TARGET --upper DIR --work DIR");
+                        return cli_usage_error(
+                                "Usage: berth-unpack mount IMAGE TARGET --upper DIR --work DIR");
                 if ((!arg_upper) != (!arg_work))
                         return cli_usage_error("--upper and --work go together");
                 if (!arg_upper && !arg_read_only)
@@ -194,7 +196,8 @@ static int run(int argc, char *argv[]) {
                 r = find_image(args[1], &img);
                 if (r < 0)
                         return r;
-                MountOptions m = { .target = args[2], .upper = arg_upper, .work = arg_work, .read_only = arg_read_only };
+                MountOptions m = {
+                        .target = args[2], .upper = arg_upper, .work = arg_work, .read_only = arg_read_only};
                 return mount_image(img, args[1], &m, &o);
         }
         if (n > 0 && streq(args[0], "umount")) {
@@ -209,7 +212,8 @@ static int run(int argc, char *argv[]) {
                 return layer_store_gc(&removed);
         }
         if (n != 1)
-                return cli_usage_error(n == 0 ? "Missing IMAGE; see 'berth-unpack --help'" : "Too many arguments");
+                return cli_usage_error(n == 0 ? "Missing IMAGE; see 'berth-unpack --help'"
+                                              : "Too many arguments");
         r = find_image(args[0], &img);
         if (r < 0)
                 return r;

@@ -40,7 +40,8 @@ static bool is_mount_point(const char *path) {
         struct statx sx;
         if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &sx) < 0)
                 return false;
-        return (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) && (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+        return (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+               (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
 }
 
 static int absolute(const char *path, char **ret) {
@@ -69,7 +70,8 @@ int mount_image(const OciImage *img, const char *spec, const MountOptions *m, co
         if ((!m->upper) != (!m->work))
                 return log_error_errno(-EINVAL, "--upper and --work go together");
         if (!m->upper && !m->read_only)
-                return log_error_errno(-EINVAL, "Mounting '%s' needs --upper and --work, or --read-only", spec);
+                return log_error_errno(-EINVAL, "Mounting '%s' needs --upper and --work, or --read-only",
+                                       spec);
         if (img->n_layers == 0)
                 return log_error_errno(-EINVAL, "Image '%s' has no layers", spec);
         if (absolute(m->target, &target) < 0 || (m->upper && absolute(m->upper, &upper) < 0) ||
@@ -86,7 +88,8 @@ int mount_image(const OciImage *img, const char *spec, const MountOptions *m, co
         lfd = open(layers, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (lfd < 0)
                 return log_error_errno(-errno, "Cannot open '%s': %m", layers);
-        if ((mkdirat(lfd, "l", 0700) < 0 && errno != EEXIST) || (mkdirat(lfd, ".empty", 0755) < 0 && errno != EEXIST))
+        if ((mkdirat(lfd, "l", 0700) < 0 && errno != EEXIST) ||
+            (mkdirat(lfd, ".empty", 0755) < 0 && errno != EEXIST))
                 return log_error_errno(-errno, "Cannot create directories in '%s': %m", layers);
         for (size_t i = 0; i < img->n_layers; i++) {
                 r = ensure_short_link(lfd, digest_hex(chains[i]));
@@ -109,15 +112,16 @@ int mount_image(const OciImage *img, const char *spec, const MountOptions *m, co
                 off += (size_t) snprintf(opts + off, len - off, ",upperdir=%s,workdir=%s", upper, work);
         off += (size_t) snprintf(opts + off, len - off, ",index=off");
         if (off >= (size_t) sysconf(_SC_PAGESIZE))
-                return log_error_errno(-E2BIG, "Image '%s' has too many layers (%zu) for one overlay mount", spec,
-                                       img->n_layers);
+                return log_error_errno(-E2BIG, "Image '%s' has too many layers (%zu) for one overlay mount",
+                                       spec, img->n_layers);
 
         if (mkdir(target, 0755) < 0 && errno != EEXIST)
                 return log_error_errno(-errno, "Cannot create '%s': %m", target);
         if (is_mount_point(target))
                 return log_error_errno(-EBUSY, "'%s' is already a mount point", target);
         if (upper) {
-                /* The upper dir's root becomes the container's "/": it takes the top layer's mode and owner. */
+                /* The upper dir's root becomes the container's "/": it takes the top layer's mode and owner.
+                 */
                 _cleanup_free_ char *top = path_join(layers, digest_hex(chains[img->n_layers - 1]), "diff");
                 struct stat st;
                 if (!top)
@@ -157,7 +161,8 @@ int umount_target(const char *target) {
         if (statfs(target, &sfs) < 0)
                 return log_error_errno(-errno, "Cannot stat '%s': %m", target);
         if (sfs.f_type != OVERLAYFS_SUPER_MAGIC)
-                return log_error_errno(-EINVAL, "'%s' is not an overlay mount, refusing to unmount it", target);
+                return log_error_errno(-EINVAL, "'%s' is not an overlay mount, refusing to unmount it",
+                                       target);
         if (umount2(target, UMOUNT_NOFOLLOW) < 0)
                 return log_error_errno(-errno, "Cannot unmount '%s': %m", target);
         return 0;

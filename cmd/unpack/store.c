@@ -77,11 +77,14 @@ int check_free_space(const char *path, uint64_t need, uint64_t min_free, const c
         format_size(avail, a, sizeof a);
         format_size(need, b, sizeof b);
         format_size(min_free, c, sizeof c);
-        return log_error_errno(-ENOSPC, "Not enough free space in '%s' for %s: %s available, %s needed plus %s to keep free (--min-free)",
+        return log_error_errno(-ENOSPC,
+                               "Not enough free space in '%s' for %s: %s available, %s needed plus %s to "
+                               "keep free (--min-free)",
                                path, what, a, b, c);
 }
 
-int layer_open_stream(const OciLayer *l, uint64_t max_layer_size, LayerStream **ret, char *why, size_t why_size) {
+int layer_open_stream(const OciLayer *l, uint64_t max_layer_size, LayerStream **ret, char *why,
+                      size_t why_size) {
         _cleanup_free_ char *p = oci_blob_path(l->digest);
         if (!p)
                 return -ENOMEM;
@@ -103,8 +106,8 @@ int layer_open_stream(const OciLayer *l, uint64_t max_layer_size, LayerStream **
 }
 
 /* Fill layers/<tmp> with layer i: diff/ and layer.json. */
-static int layer_fill(int lfd, const char *tmp, const OciImage *img, size_t i, const char *chain, const char *parent,
-                      const UnpackOptions *o, char *why, size_t why_size) {
+static int layer_fill(int lfd, const char *tmp, const OciImage *img, size_t i, const char *chain,
+                      const char *parent, const UnpackOptions *o, char *why, size_t why_size) {
         _cleanup_free_ char *diffp = path_join(tmp, "diff"), *metap = path_join(tmp, "layer.json");
         _cleanup_(layer_stream_freep) LayerStream *s = NULL;
         _cleanup_(json_decrefp) json_t *meta = NULL;
@@ -115,7 +118,8 @@ static int layer_fill(int lfd, const char *tmp, const OciImage *img, size_t i, c
 
         if (!diffp || !metap)
                 return -ENOMEM;
-        if (mkdirat(lfd, diffp, 0755) < 0 || (dfd = openat(lfd, diffp, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+        if (mkdirat(lfd, diffp, 0755) < 0 ||
+            (dfd = openat(lfd, diffp, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
                 return -errno;
         r = layer_open_stream(&img->layers[i], o->max_layer_size, &s, why, why_size);
         if (r < 0)
@@ -142,9 +146,10 @@ static int layer_fill(int lfd, const char *tmp, const OciImage *img, size_t i, c
         }
 
         meta = json_pack("{s:s, s:s, s:s, s:s?, s:s, s:s, s:I, s:I}", "ChainID", chain, "DiffID",
-                         img->layers[i].diff_id, "Digest", img->layers[i].digest, "Parent", parent, "MediaType",
-                         img->layers[i].media_type, "Compression", compression_to_string(layer_stream_compression(s)),
-                         "UncompressedSize", (json_int_t) layer_stream_total(s), "Entries", (json_int_t) st.entries);
+                         img->layers[i].diff_id, "Digest", img->layers[i].digest, "Parent", parent,
+                         "MediaType", img->layers[i].media_type, "Compression",
+                         compression_to_string(layer_stream_compression(s)), "UncompressedSize",
+                         (json_int_t) layer_stream_total(s), "Entries", (json_int_t) st.entries);
         if (!meta)
                 return -ENOMEM;
         _cleanup_free_ char *metaabs = berth_path("layers", metap);
@@ -153,7 +158,8 @@ static int layer_fill(int lfd, const char *tmp, const OciImage *img, size_t i, c
         r = json_write_file_atomic(metaabs, meta);
         if (r < 0)
                 return r;
-        /* One syncfs instead of an fsync per file: the layer is durable before its name says it is complete. */
+        /* One syncfs instead of an fsync per file: the layer is durable before its name says it is complete.
+         */
         if (syncfs(dfd) < 0)
                 return -errno;
         log_debug("Unpacked layer %s (%llu entries, %llu bytes)", chain, (unsigned long long) st.entries,
@@ -221,7 +227,8 @@ static void *worker(void *userdata) {
         }
 }
 
-static int run_jobs(const OciImage *img, const char *spec, char **chains, const UnpackOptions *o, size_t missing) {
+static int run_jobs(const OciImage *img, const char *spec, char **chains, const UnpackOptions *o,
+                    size_t missing) {
         _cleanup_free_ int *results = calloc(img->n_layers, sizeof(int));
         _cleanup_free_ char(*whys)[1024] = calloc(img->n_layers, sizeof(*whys));
         pthread_t threads[64];
@@ -229,7 +236,7 @@ static int run_jobs(const OciImage *img, const char *spec, char **chains, const 
 
         if (!results || !whys)
                 return log_oom();
-        Jobs j = { .img = img, .chains = chains, .o = o, .results = results, .whys = whys };
+        Jobs j = {.img = img, .chains = chains, .o = o, .results = results, .whys = whys};
         size_t n_threads = MIN(MIN((size_t) MAX(o->jobs, 1U), missing), ELEMENTSOF(threads));
         for (; started + 1 < n_threads; started++)
                 if (pthread_create(&threads[started], NULL, worker, &j) != 0)
@@ -276,8 +283,9 @@ int layer_store_ensure(const OciImage *img, const char *spec, const UnpackOption
                 if (access(p, F_OK) >= 0)
                         continue;
                 if (layer_media_type_check(img->layers[i].media_type) < 0)
-                        return log_error_errno(-EPROTONOSUPPORT, "Layer %zu of '%s' has an unsupported media type '%s'",
-                                               i + 1, spec, strna(img->layers[i].media_type));
+                        return log_error_errno(-EPROTONOSUPPORT,
+                                               "Layer %zu of '%s' has an unsupported media type '%s'", i + 1,
+                                               spec, strna(img->layers[i].media_type));
                 need += layer_estimate_size(&img->layers[i]);
                 missing++;
         }
@@ -294,7 +302,8 @@ int layer_store_ensure(const OciImage *img, const char *spec, const UnpackOption
         return 0;
 }
 
-static int tree_fill(const OciImage *img, const char *spec, const char *dir, int fd, const UnpackOptions *o) {
+static int tree_fill(const OciImage *img, const char *spec, const char *dir, int fd,
+                     const UnpackOptions *o) {
         uint64_t need = 0;
         int r;
 
@@ -322,13 +331,15 @@ static int tree_fill(const OciImage *img, const char *spec, const char *dir, int
                                 (void) snprintf(why, sizeof why, "%s", layer_stream_why(s) ?: strerror(-r));
                 }
                 if (r >= 0 && !streq(got, img->layers[i].diff_id)) {
-                        (void) snprintf(why, sizeof why, "DiffID mismatch: the config says %s, the content is %s",
+                        (void) snprintf(why, sizeof why,
+                                        "DiffID mismatch: the config says %s, the content is %s",
                                         img->layers[i].diff_id, got);
                         r = -EBADMSG;
                 }
                 if (r < 0)
-                        return log_error_errno(r, "Layer %zu/%zu (%s) of '%s' refused: %s", i + 1, img->n_layers,
-                                               img->layers[i].digest, spec, *why ? why : strerror(-r));
+                        return log_error_errno(r, "Layer %zu/%zu (%s) of '%s' refused: %s", i + 1,
+                                               img->n_layers, img->layers[i].digest, spec,
+                                               *why ? why : strerror(-r));
         }
         if (syncfs(fd) < 0)
                 log_warning_errno(-errno, "Cannot sync '%s', ignoring: %m", dir);

@@ -12,7 +12,8 @@
  *   layers/<chain-id hex>/layer.json   ChainID, DiffID, Digest, Parent, Size, ...
  *   layers/.locks/<chain-id hex>       flock() held while the layer is unpacked
  *   layers/.tmp-<chain-id hex>/        a layer being unpacked (under its lock); renamed in when complete
- *   layers/l/<short>                   -> ../<chain-id hex>/diff, short names for the overlay mount options */
+ *   layers/l/<short>                   -> ../<chain-id hex>/diff, short names for the overlay mount options
+ */
 typedef struct UnpackOptions {
         unsigned jobs;
         uint64_t min_free;       /* bytes that must stay free after the layers are written */
@@ -33,7 +34,8 @@ int unpack_to_dir(const OciImage *img, const char *spec, const char *dir, const 
 int layer_store_gc(unsigned *ret_removed);
 
 /* Open a layer blob and check it is a tar layer; shared by the store and --to. */
-int layer_open_stream(const OciLayer *l, uint64_t max_layer_size, LayerStream **ret, char *why, size_t why_size);
+int layer_open_stream(const OciLayer *l, uint64_t max_layer_size, LayerStream **ret, char *why,
+                      size_t why_size);
 /* Free-space check for the given number of bytes in the filesystem of path. */
 int check_free_space(const char *path, uint64_t need, uint64_t min_free, const char *what);
 /* Estimated uncompressed size of a layer blob. */

@@ -114,7 +114,8 @@ int layer_stream_open(int fd, uint64_t max_bytes, LayerStream **ret) {
                         return -ENOMEM;
                 isal_inflate_init(s->inflate);
                 s->inflate->crc_flag = ISAL_GZIP;
-        } else if (s->in_len >= 4 && s->in[0] == 0x28 && s->in[1] == 0xb5 && s->in[2] == 0x2f && s->in[3] == 0xfd) {
+        } else if (s->in_len >= 4 && s->in[0] == 0x28 && s->in[1] == 0xb5 && s->in[2] == 0x2f &&
+                   s->in[3] == 0xfd) {
                 s->compression = COMPRESSION_ZSTD;
                 s->zstd = ZSTD_createDCtx();
                 if (!s->zstd)
@@ -134,8 +135,8 @@ static ssize_t read_gzip(LayerStream *s) {
                 if (r < 0)
                         return r;
                 if (s->member_done) {
-                        /* Concatenated gzip members (pigz, appended layers) are one stream; anything else after
-                         * a member is junk and refused, as Go's gzip reader does. */
+                        /* Concatenated gzip members (pigz, appended layers) are one stream; anything else
+                         * after a member is junk and refused, as Go's gzip reader does. */
                         if (s->in_pos == s->in_len && s->in_eof)
                                 return 0;
                         if (s->in_pos == s->in_len)
@@ -151,9 +152,10 @@ static ssize_t read_gzip(LayerStream *s) {
                 int k = isal_inflate(s->inflate);
                 s->in_pos = s->in_len - s->inflate->avail_in;
                 if (k < 0) {
-                        s->why = k == ISAL_INCORRECT_CHECKSUM ? "gzip checksum mismatch" :
-                                 k == ISAL_INVALID_WRAPPER    ? "invalid gzip header or data after the gzip stream" :
-                                                                "invalid gzip data";
+                        s->why = k == ISAL_INCORRECT_CHECKSUM ? "gzip checksum mismatch"
+                                 : k == ISAL_INVALID_WRAPPER
+                                         ? "invalid gzip header or data after the gzip stream"
+                                         : "invalid gzip data";
                         return -EBADMSG;
                 }
                 size_t n = OUT_BUF_SIZE - s->inflate->avail_out;
@@ -182,14 +184,14 @@ static ssize_t read_zstd(LayerStream *s) {
                         }
                         return 0;
                 }
-                ZSTD_inBuffer in = { s->in, s->in_len, s->in_pos };
-                ZSTD_outBuffer out = { s->out, OUT_BUF_SIZE, 0 };
+                ZSTD_inBuffer in = {s->in, s->in_len, s->in_pos};
+                ZSTD_outBuffer out = {s->out, OUT_BUF_SIZE, 0};
                 size_t k = ZSTD_decompressStream(s->zstd, &out, &in);
                 s->in_pos = in.pos;
                 if (ZSTD_isError(k)) {
-                        s->why = ZSTD_getErrorCode(k) == ZSTD_error_frameParameter_windowTooLarge ?
-                                         "zstd window too large" :
-                                         "invalid zstd data";
+                        s->why = ZSTD_getErrorCode(k) == ZSTD_error_frameParameter_windowTooLarge
+                                         ? "zstd window too large"
+                                         : "invalid zstd data";
                         return -EBADMSG;
                 }
                 s->zstd_last = k;

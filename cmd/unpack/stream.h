@@ -7,8 +7,9 @@
 
 #include "digest.h"
 
-/* A layer blob decompressed in-process (ISA-L for gzip, libzstd for zstd, or plain), hashed as it is read so that
- * the DiffID covers every byte of the uncompressed stream, and capped in size. No external program is ever run. */
+/* A layer blob decompressed in-process (ISA-L for gzip, libzstd for zstd, or plain), hashed as it is read so
+ * that the DiffID covers every byte of the uncompressed stream, and capped in size. No external program is
+ * ever run. */
 typedef enum Compression {
         COMPRESSION_NONE,
         COMPRESSION_GZIP,
