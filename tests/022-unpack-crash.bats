@@ -116,7 +116,9 @@ writing() { compgen -G "$BERTH_ROOT/layers/.tmp-*/diff/m/*" >/dev/null; }
         is "$(chain_dirs)" 3 "base shared, a, b"
         run_tool berth-unpack gc
         is "$output" "" "everything is used"
-        # A copy of the store without gc-b; a container record still uses gc-a.
+        # gc-b stays mounted for a while.
+        run_tool berth-unpack mount --read-only "$(img gc-b)" "$BATS_TEST_TMPDIR/mb"
+        # A copy of the store without gc-b.
         rm "$BERTH_ROOT/oci"
         mkdir "$BERTH_ROOT/oci"
         cp -a "$SHARED/oci/blobs" "$SHARED/oci/oci-layout" "$BERTH_ROOT/oci/"
@@ -129,13 +131,17 @@ writing() { compgen -G "$BERTH_ROOT/layers/.tmp-*/diff/m/*" >/dev/null; }
         [[ -n $b_top ]] || die "cannot find gc-b's top layer"
         mkdir -p "$BERTH_ROOT/layers/.tmp-$(printf 'e%.0s' {1..64})"
         run_tool berth-unpack gc
+        is "$output" "" "a mounted layer is kept"
+        is "$(chain_dirs) $(tmp_dirs)" "3 0"
+        run_tool berth-unpack umount "$BATS_TEST_TMPDIR/mb"
+        run_tool berth-unpack gc
         is "$output" "sha256:${b_top##*/}" "the removed layer"
         is "$(chain_dirs) $(tmp_dirs)" "2 0"
         # Everything gc-a needs is still there and mounts.
         run_tool berth-unpack mount --read-only "$(img gc-a)" "$BATS_TEST_TMPDIR/m"
         is "$(cat "$BATS_TEST_TMPDIR/m/a" "$BATS_TEST_TMPDIR/m/base/f")" $'a\nbase'
         run_tool berth-unpack umount "$BATS_TEST_TMPDIR/m"
-        # A container record keeps its image's layers even when no index entry... refuses when unresolvable.
+        # A container record whose image cannot be resolved: gc refuses rather than guess.
         local id
         id=$(printf 'c%.0s' {1..64})
         mkdir -p "$BERTH_ROOT/containers/$id"

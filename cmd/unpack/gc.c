@@ -84,11 +84,58 @@ static int mark_referenced(StrMap *keep) {
         return 0;
 }
 
+/* Layers under a live overlay mount of this mount namespace (lowerdir=l/<short>:... as mount_image() makes
+ * them, or full .../<hex>/diff paths) are kept even if no record names them: belt and braces for a caller
+ * that mounted before writing its record. Marked by prefix in keep_prefixes. */
+static int mark_mounted(char ***keep_prefixes) {
+        _cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+        _cleanup_free_ char *line = NULL;
+        size_t size = 0;
+
+        if (!f)
+                return -errno;
+        while (getline(&line, &size, f) > 0) {
+                const char *sep = strstr(line, " - overlay "), *lower;
+                if (!sep || !(lower = strstr(sep, "lowerdir=")))
+                        continue;
+                lower += strlen("lowerdir=");
+                for (const char *p = lower; *p && *p != ',' && *p != '\n' && *p != ' ';) {
+                        size_t n = strcspn(p, ":, \n");
+                        _cleanup_free_ char *tok = strndup(p, n);
+                        if (!tok)
+                                return -ENOMEM;
+                        const char *base = strrchr(tok, '/');
+                        base = base ? base + 1 : tok;
+                        if (streq(base, "diff") && base - tok > SHA256_HEX_LEN + 1) {
+                                /* .../<hex>/diff */
+                                tok[base - tok - 1] = 0;
+                                base = strrchr(tok, '/');
+                                base = base ? base + 1 : tok;
+                        }
+                        if (strlen(base) >= LAYER_SHORT_LEN && strlen(base) <= SHA256_HEX_LEN &&
+                            strv_extend(keep_prefixes, base) < 0)
+                                return -ENOMEM;
+                        p += n;
+                        if (*p == ':')
+                                p++;
+                }
+        }
+        return 0;
+}
+
+static bool has_prefix_in(char *const *prefixes, const char *name) {
+        for (size_t i = 0; prefixes && prefixes[i]; i++)
+                if (startswith(name, prefixes[i]))
+                        return true;
+        return false;
+}
+
 int layer_store_gc(unsigned *ret_removed) {
         _cleanup_free_ char *layers = berth_path("layers"), *storelock = berth_path("layers", ".lock");
         _cleanup_(strmap_freep) StrMap *keep = strmap_new();
         _cleanup_close_ int lock = -EBADF, lfd = -EBADF;
         _cleanup_closedir_ DIR *d = NULL;
+        _cleanup_strv_free_ char **mounted = NULL;
         unsigned removed = 0;
         int r;
 
@@ -108,6 +155,9 @@ int layer_store_gc(unsigned *ret_removed) {
         r = mark_referenced(keep);
         if (r < 0)
                 return r;
+        r = mark_mounted(&mounted);
+        if (r < 0)
+                return log_error_errno(r, "Cannot read /proc/self/mountinfo: %m");
 
         d = fdopendir(fcntl(lfd, F_DUPFD_CLOEXEC, 3));
         if (!d)
@@ -119,6 +169,10 @@ int layer_store_gc(unsigned *ret_removed) {
 
                 if (!is_chain_hex(tmp_of ?: name) || (!tmp_of && strmap_get(keep, name, NULL)))
                         continue;
+                if (!tmp_of && has_prefix_in(mounted, name)) {
+                        log_debug("Layer %s is under a mounted overlay, keeping it", name);
+                        continue;
+                }
                 lockp = path_join(layers, ".locks", tmp_of ?: name);
                 if (!lockp || asprintf(&tmp, ".tmp-%s", tmp_of ?: name) < 0)
                         return log_oom();
