@@ -13,7 +13,7 @@ setup_file() {
         BERTH_ROOT=$SHARED BERTH_RUNROOT=$SHARED/run berth-pull -q "$BERTH_TEST_REGISTRY/busybox:latest" >/dev/null
         BERTH_ROOT=$SHARED BERTH_RUNROOT=$SHARED/run berth-pull -q "$BERTH_TEST_REGISTRY/layered:latest" >/dev/null
         python3 "$BERTH_TESTS_DIR/unpack-hostile.py" "$SHARED/oci" "$BATS_FILE_TMPDIR/victim" \
-                ok-formats ok-130layers ok-12layers ok-owners ok-unmapped >/dev/null
+                ok-formats ok-130layers ok-300layers ok-12layers ok-owners ok-unmapped >/dev/null
 }
 
 setup() {
@@ -152,6 +152,26 @@ except OSError:
         is "$(cat "$m/top")" 129 "the top layer wins"
         is "$(cat "$m/layers/000")" 0
         run_tool berth-unpack umount "$m"
+        # The per-layer mount API ("lowerdir+", Linux 6.8+), forced, with an upper dir.
+        BERTH_UNPACK_MOUNT_API=1 run_tool berth-unpack mount "$(img ok-130layers)" "$m" --upper "$BATS_TEST_TMPDIR/u" \
+                --work "$BATS_TEST_TMPDIR/w"
+        echo x >"$m/top"
+        is "$(cat "$BATS_TEST_TMPDIR/u/top")" x
+        run_tool berth-unpack umount "$m"
+}
+
+@test "mount: 300 layers, beyond one page even with short names, through the per-layer mount API" {
+        local v
+        v=$(uname -r)
+        v=${v%%-*}
+        if (($(cut -d. -f1 <<<"$v") * 100 + $(cut -d. -f2 <<<"$v") < 608)); then
+                run_tool --stderr 1 berth-unpack mount --read-only "$(img ok-300layers)" "$BATS_TEST_TMPDIR/m"
+                assert_contains "$stderr" "too many layers (300)"
+                return 0
+        fi
+        run_tool berth-unpack mount --read-only "$(img ok-300layers)" "$BATS_TEST_TMPDIR/m"
+        is "$(ls "$BATS_TEST_TMPDIR/m/layers" | wc -l) $(cat "$BATS_TEST_TMPDIR/m/top")" "300 299"
+        run_tool berth-unpack umount "$BATS_TEST_TMPDIR/m"
 }
 
 @test "unpack: gzip, zstd, uncompressed and multi-member gzip layers" {

@@ -258,9 +258,10 @@ def extra(victim, want):
     t4 = tar([entry("etc/four", data=b"multi-member\n"), entry("etc/shared", data=b"4\n")])
     c["ok-formats"] = [(gz(t1), GZ, sha(t1)), (zstd_cli(t2), ZS, sha(t2)), (t3, TAR, sha(t3)),
                        (gz(t4[:1024]) + gz(t4[1024:]), "application/vnd.docker.image.rootfs.diff.tar.gzip", sha(t4))]
-    if "ok-130layers" in want:
-        c["ok-130layers"] = [layer([d("layers"), entry("layers/%03d" % i, data=b"%d\n" % i),
-                                entry("top", data=b"%d\n" % i)]) for i in range(130)]
+    for n in (130, 300):
+        if "ok-%dlayers" % n in want:
+            c["ok-%dlayers" % n] = [layer([d("layers"), entry("layers/%03d" % i, data=b"%d\n" % i),
+                                           entry("top", data=b"%d\n" % i)]) for i in range(n)]
     rnd = random.Random(7)
     if "ok-12layers" in want:
         c["ok-12layers"] = [layer([d("l%02d" % i)] + [entry("l%02d/f%04d" % (i, k), data=rnd.randbytes(2000),
