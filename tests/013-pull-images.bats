@@ -174,3 +174,18 @@ assert_store_complete() {
         [[ ! -e $BERTH_ROOT/oci/index.json ]] || die "a hostile archive named an image"
         is "$(find "$BERTH_ROOT/tmp" -type f | wc -l)" 0 "files left in tmp"
 }
+
+@test "save: oci-archive that skopeo and berth-pull load read back; berth save reaches it" {
+        local t=$BATS_TEST_TMPDIR
+        run_tool berth-pull "$(fixture_ref layered:latest)"
+        local id=$output
+        run_tool berth save "$(fixture_ref layered:latest)" "oci-archive:$t/l.tar"
+        run_tool skopeo copy --quiet "oci-archive:$t/l.tar" "oci:$t/sk:x"
+        run_tool berth-pull --root "$t/r2" load "oci-archive:$t/l.tar"
+        is "$output" "$id"
+        run_tool --stderr 1 berth-pull save nosuch:1 "oci-archive:$t/x.tar"
+        run_tool --stderr 1 berth-pull save "$id" "docker-archive:$t/x.tar"
+        assert_contains "$stderr" "not supported"
+        run_tool --stderr 2 berth-pull save "$id"
+        [[ ! -e $t/x.tar ]] || die "a failed save left a file"
+}

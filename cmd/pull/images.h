@@ -8,3 +8,4 @@ int images_rmi(char **args, bool force);
 int images_tag(char **args);
 int images_gc(char **args);
 int images_load(char **args, bool quiet);
+int images_save(char **args);

@@ -35,7 +35,8 @@ static void help(void) {
                "       berth-pull rmi [-f] IMAGE...\n"
                "       berth-pull tag SOURCE TARGET\n"
                "       berth-pull gc\n"
-               "       berth-pull load docker-archive:FILE|oci-archive:FILE [NAME]\n\n"
+               "       berth-pull load docker-archive:FILE|oci-archive:FILE [NAME]\n"
+               "       berth-pull save IMAGE oci-archive:FILE\n\n"
                "Fetch an image from a registry into the image store and print its ID; manage the store.\n\n"
                "Options:\n"
                "      --tls-verify=BOOL   Verify TLS certificates; false also allows plain HTTP (default "
@@ -194,7 +195,7 @@ static int parse_one(int c, char *argv[]) {
         }
 }
 
-static const char *const verbs[] = {"pull", "rmi", "tag", "gc", "load", NULL};
+static const char *const verbs[] = {"pull", "rmi", "tag", "gc", "load", "save", NULL};
 
 static int parse_argv(int argc, char *argv[]) {
         const char *e;
@@ -279,6 +280,8 @@ static int run(int argc, char *argv[]) {
                 r = images_tag(arg_args);
         else if (streq(arg_verb, "gc"))
                 r = images_gc(arg_args);
+        else if (streq(arg_verb, "save"))
+                r = images_save(arg_args);
         else
                 r = images_load(arg_args, arg_quiet);
         if (fflush(stdout) != 0 && r >= 0)
