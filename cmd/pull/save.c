@@ -114,8 +114,7 @@ int images_save(char **args) {
         if (r >= 0)
                 r = add_blob(a, img->id);
         for (size_t i = 0; r >= 0 && i < img->n_layers; i++)
-                if (r >= 0)
-                        r = add_blob(a, img->layers[i].digest);
+                r = add_blob(a, img->layers[i].digest);
         if (r >= 0 && archive_write_close(a) != ARCHIVE_OK)
                 r = -EIO;
         if (r >= 0 && rename(tmp, file) < 0)
