@@ -294,3 +294,18 @@ layer_gets() {
         run_tool script -qec "berth-pull -q --root $BATS_TEST_TMPDIR/r3 $(fixture_ref layered:latest) 2>&1 >/dev/null" /dev/null
         assert_not_contains "$output" "Copying"
 }
+
+@test "pull S5: a full disk mid-blob: one clear error, the partial removed, nothing named" {
+        requires root
+        local small=$BATS_TEST_TMPDIR/small
+        mkdir -p "$small"
+        mount -t tmpfs -o size=512k tmpfs "$small"
+        run_tool --stderr 1 berth-pull --root "$small" "$(fixture_ref busybox:latest)"
+        local err=$stderr n
+        n=$(find "$small/tmp" -type f | wc -l)
+        [[ ! -e $small/oci/index.json ]] || { umount "$small"; die "index.json written"; }
+        umount "$small"
+        is "${#stderr_lines[@]}" 1
+        assert_contains "$err" "No space left on device"
+        is "$n" 0 "files left in tmp"
+}

@@ -213,9 +213,11 @@ static int fetch_round(Client *c, BlobJob *jobs, size_t *which, size_t nj, Need 
         for (size_t k = 0; k < nn; k++)
                 *fetched += jobs[k].fetched;
         if (r < 0) {
-                /* Wrong content is thrown away; a broken download is kept to resume from. */
+                /* Wrong content, and what filled the disk, is thrown away; a broken download is kept to
+                 * resume from. */
                 for (size_t k = 0; k < nn; k++)
-                        if (jobs[k].fd >= 0 && (jobs[k].error == -EBADMSG || jobs[k].offset == 0))
+                        if (jobs[k].fd >= 0 && (jobs[k].error == -EBADMSG || jobs[k].error == -ENOSPC ||
+                                                jobs[k].error == -EDQUOT || jobs[k].offset == 0))
                                 store_blob_discard(jobs[k].digest, TAKE_FD(jobs[k].fd));
                 return r;
         }
