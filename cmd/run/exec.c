@@ -24,6 +24,8 @@ static int exec_error_status(const char *logfile) {
         _cleanup_free_ char *buf = NULL;
         if (read_full_file(logfile, 1024 * 1024, &buf, NULL) < 0)
                 return EXIT_BERTH_FAILED;
+        if (!strstr(buf, "exec: \\\""))
+                return EXIT_BERTH_FAILED;
         if (strstr(buf, "executable file not found") || strstr(buf, "no such file or directory"))
                 return EXIT_NOT_FOUND;
         if (strstr(buf, "permission denied") || strstr(buf, "exec format error"))

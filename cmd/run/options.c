@@ -102,6 +102,8 @@ enum {
 static int read_env_file(const char *path, char ***env) {
         _cleanup_free_ char *buf = NULL;
         int r = read_full_file(path, 1024 * 1024, &buf, NULL);
+        if (r == -EFBIG)
+                return log_error_errno(r, "Env file '%s' is larger than 1 MiB", path);
         if (r < 0)
                 return log_error_errno(r, "Cannot read env file '%s': %m", path);
         char *save = NULL;

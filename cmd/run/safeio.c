@@ -69,13 +69,15 @@ static int split_last(const char *path, char **ret_parent, const char **ret_name
         return 0;
 }
 
-int root_mkdir_p(int rootfd, const char *path, mode_t mode, int *ret_fd) {
+static int mkdir_p_internal(int rootfd, const char *path, mode_t mode, unsigned depth, int *ret_fd) {
         _cleanup_free_ char *copy = strdup(path);
         _cleanup_close_ int cur = -EBADF;
         int r;
 
         if (!copy)
                 return -ENOMEM;
+        if (depth > 40)
+                return -ELOOP;
         r = root_open(rootfd, "/", O_PATH | O_DIRECTORY, 0, &cur);
         if (r < 0)
                 return r;
@@ -87,7 +89,7 @@ int root_mkdir_p(int rootfd, const char *path, mode_t mode, int *ret_fd) {
                         continue;
                 char saved = copy[i];
                 copy[i] = 0;
-                const char *last = strrchr(copy, '/');
+                char *last = strrchr(copy, '/');
                 last = last ? last + 1 : copy;
                 if (*last && !streq(last, ".")) {
                         if (streq(last, ".."))
@@ -99,6 +101,23 @@ int root_mkdir_p(int rootfd, const char *path, mode_t mode, int *ret_fd) {
                                         return -errno;
                                 r = root_open(rootfd, copy, O_PATH | O_DIRECTORY, 0, &fd);
                         }
+                        if (r == -ENOENT) {
+                                /* A dangling symlink: create its target, resolved inside the root as well. */
+                                char target[4096];
+                                ssize_t n = readlinkat(cur, last, target, sizeof target - 1);
+                                if (n < 0)
+                                        return -errno;
+                                target[n] = 0;
+                                _cleanup_free_ char *next = NULL;
+                                const char *rest = saved ? path + i + 1 : "";
+                                if (target[0] == '/')
+                                        r = asprintf(&next, "%s/%s", target, rest);
+                                else
+                                        r = asprintf(&next, "%.*s/%s/%s", (int) (last - copy), copy, target, rest);
+                                if (r < 0)
+                                        return -ENOMEM;
+                                return mkdir_p_internal(rootfd, next, mode, depth + 1, ret_fd);
+                        }
                         if (r < 0)
                                 return r;
                         safe_close(cur);
@@ -109,6 +128,10 @@ int root_mkdir_p(int rootfd, const char *path, mode_t mode, int *ret_fd) {
         if (ret_fd)
                 *ret_fd = TAKE_FD(cur);
         return 0;
+}
+
+int root_mkdir_p(int rootfd, const char *path, mode_t mode, int *ret_fd) {
+        return mkdir_p_internal(rootfd, path, mode, 0, ret_fd);
 }
 
 int root_replace_symlink_with_dir(int rootfd, const char *name) {

@@ -84,9 +84,12 @@ static int runtime_error_status(const char *logfile, char **ret_msg) {
                 json_decref(j);
         }
         if (last) {
-                if (strstr(last, "executable file not found") || strstr(last, "no such file or directory"))
+                /* only a failed exec of the command itself is 126/127; a setup error stays 125 */
+                bool exec_failed = strstr(last, "exec: \"") != NULL;
+                if (exec_failed &&
+                    (strstr(last, "executable file not found") || strstr(last, "no such file or directory")))
                         status = EXIT_NOT_FOUND;
-                else if (strstr(last, "permission denied") || strstr(last, "exec format error"))
+                else if (exec_failed && (strstr(last, "permission denied") || strstr(last, "exec format error")))
                         status = EXIT_CANNOT_INVOKE;
         }
         return status;

@@ -22,7 +22,9 @@ int parse_id(const char *s, uint32_t *ret) {
                 if (*p < '0' || *p > '9')
                         return -EINVAL;
                 v = v * 10 + (uint64_t) (*p - '0');
-                if (v > UINT32_MAX - 1) /* (uid_t) -1 means "unchanged" to the kernel */
+                /* Above 2^31-1 ids overflow signed code paths to 0 or -1 ("unchanged" to the kernel):
+                 * containerd CVE-2024-40635. No image needs them. */
+                if (v > INT32_MAX)
                         return -ERANGE;
         }
         *ret = (uint32_t) v;
@@ -206,6 +208,8 @@ int user_resolve(int rootfd, const char *spec, ContainerUser *ret, char **ret_wh
         _cleanup_free_ char *passwd = NULL, *group = NULL;
         int r;
 
+        /* Refused even for a numeric user, which needs nothing from the files: the runtime reads them too, and
+         * would hang on a FIFO (c/s CVE-2024-9676) or choke on a huge file. */
         r = root_read_file(rootfd, "/etc/passwd", USER_FILE_MAX, &passwd);
         if (r < 0 && r != -ENOENT) {
                 if (ret_why)

@@ -14,7 +14,7 @@ typedef struct ContainerUser {
 
 void container_user_done(ContainerUser *u);
 
-/* A strict uid/gid: decimal digits only, 0..4294967294; anything else is -ERANGE (too big) or -EINVAL
+/* A strict uid/gid: decimal digits only, 0..2147483647; anything else is -ERANGE (too big) or -EINVAL
  * (containerd CVE-2024-40635, CVE-2026-46680; crun CVE-2026-30892). */
 int parse_id(const char *s, uint32_t *ret);
 
