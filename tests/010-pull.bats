@@ -129,6 +129,12 @@ fixture_config() {
         run_tool --stderr 2 berth-pull
         run_tool --stderr 2 berth-pull a b
         run_tool --stderr 2 berth-pull --jobs 0 x
+        local opt
+        for opt in --no-such-option "rmi --bad" "x --jobs" -z "tag -f a b"; do
+                # shellcheck disable=SC2086
+                run_tool --stderr 2 berth-pull $opt
+                is "${#stderr_lines[@]}" 1 "stderr lines of a usage error ($opt)"
+        done
         [[ ! -e $BERTH_ROOT/oci/index.json ]] || die "index.json written by failed pulls"
 }
 

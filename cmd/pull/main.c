@@ -205,8 +205,9 @@ static int parse_argv(int argc, char *argv[]) {
         if ((e = getenv("BERTH_PULL_TIMEOUT")) && parse_timeout(e, "$BERTH_PULL_TIMEOUT") < 0)
                 return BERTH_EXIT_USAGE;
         /* Options before the verb, then the verb's arguments with options anywhere among them. */
+        opterr = 0;
         optind = 0;
-        while ((c = getopt_long(argc, argv, "+hqfj:", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "+:hqfj:", options, NULL)) >= 0) {
                 r = parse_one(c, argv);
                 if (r != 0)
                         return r == 1 ? 0 : r;
@@ -222,7 +223,7 @@ static int parse_argv(int argc, char *argv[]) {
         char **sub = argv + first - 1;
         int subc = argc - first + 1;
         optind = 0;
-        while ((c = getopt_long(subc, sub, "hqfj:", options, NULL)) >= 0) {
+        while ((c = getopt_long(subc, sub, ":hqfj:", options, NULL)) >= 0) {
                 r = parse_one(c, sub);
                 if (r != 0)
                         return r == 1 ? 0 : r;
