@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <isa-l/igzip_lib.h>
+#include <pthread.h>
 #include <zstd.h>
 #include <zstd_errors.h>
 
@@ -11,6 +12,9 @@
 #define OUT_BUF_SIZE (256U * 1024U)
 /* zstd frames asking for a window above 128 MiB are refused: they would make memory unbounded (U14). */
 #define ZSTD_WINDOW_LOG_MAX 27
+/* Decompression and hashing run in a thread of their own, a few buffers ahead of the tar writer: on two
+ * cores inflating overlaps with writing files. */
+#define N_SLOTS 4
 
 struct LayerStream {
         int fd;
@@ -21,12 +25,24 @@ struct LayerStream {
 
         uint8_t *in, *out;
         size_t in_len, in_pos;
-        bool in_eof, done;
+        bool in_eof;
 
         struct inflate_state *inflate;
         bool member_done; /* gzip: the current member ended; another may follow */
         ZSTD_DCtx *zstd;
         size_t zstd_last; /* last ZSTD_decompressStream() return: 0 at a frame boundary */
+
+        /* The ring between the producer thread and the reader: slots head .. head+held+filled-1 are in use.
+         */
+        pthread_t thread;
+        bool thread_started;
+        pthread_mutex_t lock;
+        pthread_cond_t cond_data, cond_space;
+        uint8_t *slots[N_SLOTS];
+        size_t lens[N_SLOTS];
+        unsigned head, filled;
+        bool held, eof, cancel;
+        int error;
 };
 
 static const char *const compression_table[_COMPRESSION_MAX] = {
@@ -62,10 +78,21 @@ int layer_media_type_check(const char *mt) {
 LayerStream *layer_stream_free(LayerStream *s) {
         if (!s)
                 return NULL;
+        if (s->thread_started) {
+                pthread_mutex_lock(&s->lock);
+                s->cancel = true;
+                pthread_cond_broadcast(&s->cond_space);
+                pthread_mutex_unlock(&s->lock);
+                pthread_join(s->thread, NULL);
+        }
+        pthread_mutex_destroy(&s->lock);
+        pthread_cond_destroy(&s->cond_data);
+        pthread_cond_destroy(&s->cond_space);
+        for (size_t i = 0; i < N_SLOTS; i++)
+                free(s->slots[i]);
         safe_close(s->fd);
         sha256_free(s->sha);
         free(s->in);
-        free(s->out);
         free(s->inflate);
         ZSTD_freeDCtx(s->zstd);
         return mfree(s);
@@ -100,9 +127,14 @@ int layer_stream_open(int fd, uint64_t max_bytes, LayerStream **ret) {
         s->max_bytes = max_bytes;
         s->sha = sha256_new();
         s->in = malloc(IN_BUF_SIZE);
-        s->out = malloc(OUT_BUF_SIZE);
-        if (!s->sha || !s->in || !s->out)
+        pthread_mutex_init(&s->lock, NULL);
+        pthread_cond_init(&s->cond_data, NULL);
+        pthread_cond_init(&s->cond_space, NULL);
+        if (!s->sha || !s->in)
                 return -ENOMEM;
+        for (size_t i = 0; i < N_SLOTS; i++)
+                if (!(s->slots[i] = malloc(OUT_BUF_SIZE)))
+                        return -ENOMEM;
         r = fill_input(s);
         if (r < 0)
                 return r;
@@ -200,12 +232,11 @@ static ssize_t read_zstd(LayerStream *s) {
         }
 }
 
-ssize_t layer_stream_read(LayerStream *s, const void **ret_buf) {
+/* Fill s->out with the next chunk, hash and count it. Runs in the producer thread. */
+static ssize_t produce(LayerStream *s) {
         ssize_t n;
         int r;
 
-        if (s->done)
-                return 0;
         switch (s->compression) {
         case COMPRESSION_GZIP:
                 n = read_gzip(s);
@@ -223,21 +254,73 @@ ssize_t layer_stream_read(LayerStream *s, const void **ret_buf) {
                         s->in_pos = s->in_len;
                 }
         }
-        if (n < 0)
+        if (n <= 0)
                 return n;
-        if (n == 0) {
-                s->done = true;
-                return 0;
-        }
         s->total += (uint64_t) n;
         if (s->max_bytes > 0 && s->total > s->max_bytes) {
                 s->why = "uncompressed size exceeds the limit";
                 return -EFBIG;
         }
         r = sha256_update(s->sha, s->out, (size_t) n);
-        if (r < 0)
-                return r;
-        *ret_buf = s->out;
+        return r < 0 ? r : n;
+}
+
+static void *producer(void *userdata) {
+        LayerStream *s = userdata;
+        for (;;) {
+                pthread_mutex_lock(&s->lock);
+                while (!s->cancel && s->filled + s->held >= N_SLOTS)
+                        pthread_cond_wait(&s->cond_space, &s->lock);
+                if (s->cancel) {
+                        pthread_mutex_unlock(&s->lock);
+                        return NULL;
+                }
+                unsigned idx = (s->head + s->held + s->filled) % N_SLOTS;
+                pthread_mutex_unlock(&s->lock);
+
+                s->out = s->slots[idx];
+                ssize_t n = produce(s);
+
+                pthread_mutex_lock(&s->lock);
+                if (n > 0) {
+                        s->lens[idx] = (size_t) n;
+                        s->filled++;
+                } else if (n == 0)
+                        s->eof = true;
+                else
+                        s->error = (int) n;
+                pthread_cond_signal(&s->cond_data);
+                pthread_mutex_unlock(&s->lock);
+                if (n <= 0)
+                        return NULL;
+        }
+}
+
+ssize_t layer_stream_read(LayerStream *s, const void **ret_buf) {
+        ssize_t n;
+
+        if (!s->thread_started) {
+                if (pthread_create(&s->thread, NULL, producer, s) != 0)
+                        return -EAGAIN;
+                s->thread_started = true;
+        }
+        pthread_mutex_lock(&s->lock);
+        /* The previous chunk was consumed (libarchive keeps a buffer only until its next read). */
+        if (s->held) {
+                s->held = false;
+                s->head = (s->head + 1) % N_SLOTS;
+                pthread_cond_signal(&s->cond_space);
+        }
+        while (s->filled == 0 && !s->eof && s->error == 0)
+                pthread_cond_wait(&s->cond_data, &s->lock);
+        if (s->filled > 0) {
+                s->held = true;
+                s->filled--;
+                *ret_buf = s->slots[s->head];
+                n = (ssize_t) s->lens[s->head];
+        } else
+                n = s->error;
+        pthread_mutex_unlock(&s->lock);
         return n;
 }
 
@@ -250,11 +333,18 @@ int layer_stream_finish(LayerStream *s, char ret_digest[DIGEST_MAX]) {
                 if (n == 0)
                         break;
         }
+        /* At the end the producer has returned: the hash is ours now. */
+        pthread_join(s->thread, NULL);
+        s->thread_started = false;
         return sha256_final(s->sha, ret_digest);
 }
 
 const char *layer_stream_why(LayerStream *s) {
-        return s->why;
+        const char *why;
+        pthread_mutex_lock(&s->lock);
+        why = s->why;
+        pthread_mutex_unlock(&s->lock);
+        return why;
 }
 
 Compression layer_stream_compression(LayerStream *s) {
@@ -262,5 +352,9 @@ Compression layer_stream_compression(LayerStream *s) {
 }
 
 uint64_t layer_stream_total(LayerStream *s) {
-        return s->total;
+        uint64_t t;
+        pthread_mutex_lock(&s->lock);
+        t = s->total;
+        pthread_mutex_unlock(&s->lock);
+        return t;
 }
