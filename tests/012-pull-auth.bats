@@ -162,3 +162,29 @@ auth_json() {
         assert_contains "$stderr" "401"
         assert_not_contains "$stderr" "nope"
 }
+
+@test "auth: docker credential helpers (credHelpers, credsStore) from ~/.docker/config.json" {
+        local bin=$BATS_TEST_TMPDIR/bin
+        mkdir -p "$bin" "$HOME/.docker"
+        # A helper that knows one server and logs what it was asked.
+        cat >"$bin/docker-credential-berthtest" <<-EOF2
+	#!/bin/sh
+	[ "\$1" = get ] || exit 1
+	read -r server
+	echo "\$server" >>"$BATS_TEST_TMPDIR/asked"
+	[ "\$server" = "$HOSTILE" ] || { echo "credentials not found in native keychain"; exit 1; }
+	printf '{"ServerURL": "%s", "Username": "berth", "Secret": "%s"}\\n' "\$server" "$PASS"
+	EOF2
+        chmod +x "$bin/docker-credential-berthtest"
+        printf '{"credHelpers": {"%s": "berthtest"}}\n' "$HOSTILE" >"$HOME/.docker/config.json"
+        PATH=$bin:$PATH run_tool --stderr berth-pull --log-level debug "$HOSTILE/bearer:latest"
+        is "$output" "sha256:*"
+        assert_not_contains "$stderr" "$PASS"
+        is "$(cat "$BATS_TEST_TMPDIR/asked")" "$HOSTILE"
+        printf '{"credsStore": "berthtest"}\n' >"$HOME/.docker/config.json"
+        PATH=$bin:$PATH run_tool berth-pull --root "$BATS_TEST_TMPDIR/r2" "$HOSTILE/bearer:latest"
+        printf '{"credsStore": "nosuchhelper"}\n' >"$HOME/.docker/config.json"
+        run_tool --stderr 1 berth-pull --root "$BATS_TEST_TMPDIR/r3" "$HOSTILE/bearer:latest"
+        is "${#stderr_lines[@]}" 1
+        assert_contains "$stderr" "docker-credential-nosuchhelper"
+}

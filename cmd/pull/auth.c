@@ -3,12 +3,14 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <strings.h>
+#include <sys/wait.h>
 
 #include "auth.h"
 #include "fileio.h"
 #include "http-internal.h"
 #include "log.h"
 #include "parse.h"
+#include "paths.h"
 
 #define TOKEN_MAX (1024U * 1024U)
 
@@ -42,6 +44,74 @@ int creds_parse_arg(const char *arg, Creds *ret) {
         return creds_split(arg, strlen(arg), "--creds", ret);
 }
 
+/* docker-credential-NAME get: the server on stdin, {"Username": …, "Secret": …} on stdout. */
+static int creds_from_helper(const char *name, const char *server, const char *source_file, Creds *ret) {
+        _cleanup_free_ char *prog = NULL, *out = NULL, *source = NULL;
+        int in[2] = {-EBADF, -EBADF}, outp[2] = {-EBADF, -EBADF};
+        pid_t pid;
+        int r, status;
+
+        if (!name_is_valid(name, 64))
+                return log_error_errno(-EINVAL, "Auth file '%s': invalid credential helper name '%.64s'",
+                                       source_file, name);
+        if (asprintf(&prog, "docker-credential-%s", name) < 0)
+                return log_oom();
+        if (pipe2(in, O_CLOEXEC) < 0 || pipe2(outp, O_CLOEXEC) < 0) {
+                safe_close(in[0]);
+                safe_close(in[1]);
+                return log_error_errno(-errno, "Cannot create a pipe: %m");
+        }
+        char *argv[] = {prog, (char *) "get", NULL};
+        pid = fork();
+        if (pid == 0) {
+                if (dup2(in[0], STDIN_FILENO) < 0 || dup2(outp[1], STDOUT_FILENO) < 0)
+                        _exit(127);
+                execvp(prog, argv);
+                _exit(127);
+        }
+        r = pid < 0 ? -errno : 0;
+        safe_close(in[0]);
+        safe_close(outp[1]);
+        if (r < 0) {
+                safe_close(in[1]);
+                safe_close(outp[0]);
+                return log_error_errno(r, "Cannot run credential helper '%s' (from '%s'): %m", prog,
+                                       source_file);
+        }
+        (void) write_all(in[1], server, strlen(server));
+        safe_close(in[1]);
+        size_t len = 0;
+        r = read_full_fd(outp[0], 1024 * 1024, &out, &len);
+        safe_close(outp[0]);
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+                return log_error_errno(-ENOENT, "Credential helper '%s' (named in '%s') could not be run",
+                                       prog, source_file);
+        if (r < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+                if (out)
+                        explicit_bzero(out, len);
+                /* "credentials not found": no credentials, not an error */
+                return 0;
+        }
+        json_t *j = json_loadb(out, len, 0, NULL);
+        explicit_bzero(out, len);
+        const char *u = json_string_value(json_object_get(j, "Username"));
+        const char *pw = json_string_value(json_object_get(j, "Secret"));
+        if (!u || !pw || asprintf(&source, "credential helper '%s' (from '%s')", prog, source_file) < 0) {
+                json_decref(j);
+                return log_error_errno(-EBADMSG, "Credential helper '%s' gave no Username and Secret", prog);
+        }
+        Creds c = {.user = strdup(u), .password = strdup(pw), .source = TAKE_PTR(source)};
+        json_decref(j);
+        if (!c.user || !c.password) {
+                creds_done(&c);
+                return log_oom();
+        }
+        *ret = c;
+        return 1;
+}
+
 /* One auth.json / config.json: {"auths": {KEY: {"auth": base64("user:pass")}}}; the most specific key wins.
  */
 static int creds_from_file(const char *path, const char *domain, const char *repo, Creds *ret) {
@@ -56,6 +126,20 @@ static int creds_from_file(const char *path, const char *domain, const char *rep
                 return 0;
         if (r < 0)
                 return log_error_errno(r, "Cannot read auth file '%s': %s", path, err ?: strerror(-r));
+        /* docker's order: a helper for this registry, then the default store, then inline entries. */
+        const char *helper = json_string_value(json_object_get(json_object_get(j, "credHelpers"), domain));
+        if (!helper && streq(domain, "docker.io"))
+                helper = json_string_value(
+                        json_object_get(json_object_get(j, "credHelpers"), "https://index.docker.io/v1/"));
+        if (!helper)
+                helper = json_string_value(json_object_get(j, "credsStore"));
+        if (helper) {
+                r = creds_from_helper(helper,
+                                      streq(domain, "docker.io") ? "https://index.docker.io/v1/" : domain,
+                                      path, ret);
+                if (r != 0)
+                        return r;
+        }
         auths = json_object_get(j, "auths");
         json_object_foreach (auths, key, v) {
                 int s = auth_key_match(key, domain, repo);

@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -273,6 +274,8 @@ static int run(int argc, char *argv[]) {
         r = parse_argv(argc, argv);
         if (r <= 0)
                 return r;
+        /* A credential helper that exits without reading its stdin must not kill us. */
+        (void) signal(SIGPIPE, SIG_IGN);
         if (streq(arg_verb, "pull"))
                 r = verb_pull(arg_args);
         else if (streq(arg_verb, "rmi"))
