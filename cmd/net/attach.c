@@ -1,13 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <dirent.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 
 #include "attach.h"
 #include "cni.h"
-#include "dns.h"
+#include "lifecycle.h"
 #include "fileio.h"
-#include "link.h"
 #include "log.h"
 #include "netns.h"
 #include "network.h"
@@ -33,33 +31,6 @@ static int entry_del(const char *id, const char *netns, const char *net, json_t 
         if (!netns_is_mounted(netns))
                 run.netns = "";
         return cni_del_list(conf, &run, json_object_get(e, "result"));
-}
-
-/* The last container left a bridge network: remove the bridge, as netavark does, so no interface or route
- * outlives its use. Skipped when someone holds the networks lock (an attach is running and may be using it). */
-static void bridge_release(const char *net, json_t *conf) {
-        json_t *p0 = json_array_get(json_object_get(conf, "plugins"), 0);
-        const char *br = json_string_value(json_object_get(p0, "bridge"));
-        _cleanup_strv_free_ char **users = NULL;
-        _cleanup_close_ int lock = -EBADF;
-        if (!streq_ptr(json_string_value(json_object_get(p0, "type")), "bridge") || !br || !ifname_is_valid(br) ||
-            !link_exists(br))
-                return;
-        if (networks_lock(LOCK_EX | LOCK_NB, &lock) < 0)
-                return;
-        if (state_network_users(net, &users) < 0 || users)
-                return;
-        _cleanup_free_ char *brif = NULL;
-        if (asprintf(&brif, "/sys/class/net/%s/brif", br) < 0)
-                return;
-        _cleanup_closedir_ DIR *d = opendir(brif);
-        struct dirent *de;
-        while (d && (de = readdir(d)))
-                if (de->d_name[0] != '.')
-                        return;
-        int r = link_delete(br);
-        if (r < 0 && r != -ENODEV)
-                log_warning_errno(r, "Cannot remove bridge '%s', ignoring: %m", br);
 }
 
 static bool entry_owner_dead(json_t *e) {
@@ -285,8 +256,7 @@ static int attach_one(const AttachOptions *o, json_t *st, const char *netns, con
                 (void) state_save(o->container_id, st);
                 return r;
         }
-        if (json_is_true(json_object_get(network_meta(conflist), "dns_enabled")))
-                (void) dns_update(net, conflist);
+        (void) netlife_update(net, conflist);
         *ret_desc = describe(e, conflist, netns);
         return *ret_desc ? 0 : log_oom();
 }
@@ -341,7 +311,7 @@ int net_attach(const AttachOptions *o, json_t **ret) {
                                 json_t *e = json_object_get(json_object_get(st, "networks"), mn);
                                 if (e && entry_del(o->container_id, netns, mn, e, o->cni_path) >= 0) {
                                         json_object_del(json_object_get(st, "networks"), mn);
-                                        (void) dns_update(mn, NULL);
+                                        (void) netlife_update(mn, NULL);
                                 }
                         }
                         (void) state_save(o->container_id, st);
@@ -386,15 +356,12 @@ int net_detach(const char *id, char **networks, const char *cni_path) {
                         continue;
                 }
                 _cleanup_free_ char *name = strdup(net);
-                json_auto_t *conf = json_incref(json_object_get(e, "config"));
                 json_object_del(nets, net);
                 r = state_save(id, st);
                 if (r < 0)
                         return log_error_errno(r, "Cannot record the detach of %.12s: %m", id);
-                if (name) {
-                        (void) dns_update(name, NULL);
-                        bridge_release(name, conf);
-                }
+                if (name)
+                        (void) netlife_update(name, NULL);
         }
         if (json_object_size(nets) == 0) {
                 r = state_save(id, st);

@@ -29,8 +29,8 @@ static char *unit_name(const char *net) {
         return u;
 }
 
-/* "IP name name..." for every attached container of net. */
-static int collect(const char *net, char **ret, size_t *ret_len) {
+int dns_collect(const char *net, char **ret, size_t *ret_len, unsigned *ret_users) {
+        unsigned users = 0;
         _cleanup_strv_free_ char **ids = NULL;
         _cleanup_free_ char *buf = NULL;
         size_t len = 0;
@@ -50,6 +50,7 @@ static int collect(const char *net, char **ret, size_t *ret_len) {
                 e = json_object_get(json_object_get(st, "networks"), net);
                 if (!e || !streq_ptr(json_string_value(json_object_get(e, "state")), "attached"))
                         continue;
+                users++;
                 json_array_foreach(json_object_get(json_object_get(e, "result"), "ips"), k, ip) {
                         const char *a = json_string_value(json_object_get(ip, "address"));
                         if (!a)
@@ -65,6 +66,7 @@ static int collect(const char *net, char **ret, size_t *ret_len) {
         if (fflush(f) != 0)
                 return -ENOMEM;
         fclose(TAKE_PTR(f));
+        *ret_users = users;
         *ret_len = len;
         *ret = TAKE_PTR(buf);
         return 0;
@@ -117,7 +119,7 @@ static int append_props(sd_bus_message *m, void *userdata) {
         return 0;
 }
 
-static int unit_start(const char *net) {
+int dns_unit_start(const char *net) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_free_ char *unit = unit_name(net), *self = NULL, *result = NULL;
@@ -142,7 +144,7 @@ static int unit_start(const char *net) {
         return 0;
 }
 
-static int unit_stop(const char *net) {
+int dns_unit_stop(const char *net) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_free_ char *unit = unit_name(net);
@@ -158,39 +160,6 @@ static int unit_stop(const char *net) {
         return 0;
 }
 
-int dns_update(const char *net, json_t *conflist) {
-        _cleanup_free_ char *dir = berth_run_path("net", "dns"), *lockp = dns_file(net, ".lock"),
-                            *hosts = dns_file(net, ".hosts"), *buf = NULL;
-        _cleanup_close_ int lock = -EBADF;
-        size_t len = 0;
-        int r;
-
-        if (!dir || !lockp || !hosts)
-                return log_oom();
-        r = mkdir_p(dir, 0755);
-        if (r < 0)
-                return log_warning_errno(r, "Cannot create '%s', ignoring: %m", dir);
-        r = lock_path(lockp, LOCK_EX, &lock);
-        if (r < 0)
-                return log_warning_errno(r, "Cannot lock '%s', ignoring: %m", lockp);
-        r = collect(net, &buf, &len);
-        if (r < 0)
-                return log_warning_errno(r, "Cannot collect the DNS records of '%s', ignoring: %m", net);
-        bool running = access(hosts, F_OK) == 0;
-        if (len == 0) {
-                if (running) {
-                        (void) unit_stop(net);
-                        (void) unlink(hosts);
-                }
-                return 0;
-        }
-        r = write_file_atomic(hosts, buf, len, 0644);
-        if (r < 0)
-                return log_warning_errno(r, "Cannot write '%s', ignoring: %m", hosts);
-        if (!running && conflist) {
-                r = unit_start(net);
-                if (r < 0)
-                        (void) unlink(hosts);
-        }
-        return 0;
+char *dns_hosts_path(const char *net) {
+        return dns_file(net, ".hosts");
 }

@@ -342,8 +342,9 @@ static json_t *plugins_json(json_t *meta) {
         json_t *main;
 
         if (streq(driver, "bridge")) {
+                /* ipMasq stays off: berth-net masquerades per network (lifecycle.c), not per container */
                 main = json_pack("{s:s, s:s, s:b, s:b, s:b, s:o, s:o}", "type", "bridge", "bridge", ifn, "isGateway",
-                                 1, "ipMasq", !internal, "hairpinMode", 1, "capabilities", caps, "ipam", ipam);
+                                 1, "ipMasq", 0, "hairpinMode", 1, "capabilities", caps, "ipam", ipam);
                 if (json_object_get(opts, "vlan"))
                         json_object_set_new(main, "vlan",
                                             json_integer(atoi(json_string_value(json_object_get(opts, "vlan")))));

@@ -1,0 +1,142 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# bench/net/run.sh [RUNS]: attach + detach of one container, side by side with hyperfine:
+#   berth-net attach/detach (netns + CNI bridge/host-local/portmap, DNS unit when the network has DNS)
+#   netavark setup/teardown, podman's network stack (netns made with `ip netns add`, as podman makes it;
+#     podman-style JSON; addresses given as static_ips because podman does IPAM itself)
+#   raw CNI: the same plugins executed by a shell script (the floor for any CNI runtime)
+# in three cases: no DNS; with DNS (the server starts and stops with the container); and a second container
+# next to one that stays (the bridge and DNS server already up). Prints a markdown table for the "## net"
+# section of bench/RESULTS.md (written there with --write). Networking only inside tests/world.sh's private
+# network namespace: outside it, the script re-runs itself there. Needs hyperfine, jq, netavark, aardvark-dns.
+set -euo pipefail
+
+here=$(cd "${BASH_SOURCE[0]%/*}" && pwd)
+repo=$(cd "$here/../.." && pwd)
+if [[ -z ${BERTH_WORLD:-} ]]; then
+        export BERTH_BUILD=${BERTH_BUILD:-$repo/build}
+        exec "$repo/tests/world.sh" "$here/run.sh" "$@"
+fi
+write=''
+if [[ ${1:-} == --write ]]; then
+        write=1
+        shift
+fi
+RUNS=${1:-${BERTH_BENCH_NET_RUNS:-30}}
+build=${BERTH_BUILD:-$repo/build}
+net=$build/berth-net
+netavark=/usr/lib/podman/netavark
+aardvark=/usr/lib/podman/aardvark-dns
+cni=/usr/lib/cni
+for c in "$net" "$netavark" "$aardvark" "$cni/bridge"; do
+        [[ -x $c ]] || {
+                echo "bench/net: $c is missing" >&2
+                exit 1
+        }
+done
+for c in hyperfine jq; do
+        command -v "$c" >/dev/null || {
+                echo "bench/net: $c is missing" >&2
+                exit 1
+        }
+done
+
+work=$(mktemp -d /var/tmp/berth-bench-net.XXXXXX)
+export BERTH_ROOT=$work/root BERTH_RUNROOT=$work/run
+mkdir -p "$BERTH_ROOT" "$BERTH_RUNROOT" "$work/nv" "$work/cni"
+ID1=$(printf 'bench-1' | sha256sum | cut -c1-64)
+ID2=$(printf 'bench-2' | sha256sum | cut -c1-64)
+cleanup() {
+        "$net" detach --container "$ID1" >/dev/null 2>&1 || true
+        "$net" detach --container "$ID2" >/dev/null 2>&1 || true
+        "$netavark" --config "$work/nv" teardown /run/netns/nv-keep <"$work/nv-keep-dns.json" >/dev/null 2>&1 || true
+        ip netns delete nv-keep 2>/dev/null || true
+        ip netns delete nv-bench 2>/dev/null || true
+        rm -rf "$work" 2>/dev/null || true
+}
+trap cleanup EXIT
+
+"$net" create --subnet 10.88.0.0/16 --interface-name berth0 --disable-dns nodns >/dev/null 2>&1 ||
+        "$net" create --subnet 10.87.0.0/16 --disable-dns nodns >/dev/null
+"$net" ls -q >/dev/null # the default network "berth" (DNS on)
+
+# netavark: one bridge network like podman's default, with and without DNS.
+nvjson() { # ID NAME IP DNS
+        cat <<J
+{"container_id":"$1","container_name":"$2",
+ "networks":{"podman":{"static_ips":["$3"],"interface_name":"eth0","aliases":["$2"]}},
+ "network_info":{"podman":{"name":"podman","id":"2f259bab93aaaaa2542ba43ef33eb990d0999ee1b9924b557b7be53c0b7a1bb9",
+  "driver":"bridge","network_interface":"podman0","created":"2026-01-01T00:00:00Z",
+  "subnets":[{"subnet":"10.66.0.0/16","gateway":"10.66.0.1"}],"ipv6_enabled":false,"internal":false,
+  "dns_enabled":$4,"ipam_options":{"driver":"host-local"}}}}
+J
+}
+nvjson "$ID1" b1 10.66.0.2 false >"$work/nv-nodns.json"
+nvjson "$ID1" b1 10.66.0.2 true >"$work/nv-dns.json"
+nvjson "$ID2" keep 10.66.0.3 true >"$work/nv-keep-dns.json"
+NV="$netavark --config $work/nv --aardvark-binary $aardvark"
+
+# raw CNI: bridge (+host-local) and portmap ADD, then DEL, with the conflist berth wrote.
+cat >"$work/cni.sh" <<'SH'
+#!/bin/bash
+set -e
+conf=$1 id=$2 ns=nv-bench
+ip netns add $ns
+export CNI_CONTAINERID=$id CNI_NETNS=/run/netns/$ns CNI_IFNAME=eth0 CNI_PATH=/usr/lib/cni
+b=$(jq -c --arg d "$3" '.plugins[0] + {name, cniVersion} | .ipam.dataDir = $d' "$conf")
+p=$(jq -c '.plugins[1] + {name, cniVersion}' "$conf")
+r=$(CNI_COMMAND=ADD /usr/lib/cni/bridge <<<"$b")
+r2=$(CNI_COMMAND=ADD /usr/lib/cni/portmap <<<"$(jq -c --argjson r "$r" '. + {prevResult: $r}' <<<"$p")")
+CNI_COMMAND=DEL /usr/lib/cni/portmap <<<"$(jq -c --argjson r "$r2" '. + {prevResult: $r}' <<<"$p")"
+CNI_COMMAND=DEL /usr/lib/cni/bridge <<<"$(jq -c --argjson r "$r2" '. + {prevResult: $r}' <<<"$b")"
+ip netns delete $ns
+SH
+chmod +x "$work/cni.sh"
+
+hf() { # NAME CMD
+        hyperfine -N --style none --warmup 3 --runs "$RUNS" --export-json "$work/$1.json" "$2" >/dev/null 2>&1 ||
+                hyperfine --style none --warmup 3 --runs "$RUNS" --export-json "$work/$1.json" "$2" >/dev/null
+        jq -r '.results[0].mean * 1000' "$work/$1.json"
+}
+sh() { echo "bash -c $(printf '%q' "$1")"; }
+
+echo "bench/net: $RUNS runs each" >&2
+declare -A T
+T[berth_nodns]=$(hf berth_nodns "$(sh "$net attach --container $ID1 --network nodns >/dev/null && $net detach --container $ID1")")
+T[nv_nodns]=$(hf nv_nodns "$(sh "ip netns add nv-bench && $NV setup /run/netns/nv-bench <$work/nv-nodns.json >/dev/null && $NV teardown /run/netns/nv-bench <$work/nv-nodns.json && ip netns delete nv-bench")")
+T[cni_nodns]=$(hf cni_nodns "$(sh "$work/cni.sh $BERTH_ROOT/networks/nodns.conflist $ID1 $work/cni")")
+T[berth_dns]=$(hf berth_dns "$(sh "$net attach --container $ID1 >/dev/null && $net detach --container $ID1")")
+T[nv_dns]=$(hf nv_dns "$(sh "ip netns add nv-bench && $NV setup /run/netns/nv-bench <$work/nv-dns.json >/dev/null && $NV teardown /run/netns/nv-bench <$work/nv-dns.json && ip netns delete nv-bench")")
+# a container that stays: bridge and DNS server are up already
+"$net" attach --container "$ID2" >/dev/null
+ip netns add nv-keep
+$NV setup /run/netns/nv-keep <"$work/nv-keep-dns.json" >/dev/null
+T[berth_2nd]=$(hf berth_2nd "$(sh "$net attach --container $ID1 >/dev/null && $net detach --container $ID1")")
+T[nv_2nd]=$(hf nv_2nd "$(sh "ip netns add nv-bench && $NV setup /run/netns/nv-bench <$work/nv-dns.json >/dev/null && $NV teardown /run/netns/nv-bench <$work/nv-dns.json && ip netns delete nv-bench")")
+
+row() { # LABEL berth netavark [cni]
+        awk -v l="$1" -v b="$2" -v n="$3" -v c="${4:-}" 'BEGIN {
+                printf "| %s | %.1f ms | %.1f ms | %s | %.2fx |\n", l, b, n, (c == "" ? "-" : sprintf("%.1f ms", c)), b / n }'
+}
+table=$(
+        echo "| attach + detach of one container | berth-net | netavark 1.4 | raw CNI plugins (shell) | berth / netavark |"
+        echo "| --- | --- | --- | --- | --- |"
+        row "bridge, no DNS" "${T[berth_nodns]}" "${T[nv_nodns]}" "${T[cni_nodns]}"
+        row "bridge + DNS server started and stopped" "${T[berth_dns]}" "${T[nv_dns]}"
+        row "bridge + DNS, next to a running container" "${T[berth_2nd]}" "${T[nv_2nd]}"
+)
+echo "$table"
+if [[ -n $write ]]; then
+        python3 - "$repo/bench/RESULTS.md" "$table" "$RUNS" <<'PY'
+import re, sys
+path, table, runs = sys.argv[1], sys.argv[2], sys.argv[3]
+text = open(path).read()
+body = ("`bench/net/run.sh` (hyperfine, %s runs, means). berth-net creates the netns and runs the CNI plugins "
+        "(bridge with host-local, portmap); netavark gets podman's JSON with the address already chosen "
+        "(podman does IPAM itself) and its netns from `ip netns add`. Target: berth <= 0.5x netavark.\n\n%s\n"
+        % (runs, table))
+new = re.sub(r"(## net\n)(.*?)(?=\n## |\Z)", lambda m: m.group(1) + "\n" + body, text, flags=re.S)
+open(path, "w").write(new)
+PY
+fi
