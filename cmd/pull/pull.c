@@ -480,7 +480,7 @@ int pull_image(const char *spec, const PullOptions *o, PullResult *ret) {
         if (r == -EACCES)
                 return log_error_errno(r, "Registry '%s' is blocked in registries.conf", ref->domain);
         if (r < 0)
-                return log_error_errno(r, "Cannot read registries.conf: %m");
+                return r; /* logged */
         for (size_t i = 0; i < n_eps; i++) {
                 _cleanup_(client_freep) Client *c = NULL;
                 _cleanup_(creds_done) Creds found = {};

@@ -182,6 +182,8 @@ int registries_endpoints(const char *conf, const char *domain, const char *repo,
         if (!conf)
                 conf = getenv("CONTAINERS_REGISTRIES_CONF") ?: "/etc/containers/registries.conf";
         r = parse_conf(conf, &regs, &n);
+        if (r == -EBADMSG)
+                return r; /* logged with its line number */
         if (r < 0 && r != -ENOENT)
                 return log_error_errno(r, "Cannot read '%s': %m", conf);
         for (size_t i = 0; i < n; i++) {
