@@ -119,6 +119,8 @@ hostile_log() {
         is "$output" "sha256:*"
         ((SECONDS - t0 >= 2)) || die "Retry-After: 1 was not honoured"
         run_tool berth-pull "$HOSTILE/ratelimit:latest"
+        run_tool berth-pull --retry-delay 10ms "$HOSTILE/reset:latest"
+        is "$output" "sha256:*" "pulled after two connection resets"
         curl -fsS "http://$HOSTILE/_reset" >/dev/null
         fresh_root
         hostile_fail busy "gave up after 4 attempts"

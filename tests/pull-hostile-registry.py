@@ -206,6 +206,13 @@ class Handler(BaseHTTPRequestHandler):
             if n <= 2:
                 code = 503 if repo == "flaky" else 429
                 return self.error(code, "TOOMANYREQUESTS", "slow down", [("Retry-After", "1")])
+        if repo == "reset" and State.count(repo) <= 2:
+            # ECONNRESET: an abortive close (RST) before any answer.
+            import socket
+            import struct
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            return
         if repo == "busy":
             return self.error(503, "UNAVAILABLE", "always busy", [("Retry-After", "0")])
         if repo == "notfound":

@@ -479,6 +479,8 @@ int pull_image(const char *spec, const PullOptions *o, PullResult *ret) {
         r = registries_endpoints(o->registries_conf, ref->domain, ref->path, &eps, &n_eps);
         if (r == -EACCES)
                 return log_error_errno(r, "Registry '%s' is blocked in registries.conf", ref->domain);
+        if (r == -ENOMEM)
+                return log_oom();
         if (r < 0)
                 return r; /* logged */
         for (size_t i = 0; i < n_eps; i++) {
