@@ -300,10 +300,12 @@ int verb_kill(int argc, char *argv[], void *userdata) {
         return ret;
 }
 
-static bool arg_force = false, arg_volumes = false;
+static bool arg_force = false, arg_volumes = false, arg_ignore = false;
 static int handle_rm(int c, const char *arg) {
         if (c == 'f')
                 arg_force = true;
+        else if (c == 'i')
+                arg_ignore = true;
         else if (c == 'v')
                 arg_volumes = true;
         else
@@ -314,9 +316,10 @@ static int handle_rm(int c, const char *arg) {
 int verb_rm(int argc, char *argv[], void *userdata) {
         static const struct option extra[] = { { "force", no_argument, NULL, 'f' },
                                                { "volumes", no_argument, NULL, 'v' },
+                                               { "ignore", no_argument, NULL, 'i' },
                                                {} };
         int r, ret = 0;
-        r = parse_simple(argc, argv, "rm [--force] [--volumes] CONTAINER...", extra, "fv", handle_rm);
+        r = parse_simple(argc, argv, "rm [--force] [--ignore] [--volumes] CONTAINER...", extra, "fvi", handle_rm);
         if (r <= 0)
                 return r;
         if (optind >= argc)
@@ -325,10 +328,13 @@ int verb_rm(int argc, char *argv[], void *userdata) {
                 _cleanup_free_ char *id = NULL;
                 _cleanup_close_ int lock = -EBADF;
                 json_t *rec = NULL;
+                if (arg_ignore) {
+                        _cleanup_free_ char *probe = NULL;
+                        if (container_resolve(argv[i], &probe) == -ENOENT)
+                                continue;
+                }
                 r = lookup_container(argv[i], &id, &rec);
                 if (r < 0) {
-                        if (arg_force && r == -ENOENT)
-                                continue;
                         ret = r;
                         continue;
                 }

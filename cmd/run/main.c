@@ -23,7 +23,7 @@ static void help(void) {
                "  stop [-t SECS] CONTAINER...   Stop signal, then SIGKILL after the timeout\n"
                "  restart [-t SECS] CONTAINER...\n"
                "  kill [-s SIG] CONTAINER...    Send a signal (default KILL)\n"
-               "  rm [-f] [-v] CONTAINER...     Remove containers\n"
+               "  rm [-f] [-v] [--ignore] CONTAINER... Remove containers\n"
                "  wait CONTAINER...             Wait for the exit and print the exit code\n"
                "  exec [-i] [-t] [-d] [-e K=V] [-w DIR] [-u USER] CONTAINER CMD...\n"
                "  logs [-f] [--tail N] [--since TIME] [-t] CONTAINER\n"

@@ -290,6 +290,8 @@ static void finish(Monitor *m, int exit_code, const char *error) {
                 log_warning_errno(r, "Cannot record the exit of '%s', ignoring: %m", m->name);
         runtime_delete(m->runtime, m->id);
         cgroup_v1_cleanup(m->unit);
+        if (cgroup_is_hybrid())
+                cgroup_unified_cleanup(m->unit);
         r = rootfs_umount(m->id);
         if (r < 0)
                 log_warning_errno(r, "Cannot unmount the rootfs of '%s', ignoring: %m", m->name);

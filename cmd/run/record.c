@@ -142,8 +142,8 @@ static int apply_exited(json_t *rec, void *userdata) {
         json_object_set_new(s, "Status", json_string("exited"));
         json_object_set_new(s, "Running", json_false());
         json_object_set_new(s, "Paused", json_false());
+        /* MonitorPid stays: waiters watch that process until it has finished cleaning up. */
         json_object_set_new(s, "Pid", json_integer(0));
-        json_object_set_new(s, "MonitorPid", json_integer(0));
         json_object_set_new(s, "ExitCode", json_integer(x->code));
         json_object_set_new(s, "Error", json_string(x->error ?: ""));
         set_now(s, "FinishedAt");

@@ -136,13 +136,14 @@ int cgroup_unified_move(const char *from, const char *to) {
                         if (write(fd, l, strlen(l)) < 0 && errno != ESRCH)
                                 return -errno;
         }
-        (void) rmdir(srcdir);
-        /* The runtime made "<unit>/container" at the top: remove the "<unit>" level too, if it is empty. */
-        char *slash = strrchr(srcdir, '/');
-        if (slash && slash > srcdir + strlen("/sys/fs/cgroup/unified")) {
-                *slash = 0;
-                if (endswith(srcdir, ".scope"))
-                        (void) rmdir(srcdir);
-        }
         return 0;
+}
+
+void cgroup_unified_cleanup(const char *unit) {
+        _cleanup_free_ char *a = path_join("/sys/fs/cgroup/unified", unit, "container");
+        _cleanup_free_ char *b = path_join("/sys/fs/cgroup/unified", unit);
+        if (a && b) {
+                (void) rmdir(a);
+                (void) rmdir(b);
+        }
 }

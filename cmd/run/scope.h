@@ -28,7 +28,9 @@ int scope_start(sd_bus *bus, const ScopeParams *p, char **ret_cgroup);
 bool cgroup_is_hybrid(void);
 /* The unified-hierarchy cgroup of pid ("0::/..."). */
 int cgroup_unified_path(pid_t pid, char **ret);
-/* Move every process of unified cgroup `from` into `to` (paths relative to the unified mount) and remove
- * `from`. The runtime puts the container in a cgroup of its own at the root of the unified hierarchy on hybrid
+/* Move every process of unified cgroup `from` into `to` (paths relative to the unified mount); `from` stays
+ * (the runtime adds exec'd processes there and removes it on delete). The runtime puts the container in a cgroup of its own at the root of the unified hierarchy on hybrid
  * hosts; systemd tracks the scope there, so the container is brought back into its scope. */
 int cgroup_unified_move(const char *from, const char *to);
+/* Remove what the runtime leaves at the top of the unified hierarchy on hybrid hosts: <unit>/container, <unit>. */
+void cgroup_unified_cleanup(const char *unit);

@@ -1,0 +1,150 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# berth-run lifecycle verbs: create/start/stop/restart/kill/rm/wait/logs/exec/pause/unpause.
+
+load helpers
+
+setup() {
+        berth_setup
+        requires uid0 systemd registry cmd:runc
+        IMG=$(fixture_ref busybox:latest)
+}
+teardown() { berth_teardown; }
+
+record() {
+        jq -r "$2" "$BERTH_ROOT/containers/$(readlink "$BERTH_ROOT/names/$1")/container.json"
+}
+
+# A container that exits on SIGTERM and says so.
+LOOP='trap "echo got-term; exit 0" TERM; while :; do sleep 0.05; done'
+
+@test "stop: the stop signal, then SIGKILL after --time; a stopped container stays stoppable" {
+        run_tool berth-run run -d --name st1 "$IMG" sh -c "$LOOP"
+        run_tool berth-run stop st1
+        is "$(record st1 .State.ExitCode)" "0"
+        run_tool berth-run logs st1
+        is "$output" "got-term"
+        run_tool berth-run stop st1
+        is "$output" "st1" "stopping an exited container is not an error"
+        # sh as PID 1 ignores SIGTERM without a trap: SIGKILL after --time
+        run_tool berth-run run -d --name st2 "$IMG" sleep 1000
+        local t0=$SECONDS
+        run_tool berth-run stop --time 1 st2
+        ((SECONDS - t0 < 5)) || die "stop --time 1 took $((SECONDS - t0))s"
+        is "$(record st2 .State.ExitCode)" "137"
+        run_tool berth-run rm st1 st2
+}
+
+@test "stop: --stop-signal and --stop-timeout of the container are used" {
+        run_tool berth-run run -d --name sig1 --stop-signal USR1 --stop-timeout 1 "$IMG" \
+                sh -c 'trap "echo got-usr1; exit 5" USR1; while :; do sleep 0.05; done'
+        is "$(record sig1 .Config.StopSignal)" "USR1"
+        run_tool berth-run stop sig1
+        is "$(record sig1 .State.ExitCode)" "5"
+        run_tool berth-run rm sig1
+        run_tool 125 berth-run run --rm --stop-signal NOPE "$IMG" true
+        is "$output" "berth-run: Invalid stop signal 'NOPE'"
+}
+
+@test "kill -s, wait, start again, restart" {
+        run_tool berth-run run -d --name k1 "$IMG" sh -c 'trap "exit 42" HUP; while :; do sleep 0.05; done'
+        run_tool berth-run kill -s HUP k1
+        is "$output" "k1"
+        run_tool berth-run wait k1
+        is "$output" "42"
+        run_tool 1 berth-run kill k1
+        is "$output" "berth-run: Container 'k1' is not running"
+        run_tool berth-run start k1
+        is "$(record k1 .State.Status)" "running"
+        local pid1
+        pid1=$(record k1 .State.Pid)
+        run_tool berth-run restart --time 1 k1
+        is "$(record k1 .State.Status)" "running"
+        [[ $(record k1 .State.Pid) != "$pid1" ]] || die "restart kept the same process"
+        run_tool berth-run kill k1
+        run_tool berth-run wait k1
+        is "$output" "137"
+        run_tool berth-run rm k1
+}
+
+@test "rm: refuses a running container without --force; --force stops it; --ignore; two rm at once" {
+        run_tool berth-run run -d --name rm1 "$IMG" sleep 1000
+        run_tool 1 berth-run rm rm1
+        is "$output" "berth-run: Container 'rm1' is running: stop it first or use --force"
+        run_tool berth-run rm --force rm1
+        is "$output" "rm1"
+        [[ ! -e $BERTH_ROOT/names/rm1 ]] || die "name left"
+        run_tool 1 berth-run rm rm1
+        run_tool berth-run rm --ignore rm1
+        run_tool berth-run create --name rm2 "$IMG" true
+        berth-run rm rm2 >"$BATS_TEST_TMPDIR/a" 2>&1 &
+        berth-run rm rm2 >"$BATS_TEST_TMPDIR/b" 2>&1 &
+        wait
+        run ls -A "$BERTH_ROOT/containers"
+        is "$output" "" "both rm done, no record left"
+}
+
+@test "exec: output, exit codes, -e -w -u, 126/127" {
+        run_tool berth-run run -d --name ex1 "$IMG" sleep 1000
+        run_tool berth-run exec ex1 sh -c 'echo in-$HOSTNAME'
+        is "$output" "in-[0-9a-f]{12}"
+        run_tool 3 berth-run exec ex1 sh -c 'exit 3'
+        run_tool berth-run exec -e FOO=bar -w /tmp -u 1000:1000 ex1 sh -c 'echo $FOO $(pwd) $(id -u)'
+        is "$output" "bar /tmp 1000"
+        run_tool 127 berth-run exec ex1 nosuchcommand
+        run_tool 126 berth-run exec ex1 /etc/passwd
+        echo piped | berth-run exec -i ex1 cat >"$BATS_TEST_TMPDIR/out"
+        is "$(cat "$BATS_TEST_TMPDIR/out")" "piped"
+        run_tool berth-run rm -f ex1
+        run_tool 125 berth-run exec ex1 true
+}
+
+@test "pause and unpause freeze the container" {
+        run_tool berth-run run -d --name p1 "$IMG" sh -c 'while :; do date +%s%N >/tmp/t; sleep 0.05; done'
+        run_tool berth-run pause p1
+        is "$(record p1 .State.Status)" "paused"
+        local a b
+        a=$(berth-run exec p1 cat /tmp/t 2>/dev/null || echo frozen)
+        sleep 0.3
+        run_tool berth-run unpause p1
+        is "$(record p1 .State.Status)" "running"
+        sleep 0.2
+        b=$(berth-run exec p1 cat /tmp/t)
+        [[ $a != "$b" ]] || die "the clock did not move after unpause"
+        run_tool berth-run rm -f p1
+}
+
+@test "logs: --tail, --follow until the exit, stderr kept apart" {
+        run_tool berth-run run -d --name l1 "$IMG" sh -c 'for i in 1 2 3 4 5; do echo line$i; done; echo oops >&2; sleep 0.5; echo last'
+        run_tool_split berth-run logs --follow l1
+        is "$output" "line1
+line2
+line3
+line4
+line5
+last" "stdout, in order, to the end"
+        is "$stderr" "oops"
+        run_tool_split berth-run logs --tail 2 l1
+        is "$output" "last"
+        is "$stderr" "oops"
+        run_tool berth-run logs --tail 0 l1
+        is "$output" ""
+        run_tool berth-run rm l1
+}
+
+@test "a killed CLI does not stop the container: berth-run run in the foreground, SIGKILLed" {
+        berth-run run --name fg1 "$IMG" sleep 1000 >/dev/null 2>&1 &
+        local cli=$!
+        for _ in $(seq 100); do
+                [[ -e $BERTH_ROOT/names/fg1 && $(record fg1 .State.Status 2>/dev/null) == running ]] && break
+                sleep 0.05
+        done
+        kill -KILL "$cli"
+        wait "$cli" || true
+        local pid
+        pid=$(record fg1 .State.Pid)
+        kill -0 "$pid" || die "the container died with the CLI"
+        run_tool systemctl --user is-active berth-fg1.scope
+        run_tool berth-run rm -f fg1
+        [[ ! -e /proc/$pid ]] || grep -q '^State:.*Z' "/proc/$pid/status" || die "still running"
+}
