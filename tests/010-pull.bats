@@ -58,8 +58,18 @@ fixture_config() {
 @test "pull: Docker schema2, multi-layer, index for this host and --platform, --format json" {
         run_tool berth-pull "$(fixture_ref busybox:v2s2)"
         is "$output" "$(fixture_config busybox)"
+        # Named through its OCI translation (what skopeo and umoci read); the Docker manifest is kept too.
         run_tool jq -r '.manifests[0].mediaType' "$BERTH_ROOT/oci/index.json"
-        is "$output" "application/vnd.docker.distribution.manifest.v2+json"
+        is "$output" "application/vnd.oci.image.manifest.v1+json"
+        local v2
+        v2=$(skopeo inspect --raw --tls-verify=false "docker://$(fixture_ref busybox:v2s2)" | sha256sum | cut -d' ' -f1)
+        [[ -f $BERTH_ROOT/oci/blobs/sha256/$v2 ]] || die "the Docker manifest is not kept"
+        run_tool skopeo copy --quiet "oci:$BERTH_ROOT/oci:$(fixture_ref busybox:v2s2)" "oci:$BATS_TEST_TMPDIR/v2:x"
+        cp "$BERTH_ROOT/oci/index.json" "$BATS_TEST_TMPDIR/i1"
+        run_tool berth-pull "$(fixture_ref busybox:v2s2)"
+        cmp "$BERTH_ROOT/oci/index.json" "$BATS_TEST_TMPDIR/i1" || die "a warm v2s2 pull changed index.json"
+        run_tool berth-pull "$BERTH_TEST_REGISTRY/busybox@sha256:$v2"
+        is "$output" "$(fixture_config busybox)"
 
         run_tool berth-pull -q "$(fixture_ref layered:latest)"
         is "$output" "$(fixture_config layered)"

@@ -81,9 +81,9 @@ assert_store_complete() {
         [[ ! -e $BERTH_ROOT/tmp/$(printf '%064d' 1).partial ]] || die "stale partial left"
         run_tool berth-pull rmi "$(fixture_ref busybox:v2s2)"
         run_tool --stderr berth-pull gc
-        # The v2s2 manifest and config go; the busybox layer stays (layered's first layer).
-        is "${#lines[@]}" 2 "blobs removed"
-        is "$(find "$BERTH_ROOT/oci/blobs/sha256" -type f | wc -l)" "$((before - 2))"
+        # The v2s2 manifest, its OCI translation and the config go; the busybox layer stays (layered's first).
+        is "${#lines[@]}" 3 "blobs removed"
+        is "$(find "$BERTH_ROOT/oci/blobs/sha256" -type f | wc -l)" "$((before - 3))"
         assert_store_complete
         run_tool skopeo copy --quiet "oci:$BERTH_ROOT/oci:$(fixture_ref layered:latest)" "oci:$BATS_TEST_TMPDIR/x:x"
         run_tool berth-pull rmi "$(fixture_ref layered:latest)"

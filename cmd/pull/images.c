@@ -224,6 +224,10 @@ int images_gc(char **args) {
                 return log_error_errno(r, "Cannot read '%s/oci/index.json': %m", berth_root());
         json_array_foreach (json_object_get(index, "manifests"), i, e) {
                 const char *d = json_string_value(json_object_get(e, "digest"));
+                const char *src = json_string_value(
+                        json_object_get(json_object_get(e, "annotations"), STORE_SOURCE_ANNOTATION));
+                if (digest_is_valid(src))
+                        json_object_set_new(keep, src, json_true());
                 r = add_referenced(keep, d);
                 if (r < 0)
                         /* Whatever a broken entry references is unknown: delete nothing. */

@@ -336,6 +336,41 @@ static int check_manifest(const char *what, const char *image, json_t *m, Need *
         return 0;
 }
 
+/* Index entries are OCI manifests, which is all skopeo and umoci read from a layout. A Docker schema2
+ * manifest is kept as a blob (so pulls by its digest find it) and named through its OCI translation: same
+ * config and layers, OCI media types, serialised deterministically so a warm pull yields the same digest. */
+static int name_manifest(const char *name, const char *digest, json_t *m, uint64_t size, const char *id) {
+        const char *mt = json_string_value(json_object_get(m, "mediaType")) ?: MEDIA_OCI_MANIFEST;
+        json_t *l;
+        size_t i;
+
+        if (!streq(mt, MEDIA_DOCKER_MANIFEST))
+                return store_index_set(name, digest, size, mt, id);
+        _cleanup_(json_decrefp) json_t *o = json_deep_copy(m);
+        if (!o)
+                return -ENOMEM;
+        json_object_set_new(o, "mediaType", json_string(MEDIA_OCI_MANIFEST));
+        json_object_set_new(json_object_get(o, "config"), "mediaType", json_string(MEDIA_OCI_CONFIG));
+        json_array_foreach (json_object_get(o, "layers"), i, l) {
+                const char *lm = json_string_value(json_object_get(l, "mediaType"));
+                const char *nm = streq_ptr(lm, "application/vnd.docker.image.rootfs.diff.tar.gzip")
+                                         ? "application/vnd.oci.image.layer.v1.tar+gzip"
+                                 : streq_ptr(lm, "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip")
+                                         ? "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"
+                                         : NULL;
+                if (nm)
+                        json_object_set_new(l, "mediaType", json_string(nm));
+        }
+        _cleanup_free_ char *body = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+        char od[DIGEST_MAX];
+        if (!body || sha256_digest(body, strlen(body), od) < 0)
+                return -ENOMEM;
+        int r = store_write_blob(od, body, strlen(body));
+        if (r < 0)
+                return r;
+        return store_index_set_full(name, od, strlen(body), MEDIA_OCI_MANIFEST, id, digest);
+}
+
 static int pull_from(Client *c, const Endpoint *ep, const Reference *ref, const char *name,
                      const PullOptions *o, PullResult *res) {
         _cleanup_free_ char *body = NULL, *what = NULL;
@@ -405,8 +440,7 @@ static int pull_from(Client *c, const Endpoint *ep, const Reference *ref, const 
                                        "Config of '%s' is not valid (it must be JSON whose rootfs.diff_ids "
                                        "match the %zu layers): %m",
                                        name, json_array_size(json_object_get(doc, "layers")));
-        const char *mt = json_string_value(json_object_get(doc, "mediaType")) ?: MEDIA_OCI_MANIFEST;
-        r = store_index_set(name, digest, len, mt, img->id);
+        r = name_manifest(name, digest, doc, len, img->id);
         if (r < 0)
                 return log_error_errno(r, "Cannot update '%s/oci/index.json': %m", berth_root());
         res->digest = strdup(digest);
@@ -428,13 +462,11 @@ static int pull_local(const Reference *ref, const char *name, PullResult *res) {
         for (size_t i = 0; i < img->n_layers; i++)
                 if (!store_has_blob(img->layers[i].digest, img->layers[i].size))
                         return 0;
-        const char *mt =
-                json_string_value(json_object_get(img->manifest, "mediaType")) ?: MEDIA_OCI_MANIFEST;
         _cleanup_free_ char *mp = oci_blob_path(ref->digest);
         struct stat st;
         if (!mp || stat(mp, &st) < 0)
                 return 0;
-        int r = store_index_set(name, ref->digest, (uint64_t) st.st_size, mt, img->id);
+        int r = name_manifest(name, ref->digest, img->manifest, (uint64_t) st.st_size, img->id);
         if (r < 0)
                 return log_error_errno(r, "Cannot update '%s/oci/index.json': %m", berth_root());
         res->digest = strdup(ref->digest);

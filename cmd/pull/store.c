@@ -194,7 +194,7 @@ int store_index_update(int (*fn)(json_t *index, void *userdata), void *userdata)
 }
 
 typedef struct IndexSet {
-        const char *name, *digest, *media_type, *id;
+        const char *name, *digest, *media_type, *id, *source;
         uint64_t size;
 } IndexSet;
 
@@ -220,14 +220,17 @@ static int index_set_fn(json_t *index, void *userdata) {
         e = json_pack("{s:s, s:s, s:I, s:{s:s, s:s}}", "mediaType", s->media_type, "digest", s->digest,
                       "size", (json_int_t) s->size, "annotations", OCI_REF_NAME_ANNOTATION, s->name,
                       "io.berth.image.id", s->id);
+        if (e && s->source)
+                json_object_set_new(json_object_get(e, "annotations"), STORE_SOURCE_ANNOTATION,
+                                    json_string(s->source));
         if (!e || json_array_append_new(manifests, e) < 0)
                 return -ENOMEM;
         return 1;
 }
 
-int store_index_set(const char *name, const char *manifest_digest, uint64_t manifest_size,
-                    const char *media_type, const char *image_id) {
-        IndexSet s = {name, manifest_digest, media_type, image_id, manifest_size};
+int store_index_set_full(const char *name, const char *manifest_digest, uint64_t manifest_size,
+                         const char *media_type, const char *image_id, const char *source_digest) {
+        IndexSet s = {name, manifest_digest, media_type, image_id, source_digest, manifest_size};
         _cleanup_(json_decrefp) json_t *index = NULL;
 
         /* Warm pull: already so, no lock and no write. Entries only change under the lock, and a reader
@@ -242,4 +245,9 @@ int store_index_set(const char *name, const char *manifest_digest, uint64_t mani
                                 return 0;
         }
         return store_index_update(index_set_fn, &s);
+}
+
+int store_index_set(const char *name, const char *manifest_digest, uint64_t manifest_size,
+                    const char *media_type, const char *image_id) {
+        return store_index_set_full(name, manifest_digest, manifest_size, media_type, image_id, NULL);
 }

@@ -33,5 +33,9 @@ void store_blob_discard(const char *digest, int fd);
  * lock, written atomically; nothing is written when the entry is already exactly so. */
 int store_index_set(const char *name, const char *manifest_digest, uint64_t manifest_size,
                     const char *media_type, const char *image_id);
+/* The same, recording the registry's own manifest digest when the entry names a translation of it. */
+#define STORE_SOURCE_ANNOTATION "io.berth.manifest.source-digest"
+int store_index_set_full(const char *name, const char *manifest_digest, uint64_t manifest_size,
+                         const char *media_type, const char *image_id, const char *source_digest);
 /* Under the index lock: let fn change the index; written back if fn returns > 0. */
 int store_index_update(int (*fn)(json_t *index, void *userdata), void *userdata);
