@@ -82,6 +82,15 @@ fixture_config() {
         is "$output" "$(fixture_config other)"
         run_tool 1 berth-pull --platform linux/s390x "$(fixture_ref multi:latest)"
         assert_contains "$output" "has no image for linux/s390x"
+        # A Docker manifest list (skopeo converts the OCI index on push).
+        run_tool skopeo --insecure-policy copy --quiet --all --format v2s2 --dest-tls-verify=false \
+                "oci:$(fixture_layout):multi" "docker://$(fixture_ref multi:v2s2)"
+        run_tool skopeo inspect --raw --tls-verify=false "docker://$(fixture_ref multi:v2s2)"
+        assert_contains "$output" "application/vnd.docker.distribution.manifest.list.v2+json"
+        run_tool berth-pull "$(fixture_ref multi:v2s2)"
+        is "$output" "$(fixture_config busybox)" "the host's entry of a Docker manifest list"
+        run_tool berth-pull --arch "${other#linux/}" "$(fixture_ref multi:v2s2)"
+        is "$output" "$(fixture_config other)"
 
         run_tool berth-pull --format json "$(fixture_ref layered:latest)"
         run_tool jq -r '"\(.Reference) \(.Id) \(.Layers) \(.BytesFetched)"' <<<"$output"
