@@ -248,10 +248,6 @@ int container_create(const RunOptions *o, bool keep_mounted, char **ret_id) {
                 return log_error_errno(-ENOENT, "OCI runtime '%s' not found", runtime), EXIT_BERTH_FAILED;
         if (o->stop_signal && parse_signal(o->stop_signal) < 0)
                 return log_error_errno(-EINVAL, "Invalid stop signal '%s'", o->stop_signal), EXIT_BERTH_FAILED;
-        if (o->network && !streq(o->network, "none") && !streq(o->network, "host"))
-                return log_error_errno(-EOPNOTSUPP, "Network '%s': only none and host are supported so far",
-                                       o->network),
-                       EXIT_BERTH_FAILED;
         if (o->init) {
                 r = sibling_path("catatonit", &init_path);
                 if (r < 0 && access("/usr/libexec/podman/catatonit", X_OK) == 0)
@@ -348,7 +344,12 @@ int container_create(const RunOptions *o, bool keep_mounted, char **ret_id) {
         }
 
         _cleanup_free_ char *hosts = container_path(c.id, "hosts"), *resolv = container_path(c.id, "resolv.conf"),
-                            *hn = container_path(c.id, "hostname"), *cgpath = NULL;
+                            *hn = container_path(c.id, "hostname"), *cgpath = NULL, *netns = NULL;
+        if (!streq_ptr(o->network, "none") && !streq_ptr(o->network, "host") &&
+            !(netns = berth_run_path("netns", c.id))) {
+                created_undo(&c);
+                return log_oom(), EXIT_BERTH_FAILED;
+        }
         if (asprintf(&cgpath, "berth-%s.scope/container", c.name) < 0) {
                 created_undo(&c);
                 return log_oom(), EXIT_BERTH_FAILED;
@@ -377,7 +378,7 @@ int container_create(const RunOptions *o, bool keep_mounted, char **ret_id) {
                 .hosts_file = hosts,
                 .resolv_file = resolv,
                 .hostname_file = hn,
-                .netns_path = streq_ptr(o->network, "host") ? "host" : NULL,
+                .netns_path = streq_ptr(o->network, "host") ? "host" : netns,
                 .cgroups_path = cgpath,
                 .binds = binds,
                 .init_path = init_path,
@@ -396,6 +397,16 @@ int container_create(const RunOptions *o, bool keep_mounted, char **ret_id) {
                 return EXIT_BERTH_FAILED;
         }
         rec = build_record(o, c.id, c.name, img, hostname, args, env, cwd, binds);
+        if (rec) {
+                _cleanup_free_ char *mode = strv_join(o->networks, ",");
+                json_t *hc = json_object_get(rec, "HostConfig");
+                json_object_set_new(hc, "NetworkMode", json_string(mode && *mode ? mode : "none"));
+                json_object_set_new(hc, "Networks", strv_json(o->networks));
+                json_object_set_new(hc, "NetworkAliases", strv_json(o->aliases));
+                json_object_set_new(hc, "PortBindings", strv_json(o->publish));
+                json_object_set_new(hc, "IP", json_string(o->ip ?: ""));
+                json_object_set_new(hc, "IP6", json_string(o->ip6 ?: ""));
+        }
         r = rec ? record_save(c.id, rec) : -ENOMEM;
         if (r < 0) {
                 log_error_errno(r, "Cannot write the record of '%s': %m", c.name);

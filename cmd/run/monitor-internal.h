@@ -11,7 +11,7 @@ typedef struct Monitor {
         char short_id[13];
         bool rm, detached;
         sd_bus *bus;
-        bool scope_made;
+        bool scope_made, net_attached;
         int stdin_fd, stdout_fd, stderr_fd; /* for the runtime's child; -EBADF: inherit ours */
         int out_pipe, err_pipe;              /* detached: read ends, lines go to the journal */
         int log_fd;                          /* detached without journald: containers/<id>/ctr.log */

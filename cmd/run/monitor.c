@@ -20,6 +20,7 @@
 #include "macro.h"
 #include "monitor-internal.h"
 #include "monitor.h"
+#include "net.h"
 #include "lifecycle.h"
 #include "paths.h"
 #include "record.h"
@@ -295,6 +296,11 @@ static void finish(Monitor *m, int exit_code, const char *error) {
         r = rootfs_umount(m->id);
         if (r < 0)
                 log_warning_errno(r, "Cannot unmount the rootfs of '%s', ignoring: %m", m->name);
+        if (m->net_attached) {
+                r = net_detach(m->id);
+                if (r < 0)
+                        log_warning_errno(r, "Cannot detach '%s' from its networks, ignoring: %m", m->name);
+        }
         if (m->scope_made && m->bus) {
                 /* The scope goes away by itself once empty; stop it so nothing lingers (e.g. a stray process). */
                 _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
@@ -316,10 +322,13 @@ int container_cleanup_dead(const char *id, int exit_code) {
         if (r < 0)
                 return r;
         r = monitor_init(&m, id, rec);
-        json_decref(rec);
-        if (r < 0)
+        if (r < 0) {
+                json_decref(rec);
                 return r;
+        }
         m.rm = false;
+        m.net_attached = net_wanted(rec);
+        json_decref(rec);
         finish(&m, exit_code, NULL);
         return 0;
 }
@@ -342,6 +351,12 @@ static int prepare(Monitor *m, json_t *rec) {
         r = rootfs_prepare(rootfd, record_get_string(rec, "Config.WorkingDir"), &why);
         if (r < 0)
                 return log_error_errno(r, "Cannot prepare the rootfs of '%s': %s", m->name, strna(why));
+        if (net_wanted(rec)) {
+                m->net_attached = true; /* finish() detaches whatever part of it was done */
+                r = net_attach(m->id, rec);
+                if (r < 0)
+                        return r;
+        }
         return 0;
 }
 

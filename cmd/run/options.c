@@ -18,6 +18,9 @@ void run_options_done(RunOptions *o) {
         strv_free(o->cap_drop);
         strv_free(o->labels);
         strv_free(o->ulimits);
+        strv_free(o->networks);
+        strv_free(o->aliases);
+        strv_free(o->publish);
         free(o->seccomp_file);
         *o = (RunOptions) {};
 }
@@ -51,7 +54,10 @@ void run_help(const char *verb) {
                "     --ulimit NAME=S[:H]   Resource limit\n"
                "     --ipc MODE            host or private\n"
                "     --pid MODE            host or private\n"
-               "     --network NAME        none (default), host, or a berth-net network\n"
+               "     --network NAME        none (default), host, or berth-net networks (repeatable)\n"
+               "     --ip IP, --ip6 IP     Static addresses (berth-net networks)\n"
+               "     --network-alias NAME  DNS alias (repeatable)\n"
+               "  -p --publish SPEC       Publish a port: [HOSTIP:][HOSTPORT:]PORT[/PROTO]\n"
                "     --label K=V           Set a label\n"
                "     --stop-signal SIG     Signal that stops the container\n"
                "     --stop-timeout SECS   Seconds to wait before SIGKILL on stop\n"
@@ -97,6 +103,9 @@ enum {
         ARG_TLS_VERIFY,
         ARG_RUNTIME,
         ARG_SLICE,
+        ARG_IP,
+        ARG_IP6,
+        ARG_NETWORK_ALIAS,
 };
 
 static int read_env_file(const char *path, char ***env) {
@@ -171,6 +180,10 @@ int run_options_parse(int argc, char *argv[], RunOptions *o, bool is_run) {
                 { "tls-verify", required_argument, NULL, ARG_TLS_VERIFY },
                 { "runtime", required_argument, NULL, ARG_RUNTIME },
                 { "slice", required_argument, NULL, ARG_SLICE },
+                { "ip", required_argument, NULL, ARG_IP },
+                { "ip6", required_argument, NULL, ARG_IP6 },
+                { "network-alias", required_argument, NULL, ARG_NETWORK_ALIAS },
+                { "publish", required_argument, NULL, 'p' },
                 {},
         };
         uint64_t u;
@@ -179,7 +192,7 @@ int run_options_parse(int argc, char *argv[], RunOptions *o, bool is_run) {
         o->stop_timeout = 10;
         o->pids_limit = -1;
         optind = 0;
-        while ((c = getopt_long(argc, argv, "+hdite:v:w:u:", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "+hdite:v:w:u:p:", options, NULL)) >= 0) {
                 switch (c) {
                 case 'h':
                         run_help(argv[0]);
@@ -321,8 +334,35 @@ int run_options_parse(int argc, char *argv[], RunOptions *o, bool is_run) {
                                 return cli_usage_error("Invalid --pid '%s': host or private", optarg);
                         o->pid = optarg;
                         break;
-                case ARG_NETWORK:
-                        o->network = optarg;
+                case ARG_NETWORK: {
+                        _cleanup_free_ char *copy = strdup(optarg);
+                        char *save = NULL;
+                        if (!copy)
+                                return log_oom();
+                        for (char *n = strtok_r(copy, ",", &save); n; n = strtok_r(NULL, ",", &save)) {
+                                if (!streq(n, "none") && !streq(n, "host") && !streq(n, "bridge") &&
+                                    !name_is_valid(n, 64))
+                                        return cli_usage_error("Invalid --network '%s'", n);
+                                if (!strv_contains(o->networks, n) && strv_extend(&o->networks, n) < 0)
+                                        return log_oom();
+                        }
+                        break;
+                }
+                case ARG_IP:
+                        o->ip = optarg;
+                        break;
+                case ARG_IP6:
+                        o->ip6 = optarg;
+                        break;
+                case ARG_NETWORK_ALIAS:
+                        if (!name_is_valid(optarg, 253))
+                                return cli_usage_error("Invalid --network-alias '%s'", optarg);
+                        if (strv_extend(&o->aliases, optarg) < 0)
+                                return log_oom();
+                        break;
+                case 'p':
+                        if (strv_extend(&o->publish, optarg) < 0)
+                                return log_oom();
                         break;
                 case ARG_LABEL:
                         if (!strchr(optarg, '=') || optarg[0] == '=')
@@ -388,6 +428,10 @@ int run_options_parse(int argc, char *argv[], RunOptions *o, bool is_run) {
         for (int i = optind; i < argc; i++)
                 if (strv_extend(&o->cmd, argv[i]) < 0)
                         return log_oom();
+        size_t nn = strv_length(o->networks);
+        if (nn > 1 && (strv_contains(o->networks, "none") || strv_contains(o->networks, "host")))
+                return cli_usage_error("--network none or host cannot be combined with other networks");
+        o->network = nn == 0 ? (char *) "none" : nn == 1 ? o->networks[0] : NULL;
         if (o->restart) {
                 const char *n;
                 if (streq(o->restart, "no") || streq(o->restart, "always") || streq(o->restart, "unless-stopped") ||

@@ -25,6 +25,10 @@ typedef struct RunOptions {
         char **cap_add, **cap_drop;
         char **labels;    /* K=V */
         char **ulimits;   /* name=soft[:hard] */
+        char **networks;  /* --network, split at commas; NULL: none */
+        char **aliases;   /* --network-alias */
+        char **publish;   /* -p */
+        char *ip, *ip6;
         uint64_t memory;
         uint64_t cpus_milli;   /* --cpus in thousandths */
         uint64_t cpu_shares;

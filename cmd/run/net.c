@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Networks come from berth-net, run as a sibling with a JSON line as its output contract. */
+#include <stdio.h>
+
+#include "container.h"
+#include "fileio.h"
+#include "log.h"
+#include "macro.h"
+#include "net.h"
+#include "record.h"
+#include "spawn.h"
+
+bool net_wanted(json_t *rec) {
+        json_t *n = json_object_get(json_object_get(rec, "HostConfig"), "Networks");
+        const char *first = json_string_value(json_array_get(n, 0));
+        return first && !streq(first, "none") && !streq(first, "host");
+}
+
+static int push_all(char ***argv, const char *flag, json_t *arr) {
+        size_t i;
+        json_t *e;
+        json_array_foreach(arr, i, e)
+                if (json_is_string(e) && (strv_extend(argv, flag) < 0 || strv_extend(argv, json_string_value(e)) < 0))
+                        return -ENOMEM;
+        return 0;
+}
+
+static int apply_settings(json_t *rec, void *userdata) {
+        json_t *res = userdata;
+        json_t *ns = json_object_get(rec, "NetworkSettings");
+        if (!json_is_object(ns)) {
+                ns = json_object();
+                json_object_set_new(rec, "NetworkSettings", ns);
+        }
+        json_object_set(ns, "Networks", json_object_get(res, "networks") ?: json_object());
+        json_object_set(ns, "SandboxKey", json_object_get(res, "netns") ?: json_string(""));
+        return 0;
+}
+
+static int write_resolv(const char *id, json_t *res) {
+        _cleanup_free_ char *p = container_path(id, "resolv.conf"), *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        const char *name;
+        json_t *net, *d;
+        size_t i;
+        int n = 0;
+
+        if (!p || !f)
+                return -ENOMEM;
+        json_object_foreach(json_object_get(res, "networks"), name, net)
+                json_array_foreach(json_object_get(net, "dns"), i, d)
+                        if (json_is_string(d) && n < 3) {
+                                fprintf(f, "nameserver %s\n", json_string_value(d));
+                                n++;
+                        }
+        fclose(f);
+        if (n == 0)
+                return 0;
+        return write_file_atomic(p, text, len, 0644);
+}
+
+int net_attach(const char *id, json_t *rec) {
+        json_t *hc = json_object_get(rec, "HostConfig");
+        _cleanup_strv_free_ char **argv = NULL;
+        _cleanup_free_ char *out = NULL, *nets = NULL, *why = NULL;
+        json_t *res = NULL;
+        int r;
+
+        r = strv_extend(&argv, "attach") < 0 || strv_extend(&argv, "--container") < 0 || strv_extend(&argv, id) < 0
+                    ? -ENOMEM
+                    : 0;
+        if (r >= 0) {
+                _cleanup_strv_free_ char **names = NULL;
+                size_t i;
+                json_t *e;
+                json_array_foreach(json_object_get(hc, "Networks"), i, e) {
+                        const char *n = json_string_value(e);
+                        if (n && strv_extend(&names, streq(n, "bridge") ? "berth" : n) < 0)
+                                return log_oom();
+                }
+                nets = strv_join(names, ",");
+                if (!nets || strv_extend(&argv, "--network") < 0 || strv_extend(&argv, nets) < 0)
+                        return log_oom();
+        }
+        const char *ip = record_get_string(hc, "IP"), *ip6 = record_get_string(hc, "IP6");
+        if (r < 0 || (!isempty(ip) && (strv_extend(&argv, "--ip") < 0 || strv_extend(&argv, ip) < 0)) ||
+            (!isempty(ip6) && (strv_extend(&argv, "--ip6") < 0 || strv_extend(&argv, ip6) < 0)) ||
+            push_all(&argv, "--network-alias", json_object_get(hc, "NetworkAliases")) < 0 ||
+            push_all(&argv, "--publish", json_object_get(hc, "PortBindings")) < 0 ||
+            strv_extend(&argv, "--hostname") < 0 ||
+            strv_extend(&argv, record_get_string(rec, "Config.Hostname") ?: id) < 0 ||
+            strv_extend(&argv, "--name") < 0 || strv_extend(&argv, record_get_string(rec, "Name") ?: id) < 0)
+                return log_oom();
+
+        r = spawn_sibling("berth-net", argv, &out);
+        if (r < 0)
+                return log_error_errno(r, "Cannot run berth-net: %m");
+        if (r != 0)
+                return log_error_errno(-EIO, "berth-net could not attach the container to '%s' (exit status %d)",
+                                       strna(nets), r);
+        r = json_parse(out, strlen(out), &res, &why);
+        if (r < 0) {
+                (void) net_detach(id);
+                return log_error_errno(r, "berth-net printed no valid JSON: %s", strna(why));
+        }
+        r = write_resolv(id, res);
+        if (r >= 0)
+                r = record_update(id, apply_settings, res);
+        json_decref(res);
+        if (r < 0)
+                return log_error_errno(r, "Cannot record the networks of '%s': %m", id);
+        return 0;
+}
+
+int net_detach(const char *id) {
+        char *argv[] = { (char *) "detach", (char *) "--container", (char *) id, NULL };
+        int r = spawn_sibling("berth-net", argv, NULL);
+        if (r < 0)
+                return r;
+        return r == 0 ? 0 : -EIO;
+}
