@@ -88,6 +88,7 @@ MANIFESTS = {
     "selfindex": (SELF_INDEX, OCI_INDEX),
     "nestedindex": (NESTED_INDEX, OCI_INDEX),
     "bigconfig": (manifest_with(config=dict(M["config"], size=5 << 20)), OCI_MANIFEST),
+    "manylayers": (manifest_with(layers=[layer_desc()] * 1001), OCI_MANIFEST),
 }
 
 

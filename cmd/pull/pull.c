@@ -17,6 +17,8 @@
 #define ACCEPT_MANIFESTS \
         MEDIA_OCI_MANIFEST ", " MEDIA_OCI_INDEX ", " MEDIA_DOCKER_MANIFEST ", " MEDIA_DOCKER_LIST
 
+#define PULL_LAYERS_MAX 1000U
+
 typedef enum DocKind { DOC_MANIFEST, DOC_INDEX } DocKind;
 
 void pull_result_done(PullResult *r) {
@@ -303,6 +305,11 @@ static int check_manifest(const char *what, const char *image, json_t *m, Need *
             csize > (json_int_t) OCI_CONFIG_MAX)
                 return log_error_errno(-EBADMSG, "%s is not valid: config size %lld is not within 0..4 MiB",
                                        what, (long long) csize);
+        /* Bounds the memory a hostile manifest can make us spend on requests (and what overlayfs can mount).
+         */
+        if (json_array_size(layers) > PULL_LAYERS_MAX)
+                return log_error_errno(-E2BIG, "%s has %zu layers, more than the %u berth accepts", what,
+                                       json_array_size(layers), PULL_LAYERS_MAX);
         _cleanup_free_ Need *need = calloc(json_array_size(layers) + 1, sizeof(Need));
         if (!need)
                 return log_oom();
