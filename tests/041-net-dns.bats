@@ -12,7 +12,20 @@ setup() {
 }
 
 teardown() {
-        berth_teardown
+        local leaks=()
+        [[ -z $(ip -o link show type veth 2>/dev/null) ]] || leaks+=("veth: $(ip -o link show type veth | cut -d: -f2)")
+        ! iptables-save | grep -q "berth network" || leaks+=("firewall rules of berth networks")
+        if ((${#leaks[@]} > 0)); then
+                local f
+                for f in "$BERTH_RUNROOT"/net/containers/*.json; do
+                        [[ -e $f ]] && berth-net detach --container "$(basename "$f" .json)" 2>/dev/null
+                done
+        fi
+        berth_teardown || leaks+=("see above")
+        if ((${#leaks[@]} > 0)); then
+                _box "FAIL: the test left network state behind:" "${leaks[@]}"
+                return 1
+        fi
 }
 
 cid() {

@@ -50,16 +50,13 @@ ID2=$(printf 'bench-2' | sha256sum | cut -c1-64)
 cleanup() {
         "$net" detach --container "$ID1" >/dev/null 2>&1 || true
         "$net" detach --container "$ID2" >/dev/null 2>&1 || true
-        "$netavark" --config "$work/nv" teardown /run/netns/nv-keep <"$work/nv-keep-dns.json" >/dev/null 2>&1 || true
-        ip netns delete nv-keep 2>/dev/null || true
         ip netns delete nv-bench 2>/dev/null || true
         rm -rf "$work" 2>/dev/null || true
 }
 trap cleanup EXIT
 
-"$net" create --subnet 10.88.0.0/16 --interface-name berth0 --disable-dns nodns >/dev/null 2>&1 ||
-        "$net" create --subnet 10.87.0.0/16 --disable-dns nodns >/dev/null
 "$net" ls -q >/dev/null # the default network "berth" (DNS on)
+"$net" create --disable-dns nodns >/dev/null
 
 # netavark: one bridge network like podman's default, with and without DNS.
 nvjson() { # ID NAME IP DNS
@@ -101,19 +98,34 @@ hf() { # NAME CMD
 }
 sh() { echo "bash -c $(printf '%q' "$1")"; }
 
+# netavark starts aardvark-dns through systemd-run when /run/systemd/system exists, and the world has no system
+# bus: its part runs in a mount namespace of its own without /run/systemd, where it spawns aardvark directly.
 echo "bench/net: $RUNS runs each" >&2
 declare -A T
 T[berth_nodns]=$(hf berth_nodns "$(sh "$net attach --container $ID1 --network nodns >/dev/null && $net detach --container $ID1")")
-T[nv_nodns]=$(hf nv_nodns "$(sh "ip netns add nv-bench && $NV setup /run/netns/nv-bench <$work/nv-nodns.json >/dev/null && $NV teardown /run/netns/nv-bench <$work/nv-nodns.json && ip netns delete nv-bench")")
 T[cni_nodns]=$(hf cni_nodns "$(sh "$work/cni.sh $BERTH_ROOT/networks/nodns.conflist $ID1 $work/cni")")
 T[berth_dns]=$(hf berth_dns "$(sh "$net attach --container $ID1 >/dev/null && $net detach --container $ID1")")
-T[nv_dns]=$(hf nv_dns "$(sh "ip netns add nv-bench && $NV setup /run/netns/nv-bench <$work/nv-dns.json >/dev/null && $NV teardown /run/netns/nv-bench <$work/nv-dns.json && ip netns delete nv-bench")")
 # a container that stays: bridge and DNS server are up already
 "$net" attach --container "$ID2" >/dev/null
-ip netns add nv-keep
-$NV setup /run/netns/nv-keep <"$work/nv-keep-dns.json" >/dev/null
 T[berth_2nd]=$(hf berth_2nd "$(sh "$net attach --container $ID1 >/dev/null && $net detach --container $ID1")")
-T[nv_2nd]=$(hf nv_2nd "$(sh "ip netns add nv-bench && $NV setup /run/netns/nv-bench <$work/nv-dns.json >/dev/null && $NV teardown /run/netns/nv-bench <$work/nv-dns.json && ip netns delete nv-bench")")
+"$net" detach --container "$ID2"
+
+export -f hf sh
+export work RUNS NV
+unshare --mount --propagation private bash -euo pipefail -c '
+        mount -t tmpfs tmpfs /run/systemd
+        nv() { echo "ip netns add nv-bench && $NV setup /run/netns/nv-bench <$work/$1.json >/dev/null && $NV teardown /run/netns/nv-bench <$work/$1.json && ip netns delete nv-bench"; }
+        hf nv_nodns "$(sh "$(nv nv-nodns)")" >"$work/nv_nodns.mean"
+        hf nv_dns "$(sh "$(nv nv-dns)")" >"$work/nv_dns.mean"
+        ip netns add nv-keep
+        $NV setup /run/netns/nv-keep <"$work/nv-keep-dns.json" >/dev/null
+        hf nv_2nd "$(sh "$(nv nv-dns)")" >"$work/nv_2nd.mean"
+        $NV teardown /run/netns/nv-keep <"$work/nv-keep-dns.json"
+        ip netns delete nv-keep
+'
+for k in nv_nodns nv_dns nv_2nd; do
+        T[$k]=$(<"$work/$k.mean")
+done
 
 row() { # LABEL berth netavark [cni]
         awk -v l="$1" -v b="$2" -v n="$3" -v c="${4:-}" 'BEGIN {

@@ -2,11 +2,13 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "cni.h"
 #include "fileio.h"
 #include "log.h"
 #include "paths.h"
+#include "util.h"
 
 
 #define CNI_OUTPUT_MAX (1U << 20)
@@ -188,7 +190,10 @@ static int plugin_call(const char *command, json_t *conflist, json_t *plugin, co
         int r;
         if (!conf)
                 return log_oom();
+        usec_t t0 = now_usec(CLOCK_MONOTONIC);
         r = cni_exec(command, conf, run, ret_result, &err);
+        log_debug("CNI %s %s on '%s': %.1f ms", command, strna(type), strna(net),
+                  (double) (now_usec(CLOCK_MONOTONIC) - t0) / 1000.0);
         if (r < 0) {
                 if (err)
                         return log_error_errno(r, "CNI plugin '%s' failed (%s on network '%s'): %s", strna(type),

@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <systemd/sd-daemon.h>
 
 #include "bus.h"
@@ -14,6 +15,7 @@
 #include "paths.h"
 #include "spawn.h"
 #include "state.h"
+#include "util.h"
 
 static char *dns_file(const char *net, const char *suffix) {
         _cleanup_free_ char *f = NULL;
@@ -135,7 +137,9 @@ int dns_unit_start(const char *net) {
         char *argv[] = { self, (char *) "--root", (char *) berth_root(), (char *) "--runroot",
                          (char *) berth_runroot(), (char *) "dns-serve", (char *) net, NULL };
         UnitArgs a = { .net = net, .argv = argv };
+        usec_t t0 = now_usec(CLOCK_MONOTONIC);
         r = bus_start_transient_unit(bus, unit, "fail", append_props, NULL, &a, &error, &result);
+        log_debug("Started %s: %.1f ms", unit, (double) (now_usec(CLOCK_MONOTONIC) - t0) / 1000.0);
         if (r < 0 && sd_bus_error_has_name(&error, "org.freedesktop.systemd1.UnitExists"))
                 return 0;
         if (r < 0)
@@ -154,7 +158,9 @@ int dns_unit_stop(const char *net) {
         r = bus_connect_manager(BUS_MANAGER_AUTO, &bus, NULL);
         if (r < 0)
                 return 0;
+        usec_t t0 = now_usec(CLOCK_MONOTONIC);
         r = bus_stop_unit(bus, unit, &error);
+        log_debug("Stopped %s: %.1f ms", unit, (double) (now_usec(CLOCK_MONOTONIC) - t0) / 1000.0);
         if (r < 0 && r != -ENOENT)
                 return log_warning_errno(r, "Cannot stop %s, ignoring: %s", unit, bus_error_message(&error, r));
         return 0;

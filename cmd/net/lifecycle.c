@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "dns.h"
 #include "fileio.h"
@@ -10,6 +11,7 @@
 #include "log.h"
 #include "network.h"
 #include "paths.h"
+#include "util.h"
 
 static char *active_file(const char *net, const char *suffix) {
         _cleanup_free_ char *f = NULL;
@@ -86,6 +88,7 @@ static int restore(const char *prog, const char *input) {
 }
 
 static int firewall(json_t *subnets, const char *net, const char *op) {
+        usec_t t0 = now_usec(CLOCK_MONOTONIC);
         int ret = 0;
         for (int fam = 0; fam < 2; fam++) {
                 _cleanup_free_ char *in = NULL;
@@ -98,6 +101,7 @@ static int firewall(json_t *subnets, const char *net, const char *op) {
                 if (r < 0 && ret == 0)
                         ret = r;
         }
+        log_debug("Firewall %s for '%s': %.1f ms", op, net, (double) (now_usec(CLOCK_MONOTONIC) - t0) / 1000.0);
         return ret;
 }
 

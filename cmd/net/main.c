@@ -137,7 +137,8 @@ static int parse_argv(int argc, char *argv[]) {
         int c, r;
 
         arg.cni_path = getenv("CNI_PATH") ?: CNI_PATH_DEFAULT;
-        while ((c = getopt_long(argc, argv, "hd:l:o:p:qf", options, NULL)) >= 0) {
+        opterr = 0; /* cli_parse_common() says it in one line */
+        while ((c = getopt_long(argc, argv, ":hd:l:o:p:qf", options, NULL)) >= 0) {
                 switch (c) {
                 case 'h':
                         help();

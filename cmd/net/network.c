@@ -541,7 +541,7 @@ int network_create(NetworkSpec *spec, json_t **ret) {
                                 return log_error_errno(-EEXIST, "Bridge '%s' is used by another network",
                                                        spec->interface);
                         snprintf(ifn, sizeof ifn, "%s", spec->interface);
-                } else if (is_default)
+                } else if (is_default && !strv_contains(t.ifnames, NETWORK_DEFAULT_BRIDGE))
                         snprintf(ifn, sizeof ifn, "%s", NETWORK_DEFAULT_BRIDGE);
                 else if (pick_bridge(&t, ifn) < 0)
                         return log_error_errno(-ENOSPC, "No free bridge name left");
