@@ -70,11 +70,13 @@ hostile_log() {
         hostile_fail endless "size mismatch"
 }
 
-@test "hostile P6: caps: 5 MiB manifest, endless manifest, 5 MiB config, 1001 layers; RSS stays small" {
+@test "hostile P6: caps: manifest, config, layers, endless error body and token; RSS stays small" {
         hostile_fail bigmanifest "larger than 4194304 bytes"
         hostile_fail endlessmanifest "larger than 4194304 bytes"
         hostile_fail bigconfig "config size"
         hostile_fail manylayers "1001 layers"
+        hostile_fail bigerror "HTTP 404"
+        hostile_fail bigtoken "answer larger than 1 MiB"
         run_tool 1 /usr/bin/time -f 'rss=%M' berth-pull --timeout 2s "$HOSTILE/endless:latest"
         local rss
         rss=$(grep -o 'rss=[0-9]*' <<<"$output" | cut -d= -f2)

@@ -171,6 +171,9 @@ class Handler(BaseHTTPRequestHandler):
             self.error(401, "UNAUTHORIZED", "authentication required",
                        self.challenge(repo, "localhost" if repo == "evilrealm" else None))
             return False
+        if repo == "bigtoken" and auth != "Bearer " + TOKEN:
+            self.error(401, "UNAUTHORIZED", "authentication required", self.challenge(repo))
+            return False
         if repo == "auth401loop":
             self.error(401, "UNAUTHORIZED", "authentication required", self.challenge(repo))
             return False
@@ -186,6 +189,8 @@ class Handler(BaseHTTPRequestHandler):
     def token(self):
         auth = self.headers.get("Authorization", "")
         q = self.path.split("?", 1)[1] if "?" in self.path else ""
+        if "bigtoken" in q:
+            return self.endless("application/json")
         if "bearer-anon" in q:
             return self.send(200, json.dumps({"token": TOKEN}).encode())
         good = "Basic " + base64.b64encode(("%s:%s" % (USER, PASSWORD)).encode()).decode()
@@ -214,6 +219,8 @@ class Handler(BaseHTTPRequestHandler):
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.close_connection = True
             return
+        if repo == "bigerror":
+            return self.endless("application/json", code=404)
         if repo == "busy":
             return self.error(503, "UNAVAILABLE", "always busy", [("Retry-After", "0")])
         if repo == "notfound":
@@ -312,8 +319,8 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
         self.close_connection = True
 
-    def endless(self, ctype):
-        self.send_response(200)
+    def endless(self, ctype, code=200):
+        self.send_response(code)
         self.send_header("Content-Type", ctype)
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
