@@ -334,3 +334,20 @@ layer_gets() {
         assert_contains "$err" "No space left on device"
         is "$n" 0 "files left in tmp"
 }
+
+@test "pull: short names are docker.io/library, reached here through a registries.conf mirror; proxies from the environment" {
+        run_tool skopeo --insecure-policy copy --quiet --dest-tls-verify=false "oci:$(fixture_layout):busybox" \
+                "docker://$BERTH_TEST_REGISTRY/library/busybox:latest"
+        local conf=$BATS_TEST_TMPDIR/registries.conf
+        printf '[[registry]]\nlocation = "docker.io"\n[[registry.mirror]]\nlocation = "%s"\n' "$BERTH_TEST_REGISTRY" >"$conf"
+        CONTAINERS_REGISTRIES_CONF=$conf run_tool berth-pull busybox
+        is "$output" "$(fixture_config busybox)"
+        run_tool jq -r '.manifests[].annotations["org.opencontainers.image.ref.name"]' "$BERTH_ROOT/oci/index.json"
+        is "$output" "docker.io/library/busybox:latest"
+        # libcurl takes proxies from the environment (a dead one fails the pull; NO_PROXY bypasses it).
+        http_proxy=http://127.0.0.1:9 run_tool --stderr 1 berth-pull --retry 0 --root "$BATS_TEST_TMPDIR/r2" \
+                "$(fixture_ref busybox:latest)"
+        is "${#stderr_lines[@]}" 1
+        http_proxy=http://127.0.0.1:9 NO_PROXY=127.0.0.1 run_tool berth-pull --retry 0 --root "$BATS_TEST_TMPDIR/r3" \
+                "$(fixture_ref busybox:latest)"
+}
