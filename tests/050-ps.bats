@@ -50,7 +50,7 @@ make_record() {
 
 # start_sleeper: a real process to stand in for a container's init; sets $SPID and $SSTART.
 start_sleeper() {
-        sleep 1000 </dev/null >/dev/null 2>&1 &
+        sleep 1000 </dev/null >/dev/null 2>&1 3>&- &
         SPID=$!
         PIDS_TO_KILL+=("$SPID")
         SSTART=$(awk '{ sub(/.*\) /, ""); print $20 }' "/proc/$SPID/stat")
@@ -404,7 +404,7 @@ cgroups_cleanup() {
 @test "stats: cgroup numbers as a table, JSON and Prometheus text (validated by prometheus_client)" {
         requires root
         # a process that uses some CPU, then sleeps; the container's init
-        sh -c 'i=0; while [ $i -lt 30000 ]; do i=$((i + 1)); done; exec sleep 1000' </dev/null >/dev/null 2>&1 &
+        sh -c 'i=0; while [ $i -lt 30000 ]; do i=$((i + 1)); done; exec sleep 1000' </dev/null >/dev/null 2>&1 3>&- &
         SPID=$!
         PIDS_TO_KILL+=("$SPID")
         in_cgroups "$SPID"
@@ -459,4 +459,43 @@ print(len(fams))
         cgroups_cleanup
         run_tool berth-ps stats --format prometheus
         assert_not_contains "$output" "berth_container_info{"
+}
+
+@test "ps: a held (or orphaned) record lock does not block the reader (S1)" {
+        make_record locked exited
+        local lockf=$BERTH_ROOT/containers/$ID/lock
+        # the lock is held by the sleeper itself (fd 9), so killing it releases it; fd 3 is bats' own
+        (
+                exec 9>"$lockf"
+                flock 9
+                exec sleep 1000
+        ) </dev/null >/dev/null 2>&1 3>&- &
+        PIDS_TO_KILL+=("$!")
+        for _ in $(seq 100); do
+                flock -n "$lockf" true 2>/dev/null || break
+                sleep 0.02
+        done
+        BERTH_CMD_TIMEOUT=5 run_tool berth-ps -a --format '{{.Names}} {{.State}}'
+        is "$output" "locked exited"
+        BERTH_CMD_TIMEOUT=5 run_tool berth-ps inspect --format '{{.State.Status}}' locked
+        is "$output" exited
+}
+
+@test "ps: berth-ps writes nothing: a fresh root stays empty, images removed under a container do not matter (S4, S6)" {
+        local fresh=$BATS_TEST_TMPDIR/fresh
+        run_tool berth-ps --root "$fresh/root" --runroot "$fresh/run" -a
+        run_tool berth-ps --root "$fresh/root" --runroot "$fresh/run" images
+        run_tool berth-ps --root "$fresh/root" --runroot "$fresh/run" stats
+        [[ ! -e $fresh ]] || die "berth-ps created $(find "$fresh")"
+
+        make_record orphan exited '.Image = "sha256:'"$(printf 'c%.0s' {1..64})"'" | .ImageName = "gone:latest"'
+        run_tool berth-ps -a --format '{{.Names}} {{.Image}}'
+        is "$output" "orphan gone:latest"
+        run_tool berth-ps inspect --format '{{.ImageName}} {{.State.Status}}' orphan
+        is "$output" "gone:latest exited"
+        local before
+        before=$(find "$BERTH_ROOT" "$BERTH_RUNROOT" -printf '%p %s %T@\n' | sort | sha256sum)
+        run_tool berth-ps -a
+        run_tool berth-ps inspect orphan
+        is "$(find "$BERTH_ROOT" "$BERTH_RUNROOT" -printf '%p %s %T@\n' | sort | sha256sum)" "$before" "nothing written"
 }

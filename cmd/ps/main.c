@@ -65,7 +65,7 @@ static int find_verb(int argc, char *argv[]) {
                         continue;
                 }
                 for (int v = 0; v < _VERB_MAX; v++)
-                        if (streq(s, verb_names[v]) || (v == VERB_INSPECT && streq(s, "container"))) {
+                        if (streq(s, verb_names[v])) {
                                 arg_verb = (Verb) v;
                                 memmove(argv + i, argv + i + 1, sizeof(char *) * (size_t) (argc - i));
                                 return 1;
