@@ -125,3 +125,30 @@ unit_state() {
         run_tool berth-net detach --container "$(cid a)"
         run_tool berth-net rm quiet
 }
+
+@test "dns: other names are forwarded to the host's resolvers" {
+        requires cmd:dnsmasq
+        # an upstream resolver on loopback, and a resolv.conf naming it (the world's mount namespace is private)
+        local conf=$BATS_TEST_TMPDIR/resolv.conf pid
+        echo "nameserver 127.0.0.53" >"$conf"
+        dnsmasq --keep-in-foreground --no-resolv --no-hosts --listen-address=127.0.0.53 --bind-interfaces \
+                --port=53 --address=/upstream.test/192.0.2.7 --pid-file= 2>"$BATS_TEST_TMPDIR/dnsmasq.log" &
+        pid=$!
+        local i
+        for ((i = 0; i < 100; i++)); do
+                busybox nslookup upstream.test 127.0.0.53 >/dev/null 2>&1 && break
+                sleep 0.02
+        done
+        mount --bind "$conf" /etc/resolv.conf
+        local a rc=0 out='' out2=''
+        a=$(cid a)
+        run_tool berth-net attach --container "$a" --name fwd || rc=$?
+        ((rc == 0)) && out=$(lookup "$a" upstream.test 10.88.0.1) && out2=$(lookup "$a" fwd 10.88.0.1)
+        run_tool berth-net detach --container "$a"
+        umount /etc/resolv.conf
+        kill "$pid"
+        wait "$pid" 2>/dev/null || true
+        ((rc == 0)) || die "attach failed"
+        is "$out" 192.0.2.7 "forwarded answer"
+        is "$out2" "10.88.*" "own names still answered"
+}
