@@ -4,8 +4,8 @@
 
 #include "attach.h"
 #include "cni.h"
-#include "lifecycle.h"
 #include "fileio.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "netns.h"
 #include "network.h"
@@ -24,10 +24,10 @@ static int entry_del(const char *id, const char *netns, const char *net, json_t 
         };
         json_t *conf = json_object_get(e, "config");
         if (!json_is_object(conf))
-                return log_error_errno(-EBADMSG, "The attachment of %.12s to '%s' has no cached configuration", id,
-                                       net);
-        /* A netns that is gone already is fine for DEL (the spec asks plugins to tolerate it), but pass "" so
-         * no plugin enters a path that is no longer a namespace. */
+                return log_error_errno(
+                        -EBADMSG, "The attachment of %.12s to '%s' has no cached configuration", id, net);
+        /* A netns that is gone already is fine for DEL (the spec asks plugins to tolerate it), but pass ""
+         * so no plugin enters a path that is no longer a namespace. */
         if (!netns_is_mounted(netns))
                 run.netns = "";
         return cni_del_list(conf, &run, json_object_get(e, "result"));
@@ -71,7 +71,7 @@ int net_sweep(const char *cni_path) {
                 bool dead = false;
                 if (state_load(*i, &st) < 0)
                         continue;
-                json_object_foreach(json_object_get(st, "networks"), k, e)
+                json_object_foreach (json_object_get(st, "networks"), k, e)
                         dead = dead || entry_owner_dead(e);
                 if (!dead)
                         continue;
@@ -94,7 +94,7 @@ static int next_ifname(json_t *st, char ret[16]) {
                 json_t *e;
                 bool used = false;
                 snprintf(ret, 16, "eth%u", i);
-                json_object_foreach(json_object_get(st, "networks"), k, e)
+                json_object_foreach (json_object_get(st, "networks"), k, e)
                         used = used || streq_ptr(json_string_value(json_object_get(e, "ifname")), ret);
                 if (!used)
                         return 0;
@@ -124,9 +124,10 @@ static json_t *runtime_config(const AttachOptions *o, json_t *conflist) {
         return rc;
 }
 
-/* Static addresses must lie in one of the network's subnets: say so plainly instead of host-local's message. */
+/* Static addresses must lie in one of the network's subnets: say so plainly instead of host-local's message.
+ */
 static int check_static(const AttachOptions *o, json_t *conflist, const char *net) {
-        const char *addrs[] = { o->ip, o->ip6 };
+        const char *addrs[] = {o->ip, o->ip6};
         for (size_t i = 0; i < ELEMENTSOF(addrs); i++) {
                 IpAddr a;
                 json_t *sn;
@@ -137,15 +138,15 @@ static int check_static(const AttachOptions *o, json_t *conflist, const char *ne
                 if (ip_parse(addrs[i], &a) < 0 || a.family != (i == 0 ? AF_INET : AF_INET6))
                         return log_error_errno(-EINVAL, "Invalid %s address '%s'", i == 0 ? "IPv4" : "IPv6",
                                                addrs[i]);
-                json_array_foreach(json_object_get(network_meta(conflist), "subnets"), k, sn) {
+                json_array_foreach (json_object_get(network_meta(conflist), "subnets"), k, sn) {
                         Subnet s;
                         if (subnet_parse(json_string_value(json_object_get(sn, "subnet")), &s, NULL) >= 0 &&
                             subnet_contains(&s, &a))
                                 found = true;
                 }
                 if (!found)
-                        return log_error_errno(-EINVAL, "Address '%s' is not in a subnet of network '%s'", addrs[i],
-                                               net);
+                        return log_error_errno(-EINVAL, "Address '%s' is not in a subnet of network '%s'",
+                                               addrs[i], net);
         }
         return 0;
 }
@@ -157,11 +158,11 @@ static json_t *describe(json_t *e, json_t *conflist, const char *netns) {
         json_t *ips = json_array(), *dns = json_array();
         const char *mac = NULL, *gw4 = NULL, *gw6 = NULL;
         size_t i;
-        json_array_foreach(ifs, i, x)
+        json_array_foreach (ifs, i, x)
                 if (streq_ptr(json_string_value(json_object_get(x, "name")), ifname) &&
                     json_object_get(x, "sandbox"))
                         mac = json_string_value(json_object_get(x, "mac"));
-        json_array_foreach(json_object_get(res, "ips"), i, ip) {
+        json_array_foreach (json_object_get(res, "ips"), i, ip) {
                 const char *addr = json_string_value(json_object_get(ip, "address"));
                 const char *gw = json_string_value(json_object_get(ip, "gateway"));
                 if (addr)
@@ -178,14 +179,16 @@ static json_t *describe(json_t *e, json_t *conflist, const char *netns) {
                 if (gw6)
                         json_array_append_new(dns, json_string(gw6));
         }
-        json_t *o = json_pack("{s:s, s:o, s:s?, s:s?, s:O, s:o}", "interface", ifname, "ips", ips, "mac", mac,
-                              "gateway", gw4, "aliases", json_object_get(e, "aliases") ?: json_array(), "dns", dns);
+        json_t *o = json_pack("{s:s, s:o, s:s?, s:s?, s:O, s:o}", "interface", ifname, "ips", ips, "mac",
+                              mac, "gateway", gw4, "aliases", json_object_get(e, "aliases") ?: json_array(),
+                              "dns", dns);
         if (o && gw6)
                 json_object_set_new(o, "gateway6", json_string(gw6));
         return o;
 }
 
-static int attach_one(const AttachOptions *o, json_t *st, const char *netns, const char *net, json_t **ret_desc) {
+static int attach_one(const AttachOptions *o, json_t *st, const char *netns, const char *net,
+                      json_t **ret_desc) {
         json_auto_t *conflist = NULL, *rc = NULL, *result = NULL, *aliases = NULL, *names = NULL;
         json_t *nets = json_object_get(st, "networks");
         char ifname[16];
@@ -220,13 +223,15 @@ static int attach_one(const AttachOptions *o, json_t *st, const char *netns, con
         json_array_append_new(names, json_stringn(o->container_id, MIN(strlen(o->container_id), 12)));
         (void) pid_start_time(getpid(), &start);
 
-        json_t *e = json_pack("{s:s, s:s, s:I, s:I, s:O, s:O, s:O, s:O}", "ifname", ifname, "state", "adding",
-                              "owner_pid", (json_int_t) getpid(), "owner_start", (json_int_t) start, "config",
-                              conflist, "runtimeConfig", rc, "names", names, "aliases", aliases);
+        json_t *e =
+                json_pack("{s:s, s:s, s:I, s:I, s:O, s:O, s:O, s:O}", "ifname", ifname, "state", "adding",
+                          "owner_pid", (json_int_t) getpid(), "owner_start", (json_int_t) start, "config",
+                          conflist, "runtimeConfig", rc, "names", names, "aliases", aliases);
         if (!e)
                 return log_oom();
         json_object_set_new(nets, net, e);
-        /* Recorded before ADD: if we die during ADD, the owner is dead and a later run DELs it (THREATS N2). */
+        /* Recorded before ADD: if we die during ADD, the owner is dead and a later run DELs it (THREATS N2).
+         */
         r = state_save(o->container_id, st);
         if (r < 0)
                 return log_error_errno(r, "Cannot record the attachment of %.12s: %m", o->container_id);
@@ -265,7 +270,7 @@ int net_attach(const AttachOptions *o, json_t **ret) {
         _cleanup_close_ int lock = -EBADF, nlock = -EBADF;
         _cleanup_free_ char *netns = NULL;
         json_auto_t *st = NULL, *out_nets = json_object();
-        char *default_nets[] = { (char *) NETWORK_DEFAULT, NULL };
+        char *default_nets[] = {(char *) NETWORK_DEFAULT, NULL};
         char **nets = o->networks ?: default_nets;
         bool none = nets[0] && streq(nets[0], "none");
         bool created;
@@ -345,11 +350,13 @@ int net_detach(const char *id, char **networks, const char *cni_path) {
         nets = json_object_get(st, "networks");
         for (char **n = networks; n && *n; n++)
                 if (!json_object_get(nets, *n))
-                        return log_error_errno(-ENOENT, "Container %.12s is not attached to network '%s'", id, *n);
+                        return log_error_errno(-ENOENT, "Container %.12s is not attached to network '%s'",
+                                               id, *n);
         json_object_foreach_safe(nets, tmp, net, e) {
                 if (networks && !strv_contains(networks, net))
                         continue;
-                r = entry_del(id, json_string_value(json_object_get(st, "netns")) ?: netns, net, e, cni_path);
+                r = entry_del(id, json_string_value(json_object_get(st, "netns")) ?: netns, net, e,
+                              cni_path);
                 if (r < 0) {
                         if (ret == 0)
                                 ret = r;
@@ -371,7 +378,8 @@ int net_detach(const char *id, char **networks, const char *cni_path) {
                 if (!networks && ret == 0) {
                         r = netns_remove(netns);
                         if (r < 0)
-                                return log_error_errno(r, "Cannot remove the network namespace '%s': %m", netns);
+                                return log_error_errno(r, "Cannot remove the network namespace '%s': %m",
+                                                       netns);
                 }
         }
         return ret;

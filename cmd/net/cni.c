@@ -10,7 +10,6 @@
 #include "paths.h"
 #include "util.h"
 
-
 #define CNI_OUTPUT_MAX (1U << 20)
 
 static int find_plugin(const char *type, const char *cni_path, char **ret) {
@@ -44,9 +43,9 @@ static int env_build(const char *command, const CniRun *run, char ***ret) {
                         return r;
         }
         const char *kv[][2] = {
-                { "CNI_COMMAND", command },       { "CNI_CONTAINERID", run->container_id },
-                { "CNI_NETNS", run->netns },      { "CNI_IFNAME", run->ifname },
-                { "CNI_PATH", run->cni_path },
+                {"CNI_COMMAND", command},    {"CNI_CONTAINERID", run->container_id},
+                {"CNI_NETNS", run->netns},   {"CNI_IFNAME", run->ifname},
+                {"CNI_PATH", run->cni_path},
         };
         for (size_t i = 0; i < ELEMENTSOF(kv); i++) {
                 if (asprintf(&v, "%s=%s", kv[i][0], kv[i][1] ?: "") < 0)
@@ -60,7 +59,8 @@ static int env_build(const char *command, const CniRun *run, char ***ret) {
 }
 
 /* Run one plugin. On failure returns -EIO with the plugin's message in *ret_error. */
-static int cni_exec(const char *command, json_t *conf, const CniRun *run, json_t **ret_result, char **ret_error) {
+static int cni_exec(const char *command, json_t *conf, const CniRun *run, json_t **ret_result,
+                    char **ret_error) {
         const char *type = json_string_value(json_object_get(conf, "type"));
         _cleanup_free_ char *bin = NULL, *input = NULL, *out = NULL;
         _cleanup_strv_free_ char **env = NULL;
@@ -99,7 +99,7 @@ static int cni_exec(const char *command, json_t *conf, const CniRun *run, json_t
         if (pid == 0) {
                 if (dup2(in_pipe[0], STDIN_FILENO) < 0 || dup2(out_pipe[1], STDOUT_FILENO) < 0)
                         _exit(127);
-                char *argv[] = { bin, NULL };
+                char *argv[] = {bin, NULL};
                 execve(bin, argv, env);
                 _exit(127);
         }
@@ -125,7 +125,8 @@ static int cni_exec(const char *command, json_t *conf, const CniRun *run, json_t
                 }
                 if (!msg && out_len > 0)
                         msg = out;
-                if (asprintf(ret_error, "%s%s%s", msg ?: (WIFEXITED(status) ? "failed" : "killed by a signal"),
+                if (asprintf(ret_error, "%s%s%s",
+                             msg ?: (WIFEXITED(status) ? "failed" : "killed by a signal"),
                              isempty(details) ? "" : ": ", isempty(details) ? "" : details) < 0)
                         return -ENOMEM;
                 return -EIO;
@@ -160,7 +161,7 @@ static json_t *plugin_conf(json_t *conflist, json_t *plugin, const CniRun *run, 
         }
         json_object_set(c, "name", json_object_get(conflist, "name"));
         json_object_set(c, "cniVersion", json_object_get(conflist, "cniVersion"));
-        json_object_foreach(run->runtime_config, k, v)
+        json_object_foreach (run->runtime_config, k, v)
                 if (json_is_true(json_object_get(caps, k)))
                         json_object_set(rc, k, v);
         if (json_object_size(rc) > 0)
@@ -181,8 +182,8 @@ static json_t *plugin_conf(json_t *conflist, json_t *plugin, const CniRun *run, 
         return c;
 }
 
-static int plugin_call(const char *command, json_t *conflist, json_t *plugin, const CniRun *run, json_t *prev,
-                       json_t **ret_result) {
+static int plugin_call(const char *command, json_t *conflist, json_t *plugin, const CniRun *run,
+                       json_t *prev, json_t **ret_result) {
         json_auto_t *conf = plugin_conf(conflist, plugin, run, prev);
         _cleanup_free_ char *err = NULL;
         const char *type = json_string_value(json_object_get(plugin, "type"));
@@ -196,8 +197,8 @@ static int plugin_call(const char *command, json_t *conflist, json_t *plugin, co
                   (double) (now_usec(CLOCK_MONOTONIC) - t0) / 1000.0);
         if (r < 0) {
                 if (err)
-                        return log_error_errno(r, "CNI plugin '%s' failed (%s on network '%s'): %s", strna(type),
-                                               command, strna(net), err);
+                        return log_error_errno(r, "CNI plugin '%s' failed (%s on network '%s'): %s",
+                                               strna(type), command, strna(net), err);
                 return log_error_errno(r, "CNI plugin '%s' failed (%s on network '%s'): %m", strna(type),
                                        command, strna(net));
         }
@@ -208,7 +209,8 @@ int cni_del_list(json_t *conflist, const CniRun *run, json_t *cached_result) {
         json_t *plugins = json_object_get(conflist, "plugins");
         int ret = 0;
         for (size_t i = json_array_size(plugins); i > 0; i--) {
-                int r = plugin_call("DEL", conflist, json_array_get(plugins, i - 1), run, cached_result, NULL);
+                int r = plugin_call("DEL", conflist, json_array_get(plugins, i - 1), run, cached_result,
+                                    NULL);
                 if (r < 0 && ret == 0)
                         ret = r;
         }

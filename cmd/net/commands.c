@@ -53,18 +53,20 @@ static bool label_match(json_t *labels, const char *want) {
 static bool filters_match(json_t *o) {
         const char *key;
         json_t *vals;
-        json_object_foreach(arg.filters, key, vals) {
+        json_object_foreach (arg.filters, key, vals) {
                 bool any = false;
                 size_t i;
                 json_t *v;
-                json_array_foreach(vals, i, v) {
+                json_array_foreach (vals, i, v) {
                         const char *want = json_string_value(v);
                         if (streq(key, "name"))
                                 any = any || streq_ptr(json_string_value(json_object_get(o, "name")), want);
                         else if (streq(key, "driver"))
-                                any = any || streq_ptr(json_string_value(json_object_get(o, "driver")), want);
+                                any = any ||
+                                      streq_ptr(json_string_value(json_object_get(o, "driver")), want);
                         else if (streq(key, "id"))
-                                any = any || startswith(json_string_value(json_object_get(o, "id")) ?: "", want);
+                                any = any ||
+                                      startswith(json_string_value(json_object_get(o, "id")) ?: "", want);
                         else if (streq(key, "label"))
                                 any = any || label_match(json_object_get(o, "labels"), want);
                 }
@@ -83,7 +85,7 @@ static int inspect_all(json_t **ret) {
                 return r;
         if (!out)
                 return log_oom();
-        json_array_foreach(all, i, n) {
+        json_array_foreach (all, i, n) {
                 json_t *o = network_inspect_json(n);
                 if (!o)
                         return log_oom();
@@ -104,7 +106,7 @@ int verb_ls(int argc, char *argv[], void *userdata) {
         if (r < 0)
                 return r;
         if (arg.quiet) {
-                json_array_foreach(out, i, o)
+                json_array_foreach (out, i, o)
                         puts(json_string_value(json_object_get(o, "name")));
                 return 0;
         }
@@ -114,19 +116,19 @@ int verb_ls(int argc, char *argv[], void *userdata) {
                 r = template_render_all(arg_template, out, stdout);
                 return r < 0 ? log_error_errno(r, "Invalid --format template '%s'", arg_template) : 0;
         }
-        static const char *const headers[] = { "NETWORK ID", "NAME", "DRIVER", "SUBNETS", "LABELS" };
+        static const char *const headers[] = {"NETWORK ID", "NAME", "DRIVER", "SUBNETS", "LABELS"};
         _cleanup_(table_freep) Table *t = table_new(5, headers);
         if (!t)
                 return log_oom();
-        json_array_foreach(out, i, o) {
+        json_array_foreach (out, i, o) {
                 _cleanup_free_ char *subnets = NULL, *labels = NULL;
                 _cleanup_strv_free_ char **sv = NULL, **lv = NULL;
                 json_t *x;
                 const char *k;
                 size_t j;
-                json_array_foreach(json_object_get(o, "subnets"), j, x)
+                json_array_foreach (json_object_get(o, "subnets"), j, x)
                         (void) strv_extend(&sv, json_string_value(json_object_get(x, "subnet")));
-                json_object_foreach(json_object_get(o, "labels"), k, x) {
+                json_object_foreach (json_object_get(o, "labels"), k, x) {
                         char *kv = NULL;
                         if (asprintf(&kv, "%s=%s", k, json_string_value(x)) >= 0)
                                 (void) strv_push(&lv, kv);
@@ -135,8 +137,8 @@ int verb_ls(int argc, char *argv[], void *userdata) {
                 labels = lv ? strv_join(lv, ",") : strdup("");
                 char id[13];
                 snprintf(id, sizeof id, "%s", json_string_value(json_object_get(o, "id")) ?: "");
-                const char *cells[] = { id, json_string_value(json_object_get(o, "name")),
-                                        json_string_value(json_object_get(o, "driver")), subnets, labels };
+                const char *cells[] = {id, json_string_value(json_object_get(o, "name")),
+                                       json_string_value(json_object_get(o, "driver")), subnets, labels};
                 r = table_add_row(t, cells);
                 if (r < 0)
                         return log_oom();
@@ -163,7 +165,7 @@ int verb_inspect(int argc, char *argv[], void *userdata) {
         if (arg_output == OUTPUT_TEMPLATE) {
                 json_t *o;
                 size_t i;
-                json_array_foreach(out, i, o) {
+                json_array_foreach (out, i, o) {
                         int r = template_render(arg_template, o, stdout);
                         if (r < 0)
                                 return log_error_errno(r, "Invalid --format template '%s'", arg_template);
@@ -183,7 +185,7 @@ int verb_exists(int argc, char *argv[], void *userdata) {
 
 static int detach_users(const char *net) {
         _cleanup_strv_free_ char **users = NULL;
-        char *nets[] = { (char *) net, NULL };
+        char *nets[] = {(char *) net, NULL};
         int r = state_network_users(net, &users);
         if (r < 0)
                 return log_error_errno(r, "Cannot read the attachments of '%s': %m", net);
@@ -218,7 +220,7 @@ int verb_prune(int argc, char *argv[], void *userdata) {
         int r = inspect_all(&out);
         if (r < 0)
                 return r;
-        json_array_foreach(out, i, o) {
+        json_array_foreach (out, i, o) {
                 const char *name = json_string_value(json_object_get(o, "name"));
                 _cleanup_strv_free_ char **users = NULL;
                 if (streq(name, NETWORK_DEFAULT))
@@ -247,7 +249,8 @@ static int check_single_network(void) {
         if (arg.networks && strv_contains(arg.networks, "none") && strv_length(arg.networks) > 1)
                 return cli_usage_error("--network none cannot be combined with other networks");
         if (arg.networks && strv_contains(arg.networks, "host"))
-                return cli_usage_error("--network host has no namespace to attach; the caller runs without one");
+                return cli_usage_error(
+                        "--network host has no namespace to attach; the caller runs without one");
         return 0;
 }
 
@@ -284,7 +287,7 @@ int verb_check(int argc, char *argv[], void *userdata) {
                 return r;
         if (json_object_size(json_object_get(st, "networks")) == 0)
                 return log_error_errno(-ENOENT, "Container %.12s has no networks", arg.attach.container_id);
-        json_object_foreach(json_object_get(st, "networks"), net, e) {
+        json_object_foreach (json_object_get(st, "networks"), net, e) {
                 CniRun run = {
                         .container_id = arg.attach.container_id,
                         .netns = json_string_value(json_object_get(st, "netns")),
@@ -308,7 +311,8 @@ static int resolve(const char *spec, char **ret_id, char **ret_name, char **ret_
                 json_auto_t *rec = NULL;
                 if (container_load(id, &rec, NULL) >= 0) {
                         const char *n = json_string_value(json_object_get(rec, "Name"));
-                        const char *h = json_string_value(json_object_get(json_object_get(rec, "Config"), "Hostname"));
+                        const char *h = json_string_value(
+                                json_object_get(json_object_get(rec, "Config"), "Hostname"));
                         *ret_name = n ? strdup(n) : NULL;
                         *ret_hostname = h ? strdup(h) : NULL;
                 }
@@ -324,7 +328,7 @@ static int resolve(const char *spec, char **ret_id, char **ret_name, char **ret_
 int verb_connect(int argc, char *argv[], void *userdata) {
         _cleanup_free_ char *id = NULL, *name = NULL, *hostname = NULL, *ns = NULL;
         json_auto_t *out = NULL;
-        char *nets[] = { argv[1], NULL };
+        char *nets[] = {argv[1], NULL};
         int r = resolve(argv[2], &id, &name, &hostname);
         if (r < 0)
                 return r;
@@ -332,7 +336,8 @@ int verb_connect(int argc, char *argv[], void *userdata) {
         if (!ns)
                 return log_oom();
         if (!netns_is_mounted(ns))
-                return log_error_errno(-ESRCH, "Container '%s' has no network namespace (is it running?)", argv[2]);
+                return log_error_errno(-ESRCH, "Container '%s' has no network namespace (is it running?)",
+                                       argv[2]);
         AttachOptions o = arg.attach;
         o.container_id = id;
         o.networks = nets;
@@ -346,7 +351,7 @@ int verb_connect(int argc, char *argv[], void *userdata) {
 
 int verb_disconnect(int argc, char *argv[], void *userdata) {
         _cleanup_free_ char *id = NULL, *name = NULL, *hostname = NULL;
-        char *nets[] = { argv[1], NULL };
+        char *nets[] = {argv[1], NULL};
         int r = resolve(argv[2], &id, &name, &hostname);
         if (r < 0)
                 return r;

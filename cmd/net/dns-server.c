@@ -130,8 +130,8 @@ static const char *strip_domain(char *name) {
 }
 
 /* Answer from our records; false when the name is not ours (then it is forwarded). */
-static bool answer_local(Server *s, uint8_t *q, size_t n, size_t qend, char *name, uint16_t qtype, uint8_t *out,
-                         size_t *out_len) {
+static bool answer_local(Server *s, uint8_t *q, size_t n, size_t qend, char *name, uint16_t qtype,
+                         uint8_t *out, size_t *out_len) {
         size_t idx[64], k = 0, o;
         bool known = false;
         const char *bare = strip_domain(name);
@@ -194,8 +194,13 @@ static void forward(Server *s, int fd, uint8_t *q, size_t n, struct sockaddr_sto
                 (void) sendto(fd, q, n, 0, (struct sockaddr *) peer, plen);
                 return;
         }
-        *slot = (Pending) { .used = true, .client_id = (uint16_t) (q[0] << 8 | q[1]), .our_id = s->next_id++,
-                            .fd = fd, .peer = *peer, .peer_len = plen, .when = now };
+        *slot = (Pending){.used = true,
+                          .client_id = (uint16_t) (q[0] << 8 | q[1]),
+                          .our_id = s->next_id++,
+                          .fd = fd,
+                          .peer = *peer,
+                          .peer_len = plen,
+                          .when = now};
         put16(q, slot->our_id);
         for (size_t i = 0; i < s->n_upstream; i++)
                 (void) sendto(s->up_fd, q, n, 0, (struct sockaddr *) &s->upstream[i], s->upstream_len[i]);
@@ -323,7 +328,7 @@ static void upstreams_load(Server *s) {
 int dns_serve(const char *net) {
         json_auto_t *conflist = NULL;
         _cleanup_free_ char *hosts = NULL, *f = NULL;
-        Server s = { .up_fd = -EBADF };
+        Server s = {.up_fd = -EBADF};
         json_t *sn;
         size_t i;
         int r;
@@ -337,16 +342,18 @@ int dns_serve(const char *net) {
         r = network_load(net, &conflist);
         if (r < 0)
                 return log_error_errno(r, "Network '%s' cannot be loaded: %m", net);
-        json_array_foreach(json_object_get(network_meta(conflist), "subnets"), i, sn) {
+        json_array_foreach (json_object_get(network_meta(conflist), "subnets"), i, sn) {
                 const char *gw = json_string_value(json_object_get(sn, "gateway"));
                 if (!gw)
                         continue;
                 r = listen_on(&s, gw);
                 if (r < 0)
-                        return log_error_errno(r, "Cannot listen on %s port 53 for network '%s': %m", gw, net);
+                        return log_error_errno(r, "Cannot listen on %s port 53 for network '%s': %m", gw,
+                                               net);
         }
         if (s.n_fds == 0)
-                return log_error_errno(-EADDRNOTAVAIL, "Network '%s' has no gateway address to listen on", net);
+                return log_error_errno(-EADDRNOTAVAIL, "Network '%s' has no gateway address to listen on",
+                                       net);
         upstreams_load(&s);
         records_reload(&s);
         (void) sd_notify(0, "READY=1");
@@ -355,9 +362,9 @@ int dns_serve(const char *net) {
                 struct pollfd p[MAX_LISTEN + 1];
                 size_t n = 0;
                 for (i = 0; i < s.n_fds; i++)
-                        p[n++] = (struct pollfd) { .fd = s.fds[i], .events = POLLIN };
+                        p[n++] = (struct pollfd){.fd = s.fds[i], .events = POLLIN};
                 if (s.up_fd >= 0)
-                        p[n++] = (struct pollfd) { .fd = s.up_fd, .events = POLLIN };
+                        p[n++] = (struct pollfd){.fd = s.up_fd, .events = POLLIN};
                 if (poll(p, n, -1) < 0) {
                         if (errno == EINTR)
                                 continue;

@@ -3,8 +3,8 @@
 #include <ctype.h>
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <systemd/sd-daemon.h>
+#include <time.h>
 
 #include "bus.h"
 #include "dns.h"
@@ -53,14 +53,14 @@ int dns_collect(const char *net, char **ret, size_t *ret_len, unsigned *ret_user
                 if (!e || !streq_ptr(json_string_value(json_object_get(e, "state")), "attached"))
                         continue;
                 users++;
-                json_array_foreach(json_object_get(json_object_get(e, "result"), "ips"), k, ip) {
+                json_array_foreach (json_object_get(json_object_get(e, "result"), "ips"), k, ip) {
                         const char *a = json_string_value(json_object_get(ip, "address"));
                         if (!a)
                                 continue;
                         fprintf(f, "%.*s", (int) strcspn(a, "/"), a);
-                        json_array_foreach(json_object_get(e, "names"), m, n)
+                        json_array_foreach (json_object_get(e, "names"), m, n)
                                 fprintf(f, " %s", json_string_value(n));
-                        json_array_foreach(json_object_get(e, "aliases"), m, n)
+                        json_array_foreach (json_object_get(e, "aliases"), m, n)
                                 fprintf(f, " %s", json_string_value(n));
                         fputc('\n', f);
                 }
@@ -85,8 +85,8 @@ static int append_props(sd_bus_message *m, void *userdata) {
         int r;
         if (asprintf(&desc, "berth DNS for network %s", a->net) < 0)
                 return -ENOMEM;
-        r = sd_bus_message_append(m, "(sv)(sv)(sv)", "Description", "s", desc, "Type", "s", "notify", "CollectMode",
-                                  "s", "inactive-or-failed");
+        r = sd_bus_message_append(m, "(sv)(sv)(sv)", "Description", "s", desc, "Type", "s", "notify",
+                                  "CollectMode", "s", "inactive-or-failed");
         if (r < 0)
                 return r;
         r = sd_bus_message_open_container(m, 'r', "sv");
@@ -130,13 +130,21 @@ int dns_unit_start(const char *net) {
                 return -ENOMEM;
         r = bus_connect_manager(BUS_MANAGER_AUTO, &bus, NULL);
         if (r < 0)
-                return log_warning_errno(r, "No systemd manager reachable, network '%s' has no DNS server: %m", net);
+                return log_warning_errno(
+                        r, "No systemd manager reachable, network '%s' has no DNS server: %m", net);
         r = sibling_path("berth-net", &self);
         if (r < 0)
-                return log_warning_errno(r, "Cannot find berth-net for the DNS server of '%s', ignoring: %m", net);
-        char *argv[] = { self, (char *) "--root", (char *) berth_root(), (char *) "--runroot",
-                         (char *) berth_runroot(), (char *) "dns-serve", (char *) net, NULL };
-        UnitArgs a = { .net = net, .argv = argv };
+                return log_warning_errno(r, "Cannot find berth-net for the DNS server of '%s', ignoring: %m",
+                                         net);
+        char *argv[] = {self,
+                        (char *) "--root",
+                        (char *) berth_root(),
+                        (char *) "--runroot",
+                        (char *) berth_runroot(),
+                        (char *) "dns-serve",
+                        (char *) net,
+                        NULL};
+        UnitArgs a = {.net = net, .argv = argv};
         usec_t t0 = now_usec(CLOCK_MONOTONIC);
         r = bus_start_transient_unit(bus, unit, "fail", append_props, NULL, &a, &error, &result);
         log_debug("Started %s: %.1f ms", unit, (double) (now_usec(CLOCK_MONOTONIC) - t0) / 1000.0);
@@ -162,7 +170,8 @@ int dns_unit_stop(const char *net) {
         r = bus_stop_unit(bus, unit, &error);
         log_debug("Stopped %s: %.1f ms", unit, (double) (now_usec(CLOCK_MONOTONIC) - t0) / 1000.0);
         if (r < 0 && r != -ENOENT)
-                return log_warning_errno(r, "Cannot stop %s, ignoring: %s", unit, bus_error_message(&error, r));
+                return log_warning_errno(r, "Cannot stop %s, ignoring: %s", unit,
+                                         bus_error_message(&error, r));
         return 0;
 }
 

@@ -3,8 +3,8 @@
 
 #include <jansson.h>
 
-/* Name resolution for a network: the records are $RUNROOT/net/dns/<net>.hosts ("IP NAME..." lines, rebuilt from
- * every container's attachments), served by `berth-net dns-serve NET` running as the transient unit
+/* Name resolution for a network: the records are $RUNROOT/net/dns/<net>.hosts ("IP NAME..." lines, rebuilt
+ * from every container's attachments), served by `berth-net dns-serve NET` running as the transient unit
  * berth-dns-<net>.service on the network's gateway addresses, port 53 (lifecycle.c starts it with the first
  * container and stops it after the last). */
 #define DNS_DOMAIN "dns.berth"

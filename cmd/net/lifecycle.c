@@ -28,23 +28,28 @@ int netlife_rules(json_t *subnets, const char *net, int family, const char *op, 
         if (!f)
                 return -ENOMEM;
         fputs("*nat\n", f);
-        json_array_foreach(subnets, i, s) {
+        json_array_foreach (subnets, i, s) {
                 const char *sn = json_string_value(s);
                 if (!sn || (strchr(sn, ':') != NULL) != (family == AF_INET6))
                         continue;
                 n++;
-                fprintf(f, "%s POSTROUTING -s %s ! -d %s -m comment --comment \"berth network %s\" -j MASQUERADE\n",
+                fprintf(f,
+                        "%s POSTROUTING -s %s ! -d %s -m comment --comment \"berth network %s\" -j "
+                        "MASQUERADE\n",
                         op, sn, sn, net);
         }
         fputs("COMMIT\n*filter\n", f);
-        json_array_foreach(subnets, i, s) {
+        json_array_foreach (subnets, i, s) {
                 const char *sn = json_string_value(s);
                 if (!sn || (strchr(sn, ':') != NULL) != (family == AF_INET6))
                         continue;
-                /* what the firewall plugin does: let the network's traffic through a FORWARD policy of DROP */
-                fprintf(f, "%s FORWARD -s %s -m comment --comment \"berth network %s\" -j ACCEPT\n", op, sn, net);
+                /* what the firewall plugin does: let the network's traffic through a FORWARD policy of DROP
+                 */
+                fprintf(f, "%s FORWARD -s %s -m comment --comment \"berth network %s\" -j ACCEPT\n", op, sn,
+                        net);
                 fprintf(f,
-                        "%s FORWARD -d %s -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment \"berth "
+                        "%s FORWARD -d %s -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment "
+                        "\"berth "
                         "network %s\" -j ACCEPT\n",
                         op, sn, net);
         }
@@ -101,13 +106,15 @@ static int firewall(json_t *subnets, const char *net, const char *op) {
                 if (r < 0 && ret == 0)
                         ret = r;
         }
-        log_debug("Firewall %s for '%s': %.1f ms", op, net, (double) (now_usec(CLOCK_MONOTONIC) - t0) / 1000.0);
+        log_debug("Firewall %s for '%s': %.1f ms", op, net,
+                  (double) (now_usec(CLOCK_MONOTONIC) - t0) / 1000.0);
         return ret;
 }
 
 int netlife_update(const char *net, json_t *conflist) {
         _cleanup_free_ char *dir = berth_run_path("net", "active"), *lockp = active_file(net, ".lock"),
-                            *activep = active_file(net, ".json"), *hosts = dns_hosts_path(net), *records = NULL;
+                            *activep = active_file(net, ".json"), *hosts = dns_hosts_path(net),
+                            *records = NULL;
         _cleanup_close_ int lock = -EBADF;
         json_auto_t *active = NULL;
         size_t len = 0;
@@ -128,7 +135,8 @@ int netlife_update(const char *net, json_t *conflist) {
                 return log_warning_errno(r, "Cannot lock '%s', ignoring: %m", lockp);
         r = dns_collect(net, &records, &len, &users);
         if (r < 0)
-                return log_warning_errno(r, "Cannot read the attachments of network '%s', ignoring: %m", net);
+                return log_warning_errno(r, "Cannot read the attachments of network '%s', ignoring: %m",
+                                         net);
         r = json_read_file(activep, READ_MAX_DEFAULT, &active, NULL);
         if (r < 0 && r != -ENOENT)
                 log_warning_errno(r, "Cannot read '%s', ignoring: %m", activep);
@@ -142,7 +150,8 @@ int netlife_update(const char *net, json_t *conflist) {
                 }
                 r = firewall(json_object_get(active, "masquerade"), net, "-D");
                 if (r < 0)
-                        log_warning_errno(r, "Cannot remove the firewall rules of network '%s', ignoring: %m", net);
+                        log_warning_errno(
+                                r, "Cannot remove the firewall rules of network '%s', ignoring: %m", net);
                 if (unlink(activep) < 0 && errno != ENOENT)
                         return log_warning_errno(-errno, "Cannot remove '%s', ignoring: %m", activep);
                 return 0;
@@ -160,13 +169,14 @@ int netlife_update(const char *net, json_t *conflist) {
                     !json_is_true(json_object_get(meta, "internal"))) {
                         json_t *sn;
                         size_t i;
-                        json_array_foreach(json_object_get(meta, "subnets"), i, sn)
+                        json_array_foreach (json_object_get(meta, "subnets"), i, sn)
                                 json_array_append(json_object_get(active, "masquerade"),
                                                   json_object_get(sn, "subnet"));
                         r = firewall(json_object_get(active, "masquerade"), net, "-A");
                         if (r < 0)
-                                log_warning_errno(r, "Cannot add the masquerading rules of network '%s', ignoring: %m",
-                                                  net);
+                                log_warning_errno(
+                                        r, "Cannot add the masquerading rules of network '%s', ignoring: %m",
+                                        net);
                 }
                 /* recorded before the DNS server starts, so a failure there is undone with the rest */
                 r = json_write_file_atomic(activep, active);

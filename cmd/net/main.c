@@ -30,7 +30,8 @@ static void help(void) {
                "  connect NETWORK CONTAINER   Attach a running container to one more network\n"
                "  disconnect NETWORK CONTAINER\n"
                "                              Detach a running container from a network\n"
-               "  attach --container ID ...   Create the container's netns and attach networks (prints JSON)\n"
+               "  attach --container ID ...   Create the container's netns and attach networks (prints "
+               "JSON)\n"
                "  detach --container ID       Detach everything and remove the netns (idempotent)\n"
                "  check --container ID        Run CNI CHECK for the container's networks\n\n"
                "Options for create:\n"
@@ -59,8 +60,8 @@ static void help(void) {
                "  -q --quiet                  ls: print names only\n"
                "     --filter KEY=VALUE       ls, prune: name, id, driver, label\n"
                "  -f --force                  rm: detach the network's containers first\n"
-               "     --cni-path DIRS          Plugin directories (default " CNI_PATH_DEFAULT ")\n" CLI_COMMON_HELP
-               "\nSee berth-net(1).\n");
+               "     --cni-path DIRS          Plugin directories (default " CNI_PATH_DEFAULT
+               ")\n" CLI_COMMON_HELP "\nSee berth-net(1).\n");
 }
 
 enum {
@@ -106,33 +107,33 @@ static int add_list(char **v, size_t *n, const char *what, char *s) {
 static int parse_argv(int argc, char *argv[]) {
         static const struct option options[] = {
                 CLI_COMMON_OPTIONS,
-                { "driver", required_argument, NULL, 'd' },
-                { "subnet", required_argument, NULL, ARG_SUBNET },
-                { "gateway", required_argument, NULL, ARG_GATEWAY },
-                { "ip-range", required_argument, NULL, ARG_IP_RANGE },
-                { "ipv6", no_argument, NULL, ARG_IPV6 },
-                { "internal", no_argument, NULL, ARG_INTERNAL },
-                { "disable-dns", no_argument, NULL, ARG_DISABLE_DNS },
-                { "label", required_argument, NULL, 'l' },
-                { "opt", required_argument, NULL, 'o' },
-                { "interface-name", required_argument, NULL, ARG_INTERFACE_NAME },
-                { "container", required_argument, NULL, ARG_CONTAINER },
-                { "network", required_argument, NULL, ARG_NETWORK },
-                { "ip", required_argument, NULL, ARG_IP },
-                { "ip6", required_argument, NULL, ARG_IP6 },
-                { "mac-address", required_argument, NULL, ARG_MAC },
-                { "network-alias", required_argument, NULL, ARG_ALIAS },
-                { "alias", required_argument, NULL, ARG_ALIAS },
-                { "publish", required_argument, NULL, 'p' },
-                { "hostname", required_argument, NULL, ARG_HOSTNAME },
-                { "name", required_argument, NULL, ARG_NAME },
-                { "quiet", no_argument, NULL, 'q' },
-                { "filter", required_argument, NULL, ARG_FILTER },
-                { "force", no_argument, NULL, 'f' },
-                { "cni-path", required_argument, NULL, ARG_CNI_PATH },
+                {"driver", required_argument, NULL, 'd'},
+                {"subnet", required_argument, NULL, ARG_SUBNET},
+                {"gateway", required_argument, NULL, ARG_GATEWAY},
+                {"ip-range", required_argument, NULL, ARG_IP_RANGE},
+                {"ipv6", no_argument, NULL, ARG_IPV6},
+                {"internal", no_argument, NULL, ARG_INTERNAL},
+                {"disable-dns", no_argument, NULL, ARG_DISABLE_DNS},
+                {"label", required_argument, NULL, 'l'},
+                {"opt", required_argument, NULL, 'o'},
+                {"interface-name", required_argument, NULL, ARG_INTERFACE_NAME},
+                {"container", required_argument, NULL, ARG_CONTAINER},
+                {"network", required_argument, NULL, ARG_NETWORK},
+                {"ip", required_argument, NULL, ARG_IP},
+                {"ip6", required_argument, NULL, ARG_IP6},
+                {"mac-address", required_argument, NULL, ARG_MAC},
+                {"network-alias", required_argument, NULL, ARG_ALIAS},
+                {"alias", required_argument, NULL, ARG_ALIAS},
+                {"publish", required_argument, NULL, 'p'},
+                {"hostname", required_argument, NULL, ARG_HOSTNAME},
+                {"name", required_argument, NULL, ARG_NAME},
+                {"quiet", no_argument, NULL, 'q'},
+                {"filter", required_argument, NULL, ARG_FILTER},
+                {"force", no_argument, NULL, 'f'},
+                {"cni-path", required_argument, NULL, ARG_CNI_PATH},
                 {},
         };
-        static const char *const filter_keys[] = { "name", "id", "driver", "label", NULL };
+        static const char *const filter_keys[] = {"name", "id", "driver", "label", NULL};
         const char *why;
         int c, r;
 
@@ -241,8 +242,9 @@ static int parse_argv(int argc, char *argv[]) {
                         if (r == -ENOMEM)
                                 return log_oom();
                         if (r < 0)
-                                return cli_usage_error("Invalid --filter '%s': expected name=, id=, driver= or label=",
-                                                       optarg);
+                                return cli_usage_error(
+                                        "Invalid --filter '%s': expected name=, id=, driver= or label=",
+                                        optarg);
                         break;
                 case 'f':
                         arg.force = true;
@@ -274,20 +276,20 @@ static int parse_argv(int argc, char *argv[]) {
 }
 
 static const Verb verbs[] = {
-        { "create", 2, 2, verb_create },
-        { "rm", 2, VERB_ANY, verb_rm },
-        { "remove", 2, VERB_ANY, verb_rm },
-        { "ls", 1, 1, verb_ls },
-        { "list", 1, 1, verb_ls },
-        { "inspect", 2, VERB_ANY, verb_inspect },
-        { "prune", 1, 1, verb_prune },
-        { "exists", 2, 2, verb_exists },
-        { "connect", 3, 3, verb_connect },
-        { "disconnect", 3, 3, verb_disconnect },
-        { "attach", 1, 1, verb_attach },
-        { "detach", 1, 1, verb_detach },
-        { "check", 1, 1, verb_check },
-        { "dns-serve", 2, 2, verb_dns_serve },
+        {"create", 2, 2, verb_create},
+        {"rm", 2, VERB_ANY, verb_rm},
+        {"remove", 2, VERB_ANY, verb_rm},
+        {"ls", 1, 1, verb_ls},
+        {"list", 1, 1, verb_ls},
+        {"inspect", 2, VERB_ANY, verb_inspect},
+        {"prune", 1, 1, verb_prune},
+        {"exists", 2, 2, verb_exists},
+        {"connect", 3, 3, verb_connect},
+        {"disconnect", 3, 3, verb_disconnect},
+        {"attach", 1, 1, verb_attach},
+        {"detach", 1, 1, verb_detach},
+        {"check", 1, 1, verb_check},
+        {"dns-serve", 2, 2, verb_dns_serve},
         {},
 };
 

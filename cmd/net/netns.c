@@ -58,9 +58,9 @@ int netns_create(const char *path) {
                         _exit(10);
                 if (link_loopback_up() < 0)
                         _exit(11);
-                /* Interfaces created in or moved into this namespace start without IPv6; the CNI plugins switch
-                 * it on for an interface that gets an IPv6 address. Without this a macvlan on an IPv4-only
-                 * network still gets SLAAC and link-local addresses (CVE-2024-32473). */
+                /* Interfaces created in or moved into this namespace start without IPv6; the CNI plugins
+                 * switch it on for an interface that gets an IPv6 address. Without this a macvlan on an
+                 * IPv4-only network still gets SLAAC and link-local addresses (CVE-2024-32473). */
                 (void) write_string("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1");
                 if (mount("/proc/self/ns/net", path, NULL, MS_BIND, NULL) < 0)
                         _exit(12);

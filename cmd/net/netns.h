@@ -8,8 +8,8 @@
 char *netns_path(const char *id);
 /* True when path is a bind mount of a network namespace. */
 bool netns_is_mounted(const char *path);
-/* Create it: loopback up, and IPv6 off for interfaces that do not ask for it (CVE-2024-32473). Returns 0 when
- * it was created, 1 when it existed already. */
+/* Create it: loopback up, and IPv6 off for interfaces that do not ask for it (CVE-2024-32473). Returns 0
+ * when it was created, 1 when it existed already. */
 int netns_create(const char *path);
 /* Unmount and remove; 0 also when there was nothing. */
 int netns_remove(const char *path);

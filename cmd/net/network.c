@@ -13,7 +13,8 @@
 #include "state.h"
 #include "util.h"
 
-static const char *const reserved_names[] = { "none", "host", "bridge", "container", "private", "default", NULL };
+static const char *const reserved_names[] = {"none",    "host",    "bridge", "container",
+                                             "private", "default", NULL};
 
 int network_name_check(const char *name, const char **ret_why) {
         if (!name_is_valid(name, NETWORK_NAME_MAX)) {
@@ -67,7 +68,8 @@ static int network_read(const char *name, json_t **ret) {
         if (r == -ENOENT)
                 return r;
         if (r < 0)
-                return log_error_errno(r, "Network '%s' is not readable (%s): %s", name, p, err ?: strerror(-r));
+                return log_error_errno(r, "Network '%s' is not readable (%s): %s", name, p,
+                                       err ?: strerror(-r));
         if (!json_is_object(j) || !json_is_array(json_object_get(j, "plugins")) ||
             !streq_ptr(json_string_value(json_object_get(j, "name")), name)) {
                 json_decref(j);
@@ -177,7 +179,7 @@ static int taken_load(json_t *all, const char *own_ifname, Taken *t) {
         json_t *net;
         size_t i;
         int r;
-        json_array_foreach(all, i, net) {
+        json_array_foreach (all, i, net) {
                 json_t *meta = network_meta(net), *sn;
                 const char *name = json_string_value(json_object_get(net, "name"));
                 const char *ifn = json_string_value(json_object_get(meta, "network_interface"));
@@ -188,7 +190,7 @@ static int taken_load(json_t *all, const char *own_ifname, Taken *t) {
                         if (r < 0)
                                 return r;
                 }
-                json_array_foreach(json_object_get(meta, "subnets"), k, sn) {
+                json_array_foreach (json_object_get(meta, "subnets"), k, sn) {
                         Subnet s;
                         if (subnet_parse(json_string_value(json_object_get(sn, "subnet")), &s, NULL) < 0)
                                 continue;
@@ -255,7 +257,7 @@ static int pick_subnet_v6(const Taken *t, Subnet *ret) {
                 int r = random_id(id);
                 if (r < 0)
                         return r;
-                Subnet s = { .addr.family = AF_INET6, .prefixlen = 64 };
+                Subnet s = {.addr.family = AF_INET6, .prefixlen = 64};
                 s.addr.bytes[0] = 0xfd;
                 for (unsigned i = 1; i < 8; i++) {
                         unsigned v;
@@ -280,22 +282,25 @@ static int pick_bridge(const Taken *t, char ret[16]) {
 }
 
 static int option_check(const char *driver, const char *key, const char *value) {
-        static const char *const bridge_opts[] = { "mtu", "vlan", "isolate", NULL };
-        static const char *const macvlan_opts[] = { "parent", "mode", "mtu", NULL };
-        static const char *const vlan_opts[] = { "parent", "vlan", "mtu", NULL };
-        const char *const *allowed = streq(driver, "bridge") ? bridge_opts : streq(driver, "vlan") ? vlan_opts :
-                                                                                               macvlan_opts;
+        static const char *const bridge_opts[] = {"mtu", "vlan", "isolate", NULL};
+        static const char *const macvlan_opts[] = {"parent", "mode", "mtu", NULL};
+        static const char *const vlan_opts[] = {"parent", "vlan", "mtu", NULL};
+        const char *const *allowed = streq(driver, "bridge") ? bridge_opts
+                                     : streq(driver, "vlan") ? vlan_opts
+                                                             : macvlan_opts;
         if (!strv_contains((char **) allowed, key))
-                return log_error_errno(-EINVAL, "Option '%s' is not supported by the %s driver", key, driver);
+                return log_error_errno(-EINVAL, "Option '%s' is not supported by the %s driver", key,
+                                       driver);
         if (streq(key, "mode")) {
-                static const char *const mv[] = { "bridge", "private", "vepa", "passthru", NULL };
-                static const char *const iv[] = { "l2", "l3", "l3s", NULL };
+                static const char *const mv[] = {"bridge", "private", "vepa", "passthru", NULL};
+                static const char *const iv[] = {"l2", "l3", "l3s", NULL};
                 if (!strv_contains((char **) (streq(driver, "macvlan") ? mv : iv), value))
                         return log_error_errno(-EINVAL, "Invalid %s mode '%s'", driver, value);
         }
         if (streq(key, "mtu") || streq(key, "vlan")) {
                 uint64_t v;
-                if (safe_atou64(value, &v) < 0 || (streq(key, "mtu") ? (v < 68 || v > 65535) : (v < 1 || v > 4094)))
+                if (safe_atou64(value, &v) < 0 ||
+                    (streq(key, "mtu") ? (v < 68 || v > 65535) : (v < 1 || v > 4094)))
                         return log_error_errno(-EINVAL, "Invalid option %s='%s'", key, value);
         }
         if (streq(key, "parent") && !ifname_is_valid(value))
@@ -307,7 +312,7 @@ static json_t *ipam_json(json_t *subnets_meta, bool internal, const char *driver
         json_t *ranges = json_array(), *routes = json_array(), *sn;
         bool v4 = false, v6 = false;
         size_t i;
-        json_array_foreach(subnets_meta, i, sn) {
+        json_array_foreach (subnets_meta, i, sn) {
                 json_t *r = json_pack("{s:O}", "subnet", json_object_get(sn, "subnet"));
                 json_t *lr = json_object_get(sn, "lease_range");
                 if (json_object_get(sn, "gateway"))
@@ -343,19 +348,21 @@ static json_t *plugins_json(json_t *meta) {
 
         if (streq(driver, "bridge")) {
                 /* ipMasq stays off: berth-net masquerades per network (lifecycle.c), not per container */
-                main = json_pack("{s:s, s:s, s:b, s:b, s:b, s:o, s:o}", "type", "bridge", "bridge", ifn, "isGateway",
-                                 1, "ipMasq", 0, "hairpinMode", 1, "capabilities", caps, "ipam", ipam);
+                main = json_pack("{s:s, s:s, s:b, s:b, s:b, s:o, s:o}", "type", "bridge", "bridge", ifn,
+                                 "isGateway", 1, "ipMasq", 0, "hairpinMode", 1, "capabilities", caps, "ipam",
+                                 ipam);
                 if (json_object_get(opts, "vlan"))
-                        json_object_set_new(main, "vlan",
-                                            json_integer(atoi(json_string_value(json_object_get(opts, "vlan")))));
+                        json_object_set_new(
+                                main, "vlan",
+                                json_integer(atoi(json_string_value(json_object_get(opts, "vlan")))));
         } else if (streq(driver, "vlan")) {
                 main = json_pack("{s:s, s:s, s:i, s:o, s:o}", "type", "vlan", "master", ifn, "vlanId",
-                                 atoi(json_string_value(json_object_get(opts, "vlan")) ?: "0"), "capabilities",
-                                 caps, "ipam", ipam);
+                                 atoi(json_string_value(json_object_get(opts, "vlan")) ?: "0"),
+                                 "capabilities", caps, "ipam", ipam);
         } else {
                 const char *mode = json_string_value(json_object_get(opts, "mode"));
-                main = json_pack("{s:s, s:s, s:o, s:o}", "type", driver, "master", ifn, "capabilities", caps, "ipam",
-                                 ipam);
+                main = json_pack("{s:s, s:s, s:o, s:o}", "type", driver, "master", ifn, "capabilities", caps,
+                                 "ipam", ipam);
                 if (mode)
                         json_object_set_new(main, "mode", json_string(mode));
         }
@@ -376,7 +383,8 @@ static int parse_subnet_arg(const char *what, const char *s, Subnet *ret) {
         if (host_bits) {
                 char b[SUBNET_STRLEN];
                 (void) subnet_to_string(ret, b, sizeof b);
-                return log_error_errno(-EINVAL, "Invalid %s '%s': host bits are set (did you mean '%s'?)", what, s, b);
+                return log_error_errno(-EINVAL, "Invalid %s '%s': host bits are set (did you mean '%s'?)",
+                                       what, s, b);
         }
         return 0;
 }
@@ -404,8 +412,8 @@ static int build_subnets(NetworkSpec *spec, const Taken *t, bool is_default, jso
                         have4 = true;
                 for (size_t k = 0; k < n; k++)
                         if (subnet_overlaps(&subnets[k], &subnets[n]))
-                                return log_error_errno(-EINVAL, "Subnets '%s' and '%s' overlap", spec->subnets[k],
-                                                       spec->subnets[i]);
+                                return log_error_errno(-EINVAL, "Subnets '%s' and '%s' overlap",
+                                                       spec->subnets[k], spec->subnets[i]);
                 n++;
         }
         bool user_given = n > 0;
@@ -436,15 +444,16 @@ static int build_subnets(NetworkSpec *spec, const Taken *t, bool is_default, jso
                 if (o) {
                         (void) subnet_to_string(o, b, sizeof b);
                         if (owner)
-                                return log_error_errno(-EADDRINUSE, "Subnet '%s' overlaps network '%s' (%s)", sb,
-                                                       owner, b);
+                                return log_error_errno(-EADDRINUSE, "Subnet '%s' overlaps network '%s' (%s)",
+                                                       sb, owner, b);
                         return log_error_errno(-EADDRINUSE, "Subnet '%s' overlaps the host route %s", sb, b);
                 }
                 if (i < spec->n_gateways) {
                         if (ip_parse(spec->gateways[i], &g) < 0)
                                 return log_error_errno(-EINVAL, "Invalid --gateway '%s'", spec->gateways[i]);
                         if (!subnet_contains(&subnets[i], &g) || ip_equal(&g, &subnets[i].addr))
-                                return log_error_errno(-EINVAL, "Gateway '%s' is not a host address of subnet '%s'",
+                                return log_error_errno(-EINVAL,
+                                                       "Gateway '%s' is not a host address of subnet '%s'",
                                                        spec->gateways[i], sb);
                 } else if (subnet_nth(&subnets[i], 1, &g) < 0)
                         return -ERANGE;
@@ -459,8 +468,8 @@ static int build_subnets(NetworkSpec *spec, const Taken *t, bool is_default, jso
                                 json_decref(e);
                                 return r;
                         }
-                        if (rg.addr.family != subnets[i].addr.family || rg.prefixlen < subnets[i].prefixlen ||
-                            !subnet_contains(&subnets[i], &rg.addr)) {
+                        if (rg.addr.family != subnets[i].addr.family ||
+                            rg.prefixlen < subnets[i].prefixlen || !subnet_contains(&subnets[i], &rg.addr)) {
                                 json_decref(e);
                                 return log_error_errno(-EINVAL, "IP range '%s' is not inside subnet '%s'",
                                                        spec->ranges[i], sb);
@@ -469,7 +478,8 @@ static int build_subnets(NetworkSpec *spec, const Taken *t, bool is_default, jso
                         first = rg.addr;
                         if (ip_equal(&rg.addr, &subnets[i].addr) && subnet_nth(&rg, 1, &first) < 0) {
                                 json_decref(e);
-                                return log_error_errno(-EINVAL, "IP range '%s' is too small", spec->ranges[i]);
+                                return log_error_errno(-EINVAL, "IP range '%s' is too small",
+                                                       spec->ranges[i]);
                         }
                         (void) subnet_end(&rg, &last);
                         Subnet sl = subnets[i];
@@ -479,7 +489,8 @@ static int build_subnets(NetworkSpec *spec, const Taken *t, bool is_default, jso
                                 last = sub_last;
                         (void) ip_to_string(&first, fs, sizeof fs);
                         (void) ip_to_string(&last, ls, sizeof ls);
-                        json_object_set_new(e, "lease_range", json_pack("{s:s, s:s}", "start_ip", fs, "end_ip", ls));
+                        json_object_set_new(e, "lease_range",
+                                            json_pack("{s:s, s:s}", "start_ip", fs, "end_ip", ls));
                 }
                 json_array_append_new(out, e);
         }
@@ -508,12 +519,12 @@ int network_create(NetworkSpec *spec, json_t **ret) {
         }
         if (!spec->driver)
                 spec->driver = "bridge";
-        if (!strv_contains((char *[]) { (char *) "bridge", (char *) "macvlan", (char *) "ipvlan", (char *) "vlan",
-                                        NULL },
+        if (!strv_contains((char *[]){(char *) "bridge", (char *) "macvlan", (char *) "ipvlan",
+                                      (char *) "vlan", NULL},
                            spec->driver))
                 return log_error_errno(-EINVAL, "Unknown driver '%s' (bridge, macvlan, ipvlan or vlan)",
                                        spec->driver);
-        json_object_foreach(spec->options, key, v) {
+        json_object_foreach (spec->options, key, v) {
                 r = option_check(spec->driver, key, json_string_value(v));
                 if (r < 0)
                         return r;
@@ -536,7 +547,8 @@ int network_create(NetworkSpec *spec, json_t **ret) {
         if (streq(spec->driver, "bridge")) {
                 if (spec->interface) {
                         if (!ifname_is_valid(spec->interface))
-                                return log_error_errno(-EINVAL, "Invalid interface name '%s'", spec->interface);
+                                return log_error_errno(-EINVAL, "Invalid interface name '%s'",
+                                                       spec->interface);
                         if (strv_contains(t.ifnames, spec->interface))
                                 return log_error_errno(-EEXIST, "Bridge '%s' is used by another network",
                                                        spec->interface);
@@ -546,9 +558,11 @@ int network_create(NetworkSpec *spec, json_t **ret) {
                 else if (pick_bridge(&t, ifn) < 0)
                         return log_error_errno(-ENOSPC, "No free bridge name left");
         } else {
-                const char *parent = json_string_value(json_object_get(spec->options, "parent")) ?: spec->interface;
+                const char *parent =
+                        json_string_value(json_object_get(spec->options, "parent")) ?: spec->interface;
                 if (!parent)
-                        return log_error_errno(-EINVAL, "The %s driver needs a parent interface (--opt parent=IFACE)",
+                        return log_error_errno(-EINVAL,
+                                               "The %s driver needs a parent interface (--opt parent=IFACE)",
                                                spec->driver);
                 if (!ifname_is_valid(parent))
                         return log_error_errno(-EINVAL, "Invalid parent interface name '%s'", parent);
@@ -572,20 +586,20 @@ int network_create(NetworkSpec *spec, json_t **ret) {
         (void) format_rfc3339(now_usec(CLOCK_REALTIME), created, sizeof created);
         bool ipv6 = false;
         size_t i;
-        json_array_foreach(subnets, i, v)
+        json_array_foreach (subnets, i, v)
                 if (strchr(json_string_value(json_object_get(v, "subnet")), ':'))
                         ipv6 = true;
-        meta = json_pack("{s:s, s:s, s:s, s:s, s:O, s:b, s:b, s:b, s:o, s:o, s:{s:s}}", "name", spec->name, "id", id,
-                         "driver", spec->driver, "network_interface", ifn, "subnets", subnets, "ipv6_enabled", ipv6,
-                         "internal", spec->internal, "dns_enabled", !spec->disable_dns, "labels",
-                         spec->labels ? json_deep_copy(spec->labels) : json_object(), "options",
-                         spec->options ? json_deep_copy(spec->options) : json_object(), "ipam_options", "driver",
-                         "host-local");
+        meta = json_pack("{s:s, s:s, s:s, s:s, s:O, s:b, s:b, s:b, s:o, s:o, s:{s:s}}", "name", spec->name,
+                         "id", id, "driver", spec->driver, "network_interface", ifn, "subnets", subnets,
+                         "ipv6_enabled", ipv6, "internal", spec->internal, "dns_enabled", !spec->disable_dns,
+                         "labels", spec->labels ? json_deep_copy(spec->labels) : json_object(), "options",
+                         spec->options ? json_deep_copy(spec->options) : json_object(), "ipam_options",
+                         "driver", "host-local");
         if (!meta)
                 return log_oom();
         json_object_set_new(meta, "created", json_string(created));
-        conflist = json_pack("{s:s, s:s, s:{s:O}, s:o}", "cniVersion", NETWORK_CNI_VERSION, "name", spec->name, "args",
-                             "berth", meta, "plugins", plugins_json(meta));
+        conflist = json_pack("{s:s, s:s, s:{s:O}, s:o}", "cniVersion", NETWORK_CNI_VERSION, "name",
+                             spec->name, "args", "berth", meta, "plugins", plugins_json(meta));
         if (!conflist)
                 return log_oom();
         r = json_write_file_atomic(path, conflist);
@@ -602,7 +616,7 @@ int network_ensure_default(void) {
                 return log_oom();
         if (access(p, F_OK) == 0)
                 return 0;
-        NetworkSpec spec = { .name = NETWORK_DEFAULT, .driver = "bridge" };
+        NetworkSpec spec = {.name = NETWORK_DEFAULT, .driver = "bridge"};
         int r = network_create(&spec, NULL);
         /* someone else made it meanwhile */
         if (r == -EEXIST)
@@ -642,10 +656,12 @@ int network_remove(const char *name) {
 
         json_t *meta = network_meta(net);
         const char *ifn = json_string_value(json_object_get(meta, "network_interface"));
-        if (streq_ptr(json_string_value(json_object_get(meta, "driver")), "bridge") && ifn && link_exists(ifn)) {
+        if (streq_ptr(json_string_value(json_object_get(meta, "driver")), "bridge") && ifn &&
+            link_exists(ifn)) {
                 r = link_delete(ifn);
                 if (r < 0)
-                        log_warning_errno(r, "Cannot delete bridge '%s' of network '%s', ignoring: %m", ifn, name);
+                        log_warning_errno(r, "Cannot delete bridge '%s' of network '%s', ignoring: %m", ifn,
+                                          name);
         }
         return 0;
 }

@@ -7,9 +7,9 @@
 #include "macro.h"
 #include "subnet.h"
 
-/* Networks: $ROOT/networks/<name>.conflist, a CNI network configuration list that other CNI tools can use as it
- * is. berth's own metadata (ID, driver, labels, options, subnets, flags; podman's field names) is kept inside it
- * under "args": {"berth": {...}}, so one atomic rename creates or replaces a network. */
+/* Networks: $ROOT/networks/<name>.conflist, a CNI network configuration list that other CNI tools can use as
+ * it is. berth's own metadata (ID, driver, labels, options, subnets, flags; podman's field names) is kept
+ * inside it under "args": {"berth": {...}}, so one atomic rename creates or replaces a network. */
 #define NETWORK_NAME_MAX 64
 #define NETWORK_DEFAULT "berth"
 #define NETWORK_DEFAULT_BRIDGE "berth0"
@@ -18,7 +18,7 @@
 
 typedef struct NetworkSpec {
         const char *name;
-        const char *driver; /* bridge, macvlan, ipvlan, vlan */
+        const char *driver;    /* bridge, macvlan, ipvlan, vlan */
         const char *interface; /* bridge name (bridge) or parent (others); NULL: choose */
         char *subnets[NETWORK_MAX_SUBNETS];
         char *gateways[NETWORK_MAX_SUBNETS];

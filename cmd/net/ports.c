@@ -28,17 +28,18 @@ static int parse_range(const char *s, unsigned *ret_lo, unsigned *ret_hi) {
 }
 
 static int free_port(int family, const char *proto, unsigned *ret) {
-        _cleanup_close_ int fd = socket(family, (streq(proto, "udp") ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
-        struct sockaddr_storage ss = { .ss_family = family };
+        _cleanup_close_ int fd =
+                socket(family, (streq(proto, "udp") ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+        struct sockaddr_storage ss = {.ss_family = family};
         socklen_t len = sizeof ss;
         if (fd < 0)
                 return -errno;
-        if (bind(fd, (struct sockaddr *) &ss, family == AF_INET6 ? sizeof(struct sockaddr_in6) :
-                                                                    sizeof(struct sockaddr_in)) < 0 ||
+        if (bind(fd, (struct sockaddr *) &ss,
+                 family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in)) < 0 ||
             getsockname(fd, (struct sockaddr *) &ss, &len) < 0)
                 return -errno;
-        *ret = ntohs(family == AF_INET6 ? ((struct sockaddr_in6 *) &ss)->sin6_port :
-                                          ((struct sockaddr_in *) &ss)->sin_port);
+        *ret = ntohs(family == AF_INET6 ? ((struct sockaddr_in6 *) &ss)->sin6_port
+                                        : ((struct sockaddr_in *) &ss)->sin_port);
         return 0;
 }
 
@@ -118,8 +119,8 @@ int ports_parse(const char *spec, json_t *mappings, const char **ret_why) {
                 hhi = hlo;
         }
         for (unsigned i = 0; i <= chi - clo; i++) {
-                json_t *m = json_pack("{s:i, s:i, s:s}", "hostPort", (int) (hlo + i), "containerPort", (int) (clo + i),
-                                      "protocol", proto ?: "tcp");
+                json_t *m = json_pack("{s:i, s:i, s:s}", "hostPort", (int) (hlo + i), "containerPort",
+                                      (int) (clo + i), "protocol", proto ?: "tcp");
                 if (!m)
                         return -ENOMEM;
                 if (!isempty(host_ip))

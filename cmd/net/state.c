@@ -9,8 +9,8 @@
 #include "state.h"
 
 bool net_id_is_valid(const char *id) {
-        /* berth's IDs are 64 hex digits; anything usable as CNI_CONTAINERID and as a file name is accepted so
-         * that other tools' IDs work too */
+        /* berth's IDs are 64 hex digits; anything usable as CNI_CONTAINERID and as a file name is accepted
+         * so that other tools' IDs work too */
         return name_is_valid(id, 128);
 }
 

@@ -115,7 +115,9 @@ int subnet_end(const Subnet *s, IpAddr *ret) {
         IpAddr a = s->addr;
         unsigned len = a.family == AF_INET ? 4 : 16;
         for (unsigned i = 0; i < len; i++) {
-                unsigned keep = s->prefixlen >= 8 * (i + 1) ? 8 : s->prefixlen > 8 * i ? s->prefixlen - 8 * i : 0;
+                unsigned keep = s->prefixlen >= 8 * (i + 1) ? 8
+                                : s->prefixlen > 8 * i      ? s->prefixlen - 8 * i
+                                                            : 0;
                 a.bytes[i] |= keep == 0 ? 0xff : (uint8_t) ~(0xff << (8 - keep));
         }
         *ret = a;
@@ -126,7 +128,9 @@ int subnet_last(const Subnet *s, IpAddr *ret) {
         IpAddr a = s->addr;
         unsigned len = a.family == AF_INET ? 4 : 16;
         for (unsigned i = 0; i < len; i++) {
-                unsigned keep = s->prefixlen >= 8 * (i + 1) ? 8 : s->prefixlen > 8 * i ? s->prefixlen - 8 * i : 0;
+                unsigned keep = s->prefixlen >= 8 * (i + 1) ? 8
+                                : s->prefixlen > 8 * i      ? s->prefixlen - 8 * i
+                                                            : 0;
                 a.bytes[i] |= keep == 0 ? 0xff : (uint8_t) ~(0xff << (8 - keep));
         }
         if (a.family == AF_INET && s->prefixlen < 31) {
@@ -166,7 +170,8 @@ int host_routes(char *const *dev_skip, Subnet **ret, size_t *ret_n) {
 
         _cleanup_fclose_ FILE *f = fopen("/proc/net/route", "re");
         if (f) {
-                /* Iface Destination Gateway Flags RefCnt Use Metric Mask ...; addresses in host byte order hex */
+                /* Iface Destination Gateway Flags RefCnt Use Metric Mask ...; addresses in host byte order
+                 * hex */
                 if (!fgets(line, sizeof line, f))
                         line[0] = 0;
                 while (fgets(line, sizeof line, f)) {
@@ -176,7 +181,7 @@ int host_routes(char *const *dev_skip, Subnet **ret, size_t *ret_n) {
                                 continue;
                         if (mask == 0 || mask == 0xffffffffU || strv_contains(dev_skip, dev))
                                 continue;
-                        Subnet s = { .addr.family = AF_INET };
+                        Subnet s = {.addr.family = AF_INET};
                         memcpy(s.addr.bytes, &dst, 4);
                         uint32_t m = ntohl(mask);
                         while (m & 0x80000000U) {
@@ -195,11 +200,12 @@ int host_routes(char *const *dev_skip, Subnet **ret, size_t *ret_n) {
                 while (fgets(line, sizeof line, g)) {
                         char dst[33], dev[64];
                         unsigned plen, flags;
-                        if (sscanf(line, "%32s %x %*s %*s %*s %*s %*s %*s %x %63s", dst, &plen, &flags, dev) != 4)
+                        if (sscanf(line, "%32s %x %*s %*s %*s %*s %*s %*s %x %63s", dst, &plen, &flags,
+                                   dev) != 4)
                                 continue;
                         if (plen == 0 || plen >= 128 || streq(dev, "lo") || strv_contains(dev_skip, dev))
                                 continue;
-                        Subnet s = { .addr.family = AF_INET6, .prefixlen = plen };
+                        Subnet s = {.addr.family = AF_INET6, .prefixlen = plen};
                         bool ok = strlen(dst) == 32;
                         for (unsigned i = 0; ok && i < 16; i++) {
                                 int hi = hex_nibble(dst[2 * i]), lo = hex_nibble(dst[2 * i + 1]);
@@ -208,7 +214,8 @@ int host_routes(char *const *dev_skip, Subnet **ret, size_t *ret_n) {
                                 else
                                         s.addr.bytes[i] = (uint8_t) (hi << 4 | lo);
                         }
-                        /* fe80::/10 and multicast are on every link; they never conflict with a subnet of ours */
+                        /* fe80::/10 and multicast are on every link; they never conflict with a subnet of
+                         * ours */
                         if (!ok || (s.addr.bytes[0] == 0xfe && (s.addr.bytes[1] & 0xc0) == 0x80) ||
                             s.addr.bytes[0] == 0xff)
                                 continue;

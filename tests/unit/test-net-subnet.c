@@ -49,7 +49,8 @@ int main(void) {
         char buf[SUBNET_STRLEN];
         IpAddr a;
 
-        CHECK(subnet_parse("10.88.0.0/16", &s, &host) == 0 && !host && s.prefixlen == 16, "parse 10.88.0.0/16");
+        CHECK(subnet_parse("10.88.0.0/16", &s, &host) == 0 && !host && s.prefixlen == 16,
+              "parse 10.88.0.0/16");
         CHECK(subnet_parse("10.88.0.5/16", &s, &host) == 0 && host, "host bits are reported");
         subnet_to_string(&s, buf, sizeof buf);
         CHECK_STR(str(buf), "10.88.0.0/16", "host bits cleared");
@@ -106,24 +107,31 @@ int main(void) {
         CHECK(ip_parse("10.88.3", &a) < 0, "short address refused");
         CHECK(ip_parse("", &a) < 0, "empty address refused");
 
-        CHECK_STR(ports("8080:80"), "[{\"containerPort\":80,\"hostPort\":8080,\"protocol\":\"tcp\"}]", "HOST:CTR");
+        CHECK_STR(ports("8080:80"), "[{\"containerPort\":80,\"hostPort\":8080,\"protocol\":\"tcp\"}]",
+                  "HOST:CTR");
         CHECK_STR(ports("127.0.0.1:8080:80/udp"),
                   "[{\"containerPort\":80,\"hostIP\":\"127.0.0.1\",\"hostPort\":8080,\"protocol\":\"udp\"}]",
                   "IP:HOST:CTR/udp");
         CHECK_STR(ports("[::1]:8080:80"),
-                  "[{\"containerPort\":80,\"hostIP\":\"::1\",\"hostPort\":8080,\"protocol\":\"tcp\"}]", "[v6]:HOST:CTR");
+                  "[{\"containerPort\":80,\"hostIP\":\"::1\",\"hostPort\":8080,\"protocol\":\"tcp\"}]",
+                  "[v6]:HOST:CTR");
         CHECK_STR(ports("9000-9001:90-91"),
                   "[{\"containerPort\":90,\"hostPort\":9000,\"protocol\":\"tcp\"},"
                   "{\"containerPort\":91,\"hostPort\":9001,\"protocol\":\"tcp\"}]",
                   "ranges");
-        CHECK(strstr(ports("80"), "\"containerPort\":80,\"hostPort\":") != NULL, "a free host port is chosen");
+        CHECK(strstr(ports("80"), "\"containerPort\":80,\"hostPort\":") != NULL,
+              "a free host port is chosen");
         CHECK(strstr(ports("127.0.0.1::80"), "\"hostIP\":\"127.0.0.1\"") != NULL, "IP::CTR");
-        CHECK_STR(ports("80:90-91"), "error: the host and container port ranges differ in length", "range mismatch");
+        CHECK_STR(ports("80:90-91"), "error: the host and container port ranges differ in length",
+                  "range mismatch");
         CHECK_STR(ports("0:80"), "error: a port is a number 1-65535 or a range LOW-HIGH", "port 0");
-        CHECK_STR(ports("65536:80"), "error: a port is a number 1-65535 or a range LOW-HIGH", "port too big");
+        CHECK_STR(ports("65536:80"), "error: a port is a number 1-65535 or a range LOW-HIGH",
+                  "port too big");
         CHECK_STR(ports("8080:80/icmp"), "error: the protocol is tcp, udp or sctp", "bad protocol");
-        CHECK_STR(ports("nohost:8080:80"), "error: the host address is not an IP address", "bad host address");
-        CHECK_STR(ports("90-80:90-80"), "error: a port is a number 1-65535 or a range LOW-HIGH", "reversed range");
+        CHECK_STR(ports("nohost:8080:80"), "error: the host address is not an IP address",
+                  "bad host address");
+        CHECK_STR(ports("90-80:90-80"), "error: a port is a number 1-65535 or a range LOW-HIGH",
+                  "reversed range");
         CHECK_STR(ports(""), "error: a port is a number 1-65535 or a range LOW-HIGH", "empty");
         CHECK_STR(ports("[::1:8080:80"), "error: an IPv6 host address is written [ADDR]:HOSTPORT:PORT",
                   "unclosed bracket");
