@@ -44,5 +44,9 @@ int network_remove(const char *name);
 /* podman's `network inspect` object for a conflist. */
 json_t *network_inspect_json(json_t *conflist);
 int network_ensure_default(void);
+/* $ROOT/networks/NAME.conflist */
+char *network_path(const char *name);
+/* All networks without creating the default one (create itself uses it). */
+int network_read_all(json_t **ret);
 /* Take the networks lock: LOCK_SH while attaching, LOCK_EX to create or remove. */
 int networks_lock(int operation, int *ret_fd);
