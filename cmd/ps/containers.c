@@ -275,6 +275,8 @@ static json_t *ports_array(const Container *c) {
 
 char *container_ports_string(const Container *c) {
         json_auto_t *a = ports_array(c);
+        if (json_array_size(a) == 0)
+                return strdup("");
         size_t i;
         json_t *p;
         char *s = NULL;
