@@ -209,8 +209,23 @@ except OSError:
         run_tool --stderr 1 berth-unpack --uidmap 0:100000:65536 --to "$BATS_TEST_TMPDIR/t2" "$(img ok-unmapped)"
         assert_contains "$stderr" "uid 70000 or gid 0 is out of range or not mapped"
         [[ ! -e $BATS_TEST_TMPDIR/t2 ]] || die "partial tree left"
-        run_tool --stderr 2 berth-unpack --uidmap 0:100000:65536 "$(img ok-owners)"
         run_tool --stderr 2 berth-unpack --uidmap 0:x:1 --to "$BATS_TEST_TMPDIR/t3" "$(img ok-owners)"
+}
+
+@test "unpack --uidmap in the store: a shifted copy beside the plain layer; mount with the same maps shows it" {
+        local map=(--uidmap 0:100000:65536 --gidmap 0:100000:65536) c m=$BATS_TEST_TMPDIR/m
+        run_tool berth-unpack "$(img ok-owners)"
+        run_tool berth-unpack "${map[@]}" "$(img ok-owners)"
+        c=$(chain_ids ok-owners)
+        is "$(cd "$BERTH_ROOT/layers" && ls -d [0-9a-f]*)" "$c"$'\n'"$c-[0-9a-f]{16}"
+        run_tool berth-unpack "${map[@]}" mount --read-only "$(img ok-owners)" "$m"
+        is "$(stat -c %u:%g "$m/home/u/f" "$m/rootfile")" $'101000:100100\n100000:100000'
+        run_tool berth-unpack umount "$m"
+        run_tool berth-unpack mount --read-only "$(img ok-owners)" "$m"
+        is "$(stat -c %u:%g "$m/home/u/f")" 1000:100
+        run_tool berth-unpack umount "$m"
+        run_tool berth-unpack gc
+        is "$output" "" "both copies are in use"
 }
 
 @test "berth front: unpack, mount and umount reach berth-unpack" {

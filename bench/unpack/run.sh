@@ -32,7 +32,9 @@ berth=${BERTH_BUILD:+$BERTH_BUILD/}berth-unpack
 cache=${BERTH_BENCH_CACHE:-/var/tmp/berth-bench-unpack}
 SRC=${BERTH_BENCH_UNPACK_SRC:-/usr/lib/gcc /usr/lib/python3.11}
 
-W=$(mktemp -d "${TMPDIR:-/tmp}/bench-unpack.XXXXXX")
+# Lower case only: podman names an oci: image after its path.
+W=${TMPDIR:-/tmp}/bench-unpack-$$
+mkdir "$W"
 mounted=''
 cleanup() {
         [[ ! -x $W/bin/podman-reset ]] || "$W/bin/podman-reset" 2>/dev/null || true

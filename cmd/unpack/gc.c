@@ -12,13 +12,20 @@
 #include "store.h"
 #include "strmap.h"
 
-static bool is_chain_hex(const char *s) {
-        if (strlen(s) != SHA256_HEX_LEN)
-                return false;
-        for (; *s; s++)
-                if (!isxdigit((unsigned char) *s) || isupper((unsigned char) *s))
+static bool is_hex(const char *s, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (!isxdigit((unsigned char) s[i]) || isupper((unsigned char) s[i]))
                         return false;
         return true;
+}
+
+/* "<chain hex>" or "<chain hex>-<map tag>" */
+static bool is_layer_dir(const char *s) {
+        size_t n = strlen(s);
+        if (n == SHA256_HEX_LEN)
+                return is_hex(s, n);
+        return n == SHA256_HEX_LEN + 1 + LAYER_MAP_TAG_LEN && s[SHA256_HEX_LEN] == '-' &&
+               is_hex(s, SHA256_HEX_LEN) && is_hex(s + SHA256_HEX_LEN + 1, LAYER_MAP_TAG_LEN);
 }
 
 static int mark_image(StrMap *keep, const OciImage *img) {
@@ -112,7 +119,7 @@ static int mark_mounted(char ***keep_prefixes) {
                                 base = strrchr(tok, '/');
                                 base = base ? base + 1 : tok;
                         }
-                        if (strlen(base) >= LAYER_SHORT_LEN && strlen(base) <= SHA256_HEX_LEN &&
+                        if (strlen(base) >= LAYER_SHORT_LEN && strlen(base) < LAYER_DIR_MAX &&
                             strv_extend(keep_prefixes, base) < 0)
                                 return -ENOMEM;
                         p += n;
@@ -123,11 +130,10 @@ static int mark_mounted(char ***keep_prefixes) {
         return 0;
 }
 
-static bool has_prefix_in(char *const *prefixes, const char *name) {
-        for (size_t i = 0; prefixes && prefixes[i]; i++)
-                if (startswith(name, prefixes[i]))
-                        return true;
-        return false;
+static bool is_mounted(char *const *mounted, const char *name) {
+        char sn[LAYER_SHORT_MAX];
+        layer_short_name(name, sn);
+        return strv_contains(mounted, sn) || strv_contains(mounted, name);
 }
 
 int layer_store_gc(unsigned *ret_removed) {
@@ -167,9 +173,14 @@ int layer_store_gc(unsigned *ret_removed) {
                 _cleanup_free_ char *lockp = NULL, *tmp = NULL;
                 _cleanup_close_ int l = -EBADF;
 
-                if (!is_chain_hex(tmp_of ?: name) || (!tmp_of && strmap_get(keep, name, NULL)))
+                if (!is_layer_dir(tmp_of ?: name))
                         continue;
-                if (!tmp_of && has_prefix_in(mounted, name)) {
+                char chain[SHA256_HEX_LEN + 1];
+                (void) snprintf(chain, sizeof chain, "%s", name);
+                /* A shifted copy lives as long as its chain is used. */
+                if (!tmp_of && strmap_get(keep, chain, NULL))
+                        continue;
+                if (!tmp_of && is_mounted(mounted, name)) {
                         log_debug("Layer %s is under a mounted overlay, keeping it", name);
                         continue;
                 }
@@ -180,8 +191,9 @@ int layer_store_gc(unsigned *ret_removed) {
                 if (lock_path(lockp, LOCK_EX | LOCK_NB, &l) < 0)
                         continue;
                 if (!tmp_of) {
-                        char link[3 + LAYER_SHORT_LEN];
-                        (void) snprintf(link, sizeof link, "l/%.*s", LAYER_SHORT_LEN, name);
+                        char link[2 + LAYER_SHORT_MAX], sn[LAYER_SHORT_MAX];
+                        layer_short_name(name, sn);
+                        (void) snprintf(link, sizeof link, "l/%s", sn);
                         (void) unlinkat(lfd, link, 0);
                         /* Renamed first: a crash halfway leaves a temp dir, never a half-deleted layer. */
                         if (renameat(lfd, name, lfd, tmp) < 0)

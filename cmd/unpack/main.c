@@ -39,12 +39,12 @@ static void help(void) {
                "      --upper DIR          mount: the overlay upper directory\n"
                "      --work DIR           mount: the overlay work directory\n"
                "      --read-only          mount: mount read-only (no upper and work needed)\n"
-               "  -j --jobs N              Unpack up to N layers in parallel (default: CPUs)\n"
+               "  -j --jobs N              Unpack up to N layers in parallel (default: half the CPUs)\n"
                "      --min-free SIZE      Free space to keep in the store's filesystem (default 256m)\n"
                "      --max-layer-size SIZE  Refuse a layer larger than SIZE uncompressed\n"
-               "      --uidmap CTR:HOST:N  Shift owners of the tree (--to only); repeatable\n"
-               "      --gidmap CTR:HOST:N  Shift groups of the tree (--to only); "
-               "repeatable\n" CLI_COMMON_HELP "\nSee berth-unpack(1).\n");
+               "      --uidmap CTR:HOST:N  Shift file owners (a separate copy in the store); repeatable\n"
+               "      --gidmap CTR:HOST:N  Shift file groups likewise; repeatable\n" CLI_COMMON_HELP
+               "\nSee berth-unpack(1).\n");
 }
 
 static int parse_map(const char *value, IdMap *m, const char *opt) {
@@ -137,7 +137,8 @@ static int parse_argv(int argc, char *argv[]) {
                                 return cli_usage_error("Unknown option '%s'", argv[optind - 1]);
                 }
         if (arg_jobs == 0) {
-                long n = sysconf(_SC_NPROCESSORS_ONLN);
+                /* Each job is two threads: the decompressor and the writer. */
+                long n = sysconf(_SC_NPROCESSORS_ONLN) / 2;
                 arg_jobs = (unsigned) MIN(MAX(n, 1L), 8L);
         }
         return 1;
@@ -178,8 +179,6 @@ static int run(int argc, char *argv[]) {
         };
         bool store_verb =
                 n > 0 && (streq(args[0], "mount") || streq(args[0], "umount") || streq(args[0], "gc"));
-        if ((o.uidmap || o.gidmap) && !arg_to)
-                return cli_usage_error("--uidmap and --gidmap need --to");
         if ((arg_upper || arg_work || arg_read_only) && !(n > 0 && streq(args[0], "mount")))
                 return cli_usage_error("--upper, --work and --read-only belong to 'mount'");
         if (arg_to && store_verb)

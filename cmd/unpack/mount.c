@@ -15,10 +15,11 @@
 #include "store.h"
 
 /* layers/l/<short> -> ../<hex>/diff: the mount options stay under a page for ~170 layers. */
-static int ensure_short_link(int lfd, const char *hex) {
-        char name[2 + LAYER_SHORT_LEN + 1], want[3 + 64 + 6], have[sizeof want];
-        (void) snprintf(name, sizeof name, "l/%.*s", LAYER_SHORT_LEN, hex);
-        (void) snprintf(want, sizeof want, "../%s/diff", hex);
+static int ensure_short_link(int lfd, const char *dir) {
+        char name[2 + LAYER_SHORT_MAX], want[3 + LAYER_DIR_MAX + 5], have[sizeof want], s[LAYER_SHORT_MAX];
+        layer_short_name(dir, s);
+        (void) snprintf(name, sizeof name, "l/%s", s);
+        (void) snprintf(want, sizeof want, "../%s/diff", dir);
         for (int attempt = 0; attempt < 3; attempt++) {
                 if (symlinkat(want, lfd, name) >= 0)
                         return 0;
@@ -59,14 +60,14 @@ static int absolute(const char *path, char **ret) {
 
 /* The new mount API with one "lowerdir+" per layer (Linux 6.8+): no page limit on the options, so images
  * with more layers than fit into one option string still mount (up to overlayfs' own limit of 500). */
-static int mount_per_layer(const char *layers, char **chains, size_t n, const char *upper, const char *work,
+static int mount_per_layer(const char *layers, char **dirs, size_t n, const char *upper, const char *work,
                            bool read_only, const char *target) {
         _cleanup_close_ int fsfd = -EBADF, mfd = -EBADF;
         fsfd = fsopen("overlay", FSOPEN_CLOEXEC);
         if (fsfd < 0)
                 return -errno;
         for (size_t i = n; i > 0; i--) {
-                _cleanup_free_ char *p = path_join(layers, digest_hex(chains[i - 1]), "diff");
+                _cleanup_free_ char *p = path_join(layers, dirs[i - 1], "diff");
                 if (!p)
                         return -ENOMEM;
                 if (fsconfig(fsfd, FSCONFIG_SET_STRING, "lowerdir+", p, 0) < 0)
@@ -93,7 +94,7 @@ static int mount_per_layer(const char *layers, char **chains, size_t n, const ch
 int mount_image(const OciImage *img, const char *spec, const MountOptions *m, const UnpackOptions *o) {
         _cleanup_free_ char *layers = berth_path("layers"), *target = NULL, *upper = NULL, *work = NULL,
                             *opts = NULL;
-        _cleanup_strv_free_ char **chains = NULL;
+        _cleanup_strv_free_ char **dirs = NULL;
         _cleanup_close_ int lfd = -EBADF, cwd = -EBADF, storelock = -EBADF;
         size_t len, off = 0;
         int r;
@@ -114,7 +115,7 @@ int mount_image(const OciImage *img, const char *spec, const MountOptions *m, co
         r = layer_store_ensure(img, spec, o, &storelock);
         if (r < 0)
                 return r;
-        r = image_chain_ids(img, &chains);
+        r = layer_dir_names(img, o, &dirs);
         if (r < 0)
                 return log_oom();
 
@@ -125,19 +126,21 @@ int mount_image(const OciImage *img, const char *spec, const MountOptions *m, co
             (mkdirat(lfd, ".empty", 0755) < 0 && errno != EEXIST))
                 return log_error_errno(-errno, "Cannot create directories in '%s': %m", layers);
         for (size_t i = 0; i < img->n_layers; i++) {
-                r = ensure_short_link(lfd, digest_hex(chains[i]));
+                r = ensure_short_link(lfd, dirs[i]);
                 if (r < 0)
-                        return log_error_errno(r, "Cannot link layer %s in '%s/l': %m", chains[i], layers);
+                        return log_error_errno(r, "Cannot link layer %s in '%s/l': %m", dirs[i], layers);
         }
 
-        len = img->n_layers * (3 + LAYER_SHORT_LEN) + 64 + (upper ? strlen(upper) + strlen(work) + 32 : 0);
+        len = img->n_layers * (3 + LAYER_SHORT_MAX) + 64 + (upper ? strlen(upper) + strlen(work) + 32 : 0);
         opts = malloc(len);
         if (!opts)
                 return log_oom();
         off += (size_t) snprintf(opts + off, len - off, "lowerdir=");
-        for (size_t i = img->n_layers; i > 0; i--)
-                off += (size_t) snprintf(opts + off, len - off, "l/%.*s%s", LAYER_SHORT_LEN,
-                                         digest_hex(chains[i - 1]), i > 1 ? ":" : "");
+        for (size_t i = img->n_layers; i > 0; i--) {
+                char sn[LAYER_SHORT_MAX];
+                layer_short_name(dirs[i - 1], sn);
+                off += (size_t) snprintf(opts + off, len - off, "l/%s%s", sn, i > 1 ? ":" : "");
+        }
         /* Without an upper dir overlayfs wants two lower dirs; an empty one costs nothing. */
         if (!upper)
                 off += (size_t) snprintf(opts + off, len - off, ":.empty");
@@ -154,7 +157,7 @@ int mount_image(const OciImage *img, const char *spec, const MountOptions *m, co
         if (upper) {
                 /* The upper dir's root becomes the container's "/": it takes the top layer's mode and owner.
                  */
-                _cleanup_free_ char *top = path_join(layers, digest_hex(chains[img->n_layers - 1]), "diff");
+                _cleanup_free_ char *top = path_join(layers, dirs[img->n_layers - 1], "diff");
                 struct stat st;
                 if (!top)
                         return log_oom();
@@ -170,7 +173,7 @@ int mount_image(const OciImage *img, const char *spec, const MountOptions *m, co
         }
 
         if (per_layer) {
-                r = mount_per_layer(layers, chains, img->n_layers, upper, work, m->read_only, target);
+                r = mount_per_layer(layers, dirs, img->n_layers, upper, work, m->read_only, target);
                 if (r == -EINVAL || r == -ENOSYS)
                         return log_error_errno(r,
                                                "Image '%s' has too many layers (%zu) for one overlay mount "

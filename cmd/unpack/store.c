@@ -39,6 +39,69 @@ int image_chain_ids(const OciImage *img, char ***ret) {
         return 0;
 }
 
+static int idmap_string(const IdMap *m, char **ret) {
+        _cleanup_free_ char *s = strdup("");
+        for (size_t i = 0; m && s && i < m->n; i++) {
+                char *n;
+                if (asprintf(&n, "%s%s%u:%u:%u", s, i > 0 ? "," : "", m->ranges[i].inside,
+                             m->ranges[i].outside, m->ranges[i].count) < 0)
+                        return -ENOMEM;
+                free(s);
+                s = n;
+        }
+        if (!s)
+                return -ENOMEM;
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+int layer_map_tag(const UnpackOptions *o, char ret[LAYER_MAP_TAG_LEN + 1]) {
+        _cleanup_free_ char *u = NULL, *g = NULL, *s = NULL;
+        char d[DIGEST_MAX];
+        if (!o->uidmap && !o->gidmap) {
+                ret[0] = 0;
+                return 0;
+        }
+        if (idmap_string(o->uidmap, &u) < 0 || idmap_string(o->gidmap, &g) < 0 ||
+            asprintf(&s, "uidmap=%s gidmap=%s", u, g) < 0)
+                return -ENOMEM;
+        int r = sha256_digest(s, strlen(s), d);
+        if (r < 0)
+                return r;
+        (void) snprintf(ret, LAYER_MAP_TAG_LEN + 1, "%s", digest_hex(d));
+        return 0;
+}
+
+int layer_dir_names(const OciImage *img, const UnpackOptions *o, char ***ret) {
+        _cleanup_strv_free_ char **chains = NULL, **dirs = NULL;
+        char tag[LAYER_MAP_TAG_LEN + 1];
+        int r;
+
+        r = image_chain_ids(img, &chains);
+        if (r >= 0)
+                r = layer_map_tag(o, tag);
+        if (r < 0)
+                return r;
+        dirs = calloc(img->n_layers + 1, sizeof(char *));
+        if (!dirs)
+                return -ENOMEM;
+        for (size_t i = 0; i < img->n_layers; i++)
+                if (asprintf(&dirs[i], "%s%s%s", digest_hex(chains[i]), *tag ? "-" : "", tag) < 0) {
+                        dirs[i] = NULL;
+                        return -ENOMEM;
+                }
+        *ret = TAKE_PTR(dirs);
+        return 0;
+}
+
+void layer_short_name(const char *dir, char ret[LAYER_SHORT_MAX]) {
+        if (strlen(dir) > SHA256_HEX_LEN && dir[SHA256_HEX_LEN] == '-')
+                (void) snprintf(ret, LAYER_SHORT_MAX, "%.*s-%.8s", LAYER_SHORT_LEN, dir,
+                                dir + SHA256_HEX_LEN + 1);
+        else
+                (void) snprintf(ret, LAYER_SHORT_MAX, "%.*s", LAYER_SHORT_LEN, dir);
+}
+
 uint64_t layer_estimate_size(const OciLayer *l) {
         _cleanup_free_ char *p = oci_blob_path(l->digest);
         _cleanup_close_ int fd = -EBADF;
@@ -169,10 +232,9 @@ static int layer_fill(int lfd, const char *tmp, const OciImage *img, size_t i, c
 
 /* Unpack one layer into the store under its lock. why gets the reason on failure. */
 static int layer_unpack(const OciImage *img, size_t i, const char *chain, const char *parent,
-                        const UnpackOptions *o, char *why, size_t why_size) {
+                        const char *hex, const UnpackOptions *o, char *why, size_t why_size) {
         _cleanup_free_ char *layers = berth_path("layers"), *lockp = NULL, *tmp = NULL;
         _cleanup_close_ int lfd = -EBADF, lock = -EBADF;
-        const char *hex = digest_hex(chain);
         int r;
 
         if (!layers || asprintf(&tmp, ".tmp-%s", hex) < 0 || !(lockp = path_join(layers, ".locks", hex)))
@@ -209,7 +271,7 @@ static int layer_unpack(const OciImage *img, size_t i, const char *chain, const 
 
 typedef struct Jobs {
         const OciImage *img;
-        char **chains;
+        char **chains, **dirs;
         const UnpackOptions *o;
         atomic_size_t next;
         int *results;
@@ -222,13 +284,13 @@ static void *worker(void *userdata) {
                 size_t i = atomic_fetch_add(&j->next, 1);
                 if (i >= j->img->n_layers)
                         return NULL;
-                j->results[i] = layer_unpack(j->img, i, j->chains[i], i > 0 ? j->chains[i - 1] : NULL, j->o,
-                                             j->whys[i], sizeof j->whys[i]);
+                j->results[i] = layer_unpack(j->img, i, j->chains[i], i > 0 ? j->chains[i - 1] : NULL,
+                                             j->dirs[i], j->o, j->whys[i], sizeof j->whys[i]);
         }
 }
 
-static int run_jobs(const OciImage *img, const char *spec, char **chains, const UnpackOptions *o,
-                    size_t missing) {
+static int run_jobs(const OciImage *img, const char *spec, char **chains, char **dirs,
+                    const UnpackOptions *o, size_t missing) {
         _cleanup_free_ int *results = calloc(img->n_layers, sizeof(int));
         _cleanup_free_ char(*whys)[1024] = calloc(img->n_layers, sizeof(*whys));
         pthread_t threads[64];
@@ -236,7 +298,7 @@ static int run_jobs(const OciImage *img, const char *spec, char **chains, const 
 
         if (!results || !whys)
                 return log_oom();
-        Jobs j = {.img = img, .chains = chains, .o = o, .results = results, .whys = whys};
+        Jobs j = {.img = img, .chains = chains, .dirs = dirs, .o = o, .results = results, .whys = whys};
         size_t n_threads = MIN(MIN((size_t) MAX(o->jobs, 1U), missing), ELEMENTSOF(threads));
         for (; started + 1 < n_threads; started++)
                 if (pthread_create(&threads[started], NULL, worker, &j) != 0)
@@ -254,7 +316,7 @@ static int run_jobs(const OciImage *img, const char *spec, char **chains, const 
 }
 
 int layer_store_ensure(const OciImage *img, const char *spec, const UnpackOptions *o, int *ret_lock) {
-        _cleanup_strv_free_ char **chains = NULL;
+        _cleanup_strv_free_ char **chains = NULL, **dirs = NULL;
         _cleanup_free_ char *layers = berth_path("layers"), *locks = berth_path("layers", ".locks"),
                             *storelock = berth_path("layers", ".lock");
         _cleanup_close_ int lock = -EBADF;
@@ -274,10 +336,12 @@ int layer_store_ensure(const OciImage *img, const char *spec, const UnpackOption
         if (r < 0)
                 return log_error_errno(r, "Cannot lock '%s': %m", storelock);
         r = image_chain_ids(img, &chains);
+        if (r >= 0)
+                r = layer_dir_names(img, o, &dirs);
         if (r < 0)
                 return log_oom();
         for (size_t i = 0; i < img->n_layers; i++) {
-                _cleanup_free_ char *p = path_join(layers, digest_hex(chains[i]));
+                _cleanup_free_ char *p = path_join(layers, dirs[i]);
                 if (!p)
                         return log_oom();
                 if (access(p, F_OK) >= 0)
@@ -293,7 +357,7 @@ int layer_store_ensure(const OciImage *img, const char *spec, const UnpackOption
                 r = check_free_space(layers, need, o->min_free, "the layers");
                 if (r < 0)
                         return r;
-                r = run_jobs(img, spec, chains, o, missing);
+                r = run_jobs(img, spec, chains, dirs, o, missing);
                 if (r < 0)
                         return r;
         }

@@ -23,6 +23,17 @@ typedef struct UnpackOptions {
 } UnpackOptions;
 
 #define LAYER_SHORT_LEN 20
+#define LAYER_MAP_TAG_LEN 16
+#define LAYER_DIR_MAX (SHA256_HEX_LEN + 1 + LAYER_MAP_TAG_LEN + 1)
+#define LAYER_SHORT_MAX (LAYER_SHORT_LEN + 1 + 8 + 1)
+
+/* A shifted copy of a layer (--uidmap/--gidmap) lives beside the plain one, in layers/<chain hex>-<tag>, the
+ * tag being the first 16 hex digits of the SHA-256 of the maps. Empty tag without maps. */
+int layer_map_tag(const UnpackOptions *o, char ret[LAYER_MAP_TAG_LEN + 1]);
+/* The store directory names of the image's layers, bottom first. */
+int layer_dir_names(const OciImage *img, const UnpackOptions *o, char ***ret);
+/* l/<short>: the first 20 hex digits, plus "-" and 8 of the tag for a shifted copy. */
+void layer_short_name(const char *dir, char ret[LAYER_SHORT_MAX]);
 
 /* Chain IDs of every layer of the image: "sha256:..." strings, n_layers of them. */
 int image_chain_ids(const OciImage *img, char ***ret);
