@@ -9,7 +9,8 @@
 typedef struct Monitor {
         char *id, *name, *image_name, *unit, *slice, *description, *runtime;
         char short_id[13];
-        bool rm, detached;
+        bool rm, detached, tty, interactive;
+        int master; /* -t: the pty master the runtime sent us */
         sd_bus *bus;
         bool scope_made, net_attached;
         int stdin_fd, stdout_fd, stderr_fd; /* for the runtime's child; -EBADF: inherit ours */

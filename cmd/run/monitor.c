@@ -28,6 +28,7 @@
 #include "safeio.h"
 #include "scope.h"
 #include "spawn.h"
+#include "tty.h"
 #include "util.h"
 
 #define LINE_MAX_BYTES (16U * 1024U)
@@ -45,6 +46,7 @@ static void monitor_done(Monitor *m) {
         safe_close(m->out_pipe);
         safe_close(m->err_pipe);
         safe_close(m->log_fd);
+        safe_close(m->master);
 }
 
 static int signal_from_string(const char *s) {
@@ -80,7 +82,8 @@ static char *json_dup(json_t *rec, const char *path) {
 static int monitor_init(Monitor *m, const char *id, json_t *rec) {
         json_t *hc = json_object_get(rec, "HostConfig");
         *m = (Monitor) { .stdin_fd = -EBADF, .stdout_fd = -EBADF, .stderr_fd = -EBADF, .out_pipe = -EBADF,
-                         .err_pipe = -EBADF, .log_fd = -EBADF };
+                         .err_pipe = -EBADF, .log_fd = -EBADF, .master = -EBADF };
+        m->tty = json_is_true(json_object_get(json_object_get(rec, "Config"), "Tty"));
         m->id = strdup(id);
         m->name = json_dup(rec, "Name");
         m->image_name = json_dup(rec, "ImageName");
@@ -174,8 +177,18 @@ static bool relay(Monitor *m, int fd, LineBuf *b, bool is_err) {
 
 /* --- supervision ---------------------------------------------------------------------------------------- */
 
+static void pump(int from, int to, int *from_slot) {
+        char buf[8192];
+        ssize_t k = read(from, buf, sizeof buf);
+        if (k < 0 && (errno == EINTR || errno == EAGAIN))
+                return;
+        if (k <= 0 || write_all(to, buf, (size_t) k) < 0)
+                *from_slot = safe_close(*from_slot);
+}
+
 static int supervise(Monitor *m, bool forward_signals) {
-        static LineBuf out, err;
+        static LineBuf out, err, term;
+        int in_fd = m->tty && m->interactive && !m->detached ? STDIN_FILENO : -EBADF;
         sigset_t mask;
         int status = -1, exit_code = EXIT_BERTH_FAILED;
 
@@ -191,15 +204,17 @@ static int supervise(Monitor *m, bool forward_signals) {
                 return log_error_errno(errno, "signalfd() failed: %m");
 
         for (;;) {
-                struct pollfd p[3] = {
+                struct pollfd p[5] = {
                         { .fd = sfd, .events = POLLIN },
                         { .fd = m->out_pipe, .events = POLLIN },
                         { .fd = m->err_pipe, .events = POLLIN },
+                        { .fd = m->master, .events = POLLIN },
+                        { .fd = in_fd, .events = POLLIN },
                 };
-                if (status >= 0 && m->out_pipe < 0 && m->err_pipe < 0)
+                if (status >= 0 && m->out_pipe < 0 && m->err_pipe < 0 && m->master < 0)
                         break;
                 /* After the exit, drain what is buffered in the pipes but do not wait for other writers. */
-                int n = poll(p, 3, status >= 0 ? 0 : -1);
+                int n = poll(p, 5, status >= 0 ? 0 : -1);
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -210,6 +225,10 @@ static int supervise(Monitor *m, bool forward_signals) {
                 if (p[0].revents & POLLIN) {
                         struct signalfd_siginfo si;
                         while (read(sfd, &si, sizeof si) == sizeof si) {
+                                if (si.ssi_signo == SIGWINCH && m->master >= 0) {
+                                        tty_copy_size(STDIN_FILENO, m->master);
+                                        continue;
+                                }
                                 if (si.ssi_signo != SIGCHLD) {
                                         if (status < 0)
                                                 (void) kill(m->pid, (int) si.ssi_signo);
@@ -233,7 +252,21 @@ static int supervise(Monitor *m, bool forward_signals) {
                         m->out_pipe = safe_close(m->out_pipe);
                 if (p[2].revents & (POLLIN | POLLHUP | POLLERR) && !relay(m, m->err_pipe, &err, true))
                         m->err_pipe = safe_close(m->err_pipe);
+                if (p[3].revents & (POLLIN | POLLHUP | POLLERR)) {
+                        if (m->detached) {
+                                if (!relay(m, m->master, &term, false))
+                                        m->master = safe_close(m->master);
+                        } else
+                                pump(m->master, STDOUT_FILENO, &m->master);
+                }
+                if (p[4].revents & (POLLIN | POLLHUP | POLLERR) && m->master >= 0) {
+                        pump(in_fd, m->master, &in_fd);
+                        if (in_fd < 0)
+                                (void) write(m->master, "\x04", 1); /* EOF on our stdin: ^D to the terminal */
+                }
         }
+        if (term.n > 0)
+                emit_line(m, term.buf, term.n, false);
         if (out.n > 0)
                 emit_line(m, out.buf, out.n, false);
         if (err.n > 0)
@@ -424,13 +457,20 @@ int container_start(const char *id, StartMode mode, bool interactive) {
                         if (m.stdin_fd < 0)
                                 return log_error_errno(errno, "Cannot open /dev/null: %m");
                 }
+                m.interactive = interactive;
                 r = start_in_monitor(&m, rec, -EBADF);
                 json_decref(rec);
                 safe_close(m.stdin_fd);
                 m.stdin_fd = -EBADF;
                 if (r != 0)
                         return r;
+                struct termios saved;
+                bool raw = m.master >= 0 && isatty(STDIN_FILENO) && tty_raw(STDIN_FILENO, &saved) >= 0;
+                if (m.master >= 0)
+                        tty_copy_size(STDIN_FILENO, m.master);
                 r = supervise(&m, true);
+                if (raw)
+                        tty_restore(STDIN_FILENO, &saved);
                 finish(&m, r < 0 ? EXIT_BERTH_FAILED : r, NULL);
                 return r < 0 ? EXIT_BERTH_FAILED : r;
         }

@@ -175,7 +175,10 @@ static int cap_normalise(const char *in, char **ret) {
 
 static int all_caps(char ***ret) {
         _cleanup_strv_free_ char **v = NULL;
+        /* Only what we hold ourselves: the runtime cannot grant a capability outside its bounding set. */
         for (cap_value_t c = 0; c <= CAP_LAST_CAP && cap_valid(c); c++) {
+                if (cap_get_bound(c) != 1)
+                        continue;
                 char *name = cap_to_name(c);
                 if (!name)
                         return -ENOMEM;

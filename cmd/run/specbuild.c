@@ -5,6 +5,7 @@
 
 #include "fileio.h"
 #include "macro.h"
+#include "seccomp.h"
 #include "spec.h"
 
 static json_t *strv_to_json(char **v) {
@@ -262,6 +263,25 @@ int spec_build(const SpecInput *in, json_t **ret, char **ret_why) {
         if (!o->privileged) {
                 json_object_set_new(linux_, "maskedPaths", opts(masked_paths));
                 json_object_set_new(linux_, "readonlyPaths", opts(readonly_paths));
+        }
+        if (o->seccomp_file) {
+                json_t *sc = NULL;
+                _cleanup_free_ char *w = NULL;
+                r = seccomp_load_profile(o->seccomp_file, &sc, &w);
+                if (r < 0) {
+                        (void) asprintf(ret_why, "seccomp profile '%s': %s", o->seccomp_file, w ?: strerror(-r));
+                        json_decref(linux_);
+                        json_decref(process);
+                        json_decref(mounts);
+                        return r;
+                }
+                json_object_set_new(linux_, "seccomp", sc);
+        } else if (!o->privileged && !o->seccomp_unconfined) {
+                json_t *sc = NULL;
+                r = seccomp_default_profile(caps, &sc);
+                if (r < 0)
+                        return r;
+                json_object_set_new(linux_, "seccomp", sc);
         }
 
         json_t *annotations = json_object();

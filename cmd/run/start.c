@@ -2,6 +2,7 @@
 /* Starting a container: rootfs, scope, runtime. Then monitor.c supervises it. */
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/mount.h>
@@ -22,6 +23,7 @@
 #include "rootfs.h"
 #include "scope.h"
 #include "spawn.h"
+#include "tty.h"
 #include "util.h"
 
 const char *runtime_state_root(void) {
@@ -143,6 +145,12 @@ int monitor_spawn_runtime(Monitor *m) {
         r = connect_manager(m);
         if (r < 0)
                 return r;
+        _cleanup_close_ int console = -EBADF;
+        if (m->tty) {
+                r = console_socket_listen(bundle, &console);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot create the console socket in '%s': %m", bundle);
+        }
         if (pipe2(go, O_CLOEXEC) < 0)
                 return log_error_errno(errno, "pipe2() failed: %m");
 
@@ -163,9 +171,12 @@ int monitor_spawn_runtime(Monitor *m) {
                         (void) dup2(m->stderr_fd, 2);
                 (void) signal(SIGPIPE, SIG_DFL);
                 close_fds_on_exec();
+                /* runc chdirs into the bundle, so "console.sock" names the socket there, whatever the length
+                 * of the state paths (sun_path holds 108 bytes) */
                 const char *argv[] = { m->runtime, "--root", runtime_state_root(), "--log", logfile,
                                        "--log-format", "json", "run", "--detach", "--pid-file", pidfile,
-                                       "--bundle", bundle, m->id, NULL };
+                                       "--bundle", bundle, m->tty ? "--console-socket" : m->id,
+                                       m->tty ? "console.sock" : NULL, m->id, NULL };
                 execvp(m->runtime, (char **) argv);
                 fprintf(stderr, "%s: Cannot execute the runtime '%s': %m\n", log_program(), m->runtime);
                 _exit(EXIT_BERTH_FAILED);
@@ -199,7 +210,22 @@ int monitor_spawn_runtime(Monitor *m) {
                 return log_error_errno(errno, "Cannot start the runtime: %m");
         go_w = safe_close(go_w);
 
-        while (waitpid(child, &status, 0) < 0)
+        bool exited = false;
+        while (console >= 0 && m->master < 0) {
+                struct pollfd pf = { .fd = console, .events = POLLIN };
+                if (poll(&pf, 1, 100) > 0) {
+                        r = console_socket_receive(console, &m->master);
+                        if (r < 0)
+                                return log_error_errno(r, "Cannot receive the container's terminal: %m");
+                        break;
+                }
+                pid_t w = waitpid(child, &status, WNOHANG);
+                if (w == child) {
+                        exited = true;
+                        break;
+                }
+        }
+        while (!exited && waitpid(child, &status, 0) < 0)
                 if (errno != EINTR)
                         return log_error_errno(errno, "waitpid() failed: %m");
         child = 0;

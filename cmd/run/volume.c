@@ -86,7 +86,7 @@ int verb_volume(int argc, char *argv[], void *userdata) {
         int c, r, ret = 0;
 
         optind = 0;
-        while ((c = getopt_long(argc, argv, "+hfq", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "hfq", options, NULL)) >= 0) {
                 if (c == 'h') {
                         printf("Usage: berth-run volume create NAME | ls [-q] | rm [-f] NAME... | inspect NAME... | prune\n\n"
                                "See berth-run(1).\n");

@@ -1,0 +1,148 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# berth-run flags: terminal, seccomp, capabilities, mounts and volumes, limits, namespaces, init, networks.
+
+load helpers
+
+setup() {
+        berth_setup
+        requires uid0 systemd registry cmd:runc
+        IMG=$(fixture_ref busybox:latest)
+}
+teardown() { berth_teardown; }
+
+record() {
+        jq -r "$2" "$BERTH_ROOT/containers/$(readlink "$BERTH_ROOT/names/$1")/container.json"
+}
+
+@test "-t: a real terminal through the runtime's console socket, under script(1)" {
+        requires cmd:script
+        run_tool script -qec "berth-run run --rm -t $IMG sh -c 'test -t 0 && test -t 1 && echo tty-ok; echo \$TERM'" /dev/null
+        assert_contains "$output" "tty-ok"
+        assert_contains "$output" "xterm"
+        run_tool 4 script -qec "printf 'echo typed-\$((6*7))\nexit 4\n' | berth-run run --rm -i -t $IMG sh" /dev/null
+        assert_contains "$output" "typed-42"
+        run_tool berth-run run --rm "$IMG" sh -c 'test -t 1 || echo no-tty'
+        is "$output" "no-tty"
+}
+
+@test "seccomp: docker's default filter, unconfined, and a profile from a file" {
+        run_tool berth-run run --rm "$IMG" grep Seccomp: /proc/self/status
+        is "$output" "Seccomp:	2"
+        run_tool berth-run run --rm --security-opt seccomp=unconfined "$IMG" grep Seccomp: /proc/self/status
+        is "$output" "Seccomp:	0"
+        cat >"$BATS_TEST_TMPDIR/deny-mkdir.json" <<-'EOF2'
+	{"defaultAction": "SCMP_ACT_ALLOW",
+	 "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}
+	EOF2
+        run_tool 1 berth-run run --rm --security-opt "seccomp=$BATS_TEST_TMPDIR/deny-mkdir.json" "$IMG" mkdir /x
+        assert_contains "$output" "Operation not permitted"
+        run_tool berth-run run --rm "$IMG" mkdir /x
+        run_tool berth-run create --name sc "$IMG" true
+        local cfg=$BERTH_ROOT/containers/$output/config.json
+        is "$(jq -r '.linux.seccomp.defaultAction' "$cfg")" "SCMP_ACT_ERRNO"
+        is "$(jq -r '[.linux.seccomp.syscalls[0].names[]] | (index("read") != null) and (index("mount") == null)' "$cfg")" "true"
+        run_tool berth-run rm sc
+        run_tool berth-run create --name sc2 --cap-add SYS_ADMIN "$IMG" true
+        cfg=$BERTH_ROOT/containers/$output/config.json
+        is "$(jq -r '[.linux.seccomp.syscalls[0].names[]] | index("mount") != null' "$cfg")" "true" "CAP_SYS_ADMIN allows mount"
+        run_tool berth-run rm sc2
+        run_tool 125 berth-run run --rm --security-opt seccomp=/no/such.json "$IMG" true
+        assert_contains "$output" "seccomp profile '/no/such.json'"
+}
+
+@test "capabilities: --cap-add/--cap-drop (ALL, with or without CAP_), --privileged, no-new-privileges" {
+        run_tool berth-run run --rm --cap-drop ALL --cap-add net_admin "$IMG" grep CapBnd /proc/self/status
+        is "$output" "CapBnd:	0000000000001000"
+        run_tool berth-run run --rm "$IMG" grep CapBnd /proc/self/status
+        is "$output" "CapBnd:	00000000a80425fb" "docker's default set"
+        run_tool berth-run run --rm --cap-drop chown --cap-drop CAP_NET_RAW "$IMG" grep CapBnd /proc/self/status
+        is "$output" "CapBnd:	00000000a80405fa"
+        run_tool berth-run run --rm --privileged "$IMG" sh -c 'grep CapBnd /proc/self/status; grep Seccomp: /proc/self/status'
+        is "${lines[0]}" "$(grep CapBnd /proc/self/status)" "--privileged: every capability berth-run holds"
+        is "${lines[1]}" "Seccomp:	0"
+        run_tool berth-run run --rm --security-opt no-new-privileges "$IMG" grep NoNewPrivs /proc/self/status
+        is "$output" "NoNewPrivs:	1"
+        run_tool 125 berth-run run --rm --cap-drop bogus "$IMG" true
+        assert_contains "$output" "unknown capability 'bogus'"
+}
+
+@test "mounts: -v bind (ro), --tmpfs, --read-only, named volumes and the volume verbs" {
+        mkdir "$BATS_TEST_TMPDIR/src"
+        echo host-file >"$BATS_TEST_TMPDIR/src/f"
+        run_tool berth-run run --rm -v "$BATS_TEST_TMPDIR/src:/data:ro" --tmpfs /scratch:size=1m "$IMG" \
+                sh -c 'cat /data/f; touch /data/x 2>/dev/null || echo ro; grep " /scratch " /proc/mounts | cut -d" " -f3'
+        is "$output" "host-file
+ro
+tmpfs"
+        run_tool 1 berth-run run --rm --read-only "$IMG" touch /etc/x
+        run_tool berth-run run --rm -v vol1:/v "$IMG" sh -c 'echo kept >/v/f'
+        run_tool berth-run run --rm -v vol1:/v "$IMG" cat /v/f
+        is "$output" "kept"
+        run_tool berth-run volume ls -q
+        is "$output" "vol1"
+        run_tool berth-run volume inspect vol1
+        is "$(jq -r '.[0].Name' <<<"$output")" "vol1"
+        run_tool berth-run volume create vol2
+        run_tool berth-run create --name user-of-vol2 -v vol2:/x "$IMG" true
+        run_tool 1 berth-run volume rm vol2
+        is "$output" "berth-run: Volume 'vol2' is used by a container"
+        run_tool berth-run volume prune
+        is "$output" "vol1"
+        run_tool berth-run rm user-of-vol2
+        run_tool berth-run volume rm vol2
+        run_tool berth-run volume ls -q
+        is "$output" ""
+}
+
+@test "limits: --memory --cpus --cpu-shares --pids-limit reach the runtime and the scope; --ulimit" {
+        run_tool berth-run run -d --name lim --memory 64m --cpus 0.5 --cpu-shares 512 --pids-limit 50 "$IMG" sleep 1000
+        run_tool systemctl --user show -P MemoryMax berth-lim.scope
+        is "$output" "67108864"
+        run_tool systemctl --user show -P CPUQuotaPerSecUSec berth-lim.scope
+        is "$output" "500ms"
+        run_tool systemctl --user show -P TasksMax berth-lim.scope
+        is "$output" "50"
+        run_tool systemctl --user show -P CPUWeight berth-lim.scope
+        is "$output" "[0-9]+"
+        local pid
+        pid=$(record lim .State.Pid)
+        local memcg
+        memcg=$(sed -n 's/^[0-9]*:memory://p' "/proc/$pid/cgroup")
+        is "$(cat "/sys/fs/cgroup/memory$memcg/memory.limit_in_bytes")" "67108864"
+        run_tool berth-run rm -f lim
+        run_tool berth-run run --rm --ulimit nofile=100:200 "$IMG" sh -c 'ulimit -n; ulimit -Hn'
+        is "$output" "100
+200"
+        run_tool 125 berth-run run --rm --ulimit nofile=200:100 "$IMG" true
+        assert_contains "$output" "invalid --ulimit"
+}
+
+@test "namespaces: --pid host, --ipc host, --network host; labels; --init reaps" {
+        run_tool berth-run run --rm "$IMG" sh -c 'echo $$'
+        is "$output" "1"
+        run_tool berth-run run --rm --pid host "$IMG" sh -c 'echo $$'
+        [[ $output != 1 ]] || die "--pid host still got PID 1"
+        run_tool berth-run run --rm --network host "$IMG" sh -c 'ip link | grep -c "^[0-9]"'
+        [[ $output -ge 1 ]]
+        run_tool berth-run run --rm "$IMG" sh -c 'ip link | grep -c "^[0-9]"'
+        is "$output" "1" "a new netns has only lo"
+        run_tool berth-run run --name lab --label app=web --label tier=front "$IMG" true
+        is "$(record lab '.Config.Labels.app + "," + .Config.Labels.tier')" "web,front"
+        run_tool berth-run rm lab
+        requires cmd:catatonit
+        run_tool berth-run run --rm --init "$IMG" sh -c 'cat /proc/1/cmdline | tr "\0" " "'
+        assert_contains "$output" "/run/berth-init"
+}
+
+@test "--network NAME: berth-net attaches and detaches, names resolve" {
+        requires cmd:berth-net
+        run_tool berth-net create rnet
+        run_tool berth-run run -d --name peer --network rnet --network-alias web "$IMG" sleep 1000
+        run_tool berth-run run --rm --network rnet "$IMG" sh -c 'ping -c1 -W2 peer >/dev/null && ping -c1 -W2 web >/dev/null && echo reached'
+        is "$output" "reached"
+        is "$(record peer '.NetworkSettings.Networks.rnet.ips[0]')" "[0-9.]+/[0-9]+"
+        run_tool berth-run rm -f peer
+        [[ ! -e $BERTH_RUNROOT/netns/$(ls "$BERTH_ROOT/containers" | head -1) ]] || true
+        run_tool berth-net rm rnet
+}
