@@ -351,3 +351,30 @@ layer_gets() {
         http_proxy=http://127.0.0.1:9 NO_PROXY=127.0.0.1 run_tool berth-pull --retry 0 --root "$BATS_TEST_TMPDIR/r3" \
                 "$(fixture_ref busybox:latest)"
 }
+
+@test "pull P14: SIGKILL at random moments: every blob under its digest name verifies, every entry is complete" {
+        start_hostile
+        local i delay b
+        for i in 1 2 3 4; do
+                delay=$(awk -v s="$RANDOM" 'BEGIN { srand(s); printf "%.2f", 0.02 + rand() * 0.6 }')
+                berth-pull -q "$HOSTILE/slow$i:latest" >/dev/null 2>&1 &
+                local pid=$!
+                sleep "$delay"
+                kill -9 "$pid" 2>/dev/null || true
+                wait "$pid" || true
+                for b in "$BERTH_ROOT"/oci/blobs/sha256/*; do
+                        [[ -e $b ]] || continue
+                        is "$(sha256sum <"$b" | cut -d' ' -f1)" "${b##*/}" "blob after a kill at ${delay}s"
+                done
+                if [[ -f $BERTH_ROOT/oci/index.json ]]; then
+                        local m d
+                        for m in $(jq -r '.manifests[].digest' "$BERTH_ROOT/oci/index.json"); do
+                                for d in $(jq -r '.config.digest, .layers[].digest' "$BERTH_ROOT/oci/blobs/sha256/${m#sha256:}"); do
+                                        [[ -f $BERTH_ROOT/oci/blobs/sha256/${d#sha256:} ]] || die "entry $m lacks $d"
+                                done
+                        done
+                fi
+        done
+        run_tool berth-pull "$HOSTILE/slow1:latest"
+        is "$output" "$(fixture_config busybox)"
+}
