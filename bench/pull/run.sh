@@ -137,7 +137,8 @@ report=$W/report.md
 {
         echo "Measured $(date -u +%Y-%m-%d) by bench/pull/run.sh on this machine ($(nproc) cores), loopback docker-registry,"
         echo "means of $runs runs (hyperfine). \"big\": 2 layers of random data (~100 MB);"
-        echo "\"many\": 12 layers of ~1 MB. Cold = empty store; warm = the image is present."
+        echo "\"many\": 12 layers of ~1 MB. Cold = empty store; warm = the image is present. skopeo copies to an OCI"
+        echo "layout dir; podman pull uses --storage-driver vfs, so its time includes unpacking the layers."
         echo
         echo "| image | tool | cold ms | warm ms | peak RSS MiB (cold) | cold vs berth-pull |"
         echo "| --- | --- | --- | --- | --- | --- |"
