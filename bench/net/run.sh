@@ -1,15 +1,17 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# bench/net/run.sh [RUNS]: attach + detach of one container, side by side with hyperfine:
+# bench/net/run.sh [--write] [RUNS]: attach + detach of one container, side by side:
 #   berth-net attach/detach (netns + CNI bridge/host-local/portmap, DNS unit when the network has DNS)
 #   netavark setup/teardown, podman's network stack (netns made with `ip netns add`, as podman makes it;
 #     podman-style JSON; addresses given as static_ips because podman does IPAM itself)
 #   raw CNI: the same plugins executed by a shell script (the floor for any CNI runtime)
 # in three cases: no DNS; with DNS (the server starts and stops with the container); and a second container
-# next to one that stays (the bridge and DNS server already up). Prints a markdown table for the "## net"
-# section of bench/RESULTS.md (written there with --write). Networking only inside tests/world.sh's private
-# network namespace: outside it, the script re-runs itself there. Needs hyperfine, jq, netavark, aardvark-dns.
+# next to one that stays (the bridge and DNS server already up). Runs are interleaved (berth, netavark,
+# berth, ...) and reported as medians, so other load on the machine hits both alike. Prints a markdown table
+# for the "## net" section of bench/RESULTS.md (written there with --write). Networking happens only inside
+# tests/world.sh's private network namespace: outside it, the script re-runs itself there. Needs jq,
+# netavark and aardvark-dns.
 set -euo pipefail
 
 here=$(cd "${BASH_SOURCE[0]%/*}" && pwd)
@@ -28,19 +30,16 @@ build=${BERTH_BUILD:-$repo/build}
 net=$build/berth-net
 netavark=/usr/lib/podman/netavark
 aardvark=/usr/lib/podman/aardvark-dns
-cni=/usr/lib/cni
-for c in "$net" "$netavark" "$aardvark" "$cni/bridge"; do
+for c in "$net" "$netavark" "$aardvark" /usr/lib/cni/bridge; do
         [[ -x $c ]] || {
                 echo "bench/net: $c is missing" >&2
                 exit 1
         }
 done
-for c in hyperfine jq; do
-        command -v "$c" >/dev/null || {
-                echo "bench/net: $c is missing" >&2
-                exit 1
-        }
-done
+command -v jq >/dev/null || {
+        echo "bench/net: jq is missing" >&2
+        exit 1
+}
 
 work=$(mktemp -d /var/tmp/berth-bench-net.XXXXXX)
 export BERTH_ROOT=$work/root BERTH_RUNROOT=$work/run
@@ -72,7 +71,6 @@ J
 nvjson "$ID1" b1 10.66.0.2 false >"$work/nv-nodns.json"
 nvjson "$ID1" b1 10.66.0.2 true >"$work/nv-dns.json"
 nvjson "$ID2" keep 10.66.0.3 true >"$work/nv-keep-dns.json"
-NV="$netavark --config $work/nv --aardvark-binary $aardvark"
 
 # raw CNI: bridge (+host-local) and portmap ADD, then DEL, with the conflist berth wrote.
 cat >"$work/cni.sh" <<'SH'
@@ -91,40 +89,61 @@ ip netns delete $ns
 SH
 chmod +x "$work/cni.sh"
 
-hf() { # NAME CMD
-        hyperfine -N --style none --warmup 3 --runs "$RUNS" --export-json "$work/$1.json" "$2" >/dev/null 2>&1 ||
-                hyperfine --style none --warmup 3 --runs "$RUNS" --export-json "$work/$1.json" "$2" >/dev/null
-        jq -r '.results[0].mean * 1000' "$work/$1.json"
+# netavark starts aardvark-dns through systemd-run when /run/systemd/system exists, and the world has no
+# system bus: the runs happen in a mount namespace of their own without /run/systemd, where netavark spawns
+# aardvark itself (berth reaches its manager through $XDG_RUNTIME_DIR, unaffected).
+cat >"$work/runs.sh" <<'SH'
+set -euo pipefail
+mount -t tmpfs tmpfs /run/systemd
+NV="$netavark --config $work/nv --aardvark-binary $aardvark"
+now() { echo "${EPOCHREALTIME/,/.}"; }
+berth_cycle() { "$net" attach --container "$ID1" ${1:+--network "$1"} >/dev/null && "$net" detach --container "$ID1"; }
+nv_cycle() {
+        ip netns add nv-bench
+        $NV setup /run/netns/nv-bench <"$work/$1.json" >/dev/null
+        $NV teardown /run/netns/nv-bench <"$work/$1.json"
+        ip netns delete nv-bench
 }
-sh() { echo "bash -c $(printf '%q' "$1")"; }
-
-# netavark starts aardvark-dns through systemd-run when /run/systemd/system exists, and the world has no system
-# bus: its part runs in a mount namespace of its own without /run/systemd, where it spawns aardvark directly.
-echo "bench/net: $RUNS runs each" >&2
-declare -A T
-T[berth_nodns]=$(hf berth_nodns "$(sh "$net attach --container $ID1 --network nodns >/dev/null && $net detach --container $ID1")")
-T[cni_nodns]=$(hf cni_nodns "$(sh "$work/cni.sh $BERTH_ROOT/networks/nodns.conflist $ID1 $work/cni")")
-T[berth_dns]=$(hf berth_dns "$(sh "$net attach --container $ID1 >/dev/null && $net detach --container $ID1")")
-# a container that stays: bridge and DNS server are up already
+cni_cycle() { "$work/cni.sh" "$BERTH_ROOT/networks/nodns.conflist" "$ID1" "$work/cni" >/dev/null; }
+measure() { # NAME CMD...: one timed run, in ms, appended to $work/NAME.times
+        local t0 t1
+        t0=$(now)
+        "${@:2}"
+        t1=$(now)
+        awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", (b - a) * 1000 }' >>"$work/$1.times"
+}
+case_run() { # CASE BERTH-NETWORK NETAVARK-JSON [cni]
+        local i
+        for ((i = 0; i < 3; i++)); do
+                berth_cycle "$2"
+                nv_cycle "$3"
+        done
+        for ((i = 0; i < RUNS; i++)); do
+                measure "berth_$1" berth_cycle "$2"
+                measure "nv_$1" nv_cycle "$3"
+                if [[ -n ${4:-} ]]; then measure "cni_$1" cni_cycle; fi
+        done
+}
+case_run nodns nodns nv-nodns cni
+case_run dns "" nv-dns
 "$net" attach --container "$ID2" >/dev/null
-T[berth_2nd]=$(hf berth_2nd "$(sh "$net attach --container $ID1 >/dev/null && $net detach --container $ID1")")
+ip netns add nv-keep
+$NV setup /run/netns/nv-keep <"$work/nv-keep-dns.json" >/dev/null
+case_run 2nd "" nv-dns
+$NV teardown /run/netns/nv-keep <"$work/nv-keep-dns.json"
+ip netns delete nv-keep
 "$net" detach --container "$ID2"
+SH
+echo "bench/net: $RUNS interleaved runs per case" >&2
+export net netavark aardvark work RUNS ID1 ID2 BERTH_ROOT BERTH_RUNROOT
+unshare --mount --propagation private bash "$work/runs.sh" 2> >(grep -v 'failed to connect to syslog' >&2)
 
-export -f hf sh
-export work RUNS NV
-unshare --mount --propagation private bash -euo pipefail -c '
-        mount -t tmpfs tmpfs /run/systemd
-        nv() { echo "ip netns add nv-bench && $NV setup /run/netns/nv-bench <$work/$1.json >/dev/null && $NV teardown /run/netns/nv-bench <$work/$1.json && ip netns delete nv-bench"; }
-        hf nv_nodns "$(sh "$(nv nv-nodns)")" >"$work/nv_nodns.mean"
-        hf nv_dns "$(sh "$(nv nv-dns)")" >"$work/nv_dns.mean"
-        ip netns add nv-keep
-        $NV setup /run/netns/nv-keep <"$work/nv-keep-dns.json" >/dev/null
-        hf nv_2nd "$(sh "$(nv nv-dns)")" >"$work/nv_2nd.mean"
-        $NV teardown /run/netns/nv-keep <"$work/nv-keep-dns.json"
-        ip netns delete nv-keep
-'
-for k in nv_nodns nv_dns nv_2nd; do
-        T[$k]=$(<"$work/$k.mean")
+median() {
+        sort -n "$work/$1.times" | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+}
+declare -A T
+for k in berth_nodns nv_nodns cni_nodns berth_dns nv_dns berth_2nd nv_2nd; do
+        T[$k]=$(median "$k")
 done
 
 row() { # LABEL berth netavark [cni]
@@ -134,20 +153,22 @@ row() { # LABEL berth netavark [cni]
 table=$(
         echo "| attach + detach of one container | berth-net | netavark 1.4 | raw CNI plugins (shell) | berth / netavark |"
         echo "| --- | --- | --- | --- | --- |"
-        row "bridge, no DNS" "${T[berth_nodns]}" "${T[nv_nodns]}" "${T[cni_nodns]}"
+        row "bridge, no DNS (the first and last container)" "${T[berth_nodns]}" "${T[nv_nodns]}" "${T[cni_nodns]}"
         row "bridge + DNS server started and stopped" "${T[berth_dns]}" "${T[nv_dns]}"
         row "bridge + DNS, next to a running container" "${T[berth_2nd]}" "${T[nv_2nd]}"
 )
 echo "$table"
 if [[ -n $write ]]; then
-        python3 - "$repo/bench/RESULTS.md" "$table" "$RUNS" <<'PY'
+        python3 - "$repo/bench/RESULTS.md" "$table" "$RUNS" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)" <<'PY'
 import re, sys
-path, table, runs = sys.argv[1], sys.argv[2], sys.argv[3]
+path, table, runs, cpus, load = sys.argv[1:6]
 text = open(path).read()
-body = ("`bench/net/run.sh` (hyperfine, %s runs, means). berth-net creates the netns and runs the CNI plugins "
-        "(bridge with host-local, portmap); netavark gets podman's JSON with the address already chosen "
-        "(podman does IPAM itself) and its netns from `ip netns add`. Target: berth <= 0.5x netavark.\n\n%s\n"
-        % (runs, table))
+body = ("`bench/net/run.sh`: %s interleaved runs per case, medians; %s CPUs, load average %s at the end. "
+        "berth-net creates the netns and runs the CNI plugins (bridge with host-local, portmap) and, with DNS, "
+        "starts/stops its DNS unit; netavark gets podman's JSON with the address already chosen (podman does "
+        "IPAM itself) and its netns from `ip netns add`, and with DNS spawns aardvark-dns. The raw CNI column "
+        "runs the same two plugins from a shell script with jq. Target from issue 6: berth <= 0.5x netavark.\n\n%s\n"
+        % (runs, cpus, load, table))
 new = re.sub(r"(## net\n)(.*?)(?=\n## |\Z)", lambda m: m.group(1) + "\n" + body, text, flags=re.S)
 open(path, "w").write(new)
 PY
