@@ -320,19 +320,41 @@ layer_gets() {
         assert_not_contains "$output" "Copying"
 }
 
-@test "pull S5: a full disk mid-blob: one clear error, the partial removed, nothing named" {
+@test "pull S5: no room: refused up front; a disk filled mid-blob: one clear error, the partial removed" {
         requires root
         local small=$BATS_TEST_TMPDIR/small
         mkdir -p "$small"
         mount -t tmpfs -o size=512k tmpfs "$small"
         run_tool --stderr 1 berth-pull --root "$small" "$(fixture_ref busybox:latest)"
-        local err=$stderr n
-        n=$(find "$small/tmp" -type f | wc -l)
-        [[ ! -e $small/oci/index.json ]] || { umount "$small"; die "index.json written"; }
+        local err1=$stderr n1
+        n1=$(find "$small" -type f -size +1 | wc -l)
         umount "$small"
         is "${#stderr_lines[@]}" 1
-        assert_contains "$err" "No space left on device"
-        is "$n" 0 "files left in tmp"
+        assert_contains "$err1" "No space left on device"
+        assert_contains "$err1" "its blobs need"
+        is "$n1" 0 "files with content after a refused pull"
+
+        # Room when the pull starts; someone else fills the disk while the layer arrives (slowly).
+        start_hostile
+        mount -t tmpfs -o size=1600k tmpfs "$small"
+        berth-pull --root "$small" "$HOSTILE/slow:latest" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+        local pid=$! i
+        for ((i = 0; i < 200; i++)); do
+                [[ -n $(find "$small/tmp" -name '*.partial' -size +100k 2>/dev/null || true) ]] && break
+                sleep 0.02
+        done
+        dd if=/dev/zero of="$small/filler" bs=64k 2>/dev/null || true
+        local rc=0
+        wait "$pid" || rc=$?
+        local n2 idx=no
+        n2=$(find "$small/tmp" -type f | wc -l)
+        [[ ! -e $small/oci/index.json ]] || idx=yes
+        umount "$small"
+        is "$rc" 1 "exit status"
+        is "$(wc -l <"$BATS_TEST_TMPDIR/err")" 1 "stderr lines: $(cat "$BATS_TEST_TMPDIR/err")"
+        assert_contains "$(cat "$BATS_TEST_TMPDIR/err")" "No space left on device"
+        is "$n2" 0 "files left in tmp"
+        is "$idx" no "index.json written"
 }
 
 @test "pull: short names are docker.io/library, reached here through a registries.conf mirror; proxies from the environment" {

@@ -4,6 +4,7 @@
 #include <strings.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include "fileio.h"
 #include "log.h"
@@ -13,6 +14,7 @@
 #include "ref.h"
 #include "registries.h"
 #include "store.h"
+#include "util.h"
 
 #define ACCEPT_MANIFESTS \
         MEDIA_OCI_MANIFEST ", " MEDIA_OCI_INDEX ", " MEDIA_DOCKER_MANIFEST ", " MEDIA_DOCKER_LIST
@@ -378,6 +380,29 @@ static int name_manifest(const char *name, const char *digest, json_t *m, uint64
         return store_index_set_full(name, od, strlen(body), MEDIA_OCI_MANIFEST, id, digest);
 }
 
+/* Fail before a byte is fetched when the blobs cannot fit, rather than filling the disk (S5); the write
+ * path still handles ENOSPC from others filling it meanwhile. */
+static int check_space(const Need *need, size_t n, const char *what) {
+        _cleanup_free_ char *tmp = berth_path("tmp");
+        uint64_t want = 0;
+        struct statvfs sv;
+
+        for (size_t i = 0; i < n; i++)
+                if (!store_has_blob(need[i].digest, need[i].size))
+                        want += need[i].size;
+        if (!tmp || want == 0 || statvfs(tmp, &sv) < 0)
+                return 0;
+        uint64_t avail = (uint64_t) sv.f_bavail * sv.f_frsize;
+        if (avail >= want)
+                return 0;
+        char a[32], w[32];
+        format_size(want, w, sizeof w);
+        format_size(avail, a, sizeof a);
+        return log_error_errno(-ENOSPC,
+                               "No space left on device for %s: its blobs need %s, '%s' has %s free", what,
+                               w, berth_root(), a);
+}
+
 static int pull_from(Client *c, const Endpoint *ep, const Reference *ref, const char *name,
                      const PullOptions *o, PullResult *res) {
         _cleanup_free_ char *body = NULL, *what = NULL;
@@ -430,6 +455,9 @@ static int pull_from(Client *c, const Endpoint *ep, const Reference *ref, const 
         if (asprintf(&image, "%s/%s", ep->domain, ep->repo) < 0)
                 return log_oom();
         r = check_manifest(what, image, doc, &need, &n_need);
+        if (r < 0)
+                return r;
+        r = check_space(need, n_need, what);
         if (r < 0)
                 return r;
         r = fetch_blobs(c, need, n_need, &res->bytes_fetched);
