@@ -251,31 +251,27 @@ static int store_image(Archive *a, const char *mdigest, const char *mbody, size_
         return 0;
 }
 
+/* The names to give a loaded image: NAME if given, else the archive's own (RepoTags, or a full reference in
+ * the OCI ref.name annotation). */
 static int name_list(const char *given, json_t *tags, const char *what, char ***ret) {
         _cleanup_strv_free_ char **names = NULL;
-        json_t *t;
-        size_t i;
+        size_t n = given ? 1 : json_array_size(tags);
         int r;
 
-        if (given || json_array_size(tags) == 0) {
-                if (!given)
-                        return log_error_errno(
-                                -EINVAL, "%s has no name: give one (berth-pull load ARCHIVE NAME)", what);
-                tags = NULL;
-        }
-        const char *one[] = {given, NULL};
-        for (i = 0; given ? one[i] != NULL : i < json_array_size(tags); i++) {
+        if (n == 0)
+                return log_error_errno(-EINVAL, "%s has no name: give one (berth-pull load ARCHIVE NAME)",
+                                       what);
+        for (size_t i = 0; i < n; i++) {
                 _cleanup_(ref_freep) Reference *ref = NULL;
-                const char *s = given ? one[i] : json_string_value(json_array_get(tags, i));
+                const char *s = given ?: json_string_value(json_array_get(tags, i));
                 const char *why = NULL;
                 if (!s || ref_parse(s, &ref, &why) < 0 || ref->digest)
                         return log_error_errno(-EINVAL, "%s: invalid name '%s': %s", what, strna(s),
-                                               why ?: "digest");
+                                               why ?: "a digest is not a name");
                 r = strv_push(&names, ref_store_name(ref));
                 if (r < 0)
                         return log_oom();
         }
-        (void) t;
         *ret = TAKE_PTR(names);
         return 0;
 }
