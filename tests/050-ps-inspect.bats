@@ -16,14 +16,18 @@ teardown() {
         berth_teardown
 }
 
-# fill_store: the fixtures' busybox as busybox:latest and busybox:v2, layered as layered:latest (skopeo writes
-# the same OCI layout berth-pull does, minus berth's own ID annotation, so this also covers a store without it).
+# The store, made once per file: the fixtures' busybox as busybox:latest and busybox:v2, layered as
+# layered:latest (skopeo writes the same OCI layout berth-pull does, minus berth's own ID annotation, so this also
+# covers a store without it). fill_store copies it into the test's root.
+setup_file() {
+        local layout=${BERTH_FIXTURES:?run under tests/world.sh} store=$BATS_FILE_TMPDIR/oci
+        skopeo copy -q "oci:$layout:busybox" "oci:$store:127.0.0.1:5000/busybox:latest"
+        skopeo copy -q "oci:$layout:busybox" "oci:$store:127.0.0.1:5000/busybox:v2"
+        skopeo copy -q "oci:$layout:layered" "oci:$store:127.0.0.1:5000/layered:latest"
+}
+
 fill_store() {
-        local layout
-        layout=$(fixture_layout)
-        skopeo copy -q "oci:$layout:busybox" "oci:$BERTH_ROOT/oci:127.0.0.1:5000/busybox:latest"
-        skopeo copy -q "oci:$layout:busybox" "oci:$BERTH_ROOT/oci:127.0.0.1:5000/busybox:v2"
-        skopeo copy -q "oci:$layout:layered" "oci:$BERTH_ROOT/oci:127.0.0.1:5000/layered:latest"
+        cp -a "$BATS_FILE_TMPDIR/oci" "$BERTH_ROOT/oci"
         BUSYBOX_ID=$(jq -r '.config.digest' \
                 "$BERTH_ROOT/oci/blobs/sha256/$(jq -r '.manifests[0].digest | sub("sha256:"; "")' "$BERTH_ROOT/oci/index.json")")
 }
