@@ -51,5 +51,12 @@ typedef struct Request {
         char *errmsg;
 } Request;
 
+/* http.c */
+int client_set_origin(Client *c, bool http);
+/* http-done.c: record the request's failure (first one wins), for client_run to log once. */
+int request_fail(Request *q, int r, const char *fmt, ...) _printf_(3, 4);
+/* http-done.c: a finished transfer: 0 with q->ready set to start it again, or done, or q->error set. */
+int handle_done(Client *c, Request *q, CURLcode k);
+
 /* auth.c: answer a WWW-Authenticate challenge, setting c->auth_header; on failure *ret_error says why. */
 int auth_answer_challenge(Client *c, const char *challenge, char **ret_error);
