@@ -308,6 +308,10 @@ layer_gets() {
         assert_contains "$stderr" "HTTP/2 200"
         run_tool berth-pull --root "$d/r2" --tls-verify=false "127.0.0.1:$port/busybox:latest"
         is "$output" "$(fixture_config busybox)"
+        # insecure = true in registries.conf: no verification, as with --tls-verify=false.
+        printf '[[registry]]\nlocation = "127.0.0.1:%s"\ninsecure = true\n' "$port" >"$d/registries.conf"
+        CONTAINERS_REGISTRIES_CONF=$d/registries.conf run_tool berth-pull --root "$d/r3" "127.0.0.1:$port/busybox:latest"
+        is "$output" "$(fixture_config busybox)"
 }
 
 @test "pull: progress on stderr only when it is a terminal; -q silences it" {
