@@ -11,6 +11,7 @@
 #include "log.h"
 #include "macro.h"
 #include "monitor.h"
+#include "notify.h"
 #include "lifecycle.h"
 #include "oci.h"
 #include "paths.h"
@@ -367,6 +368,16 @@ int container_create(const RunOptions *o, bool keep_mounted, char **ret_id) {
                 free(args);
                 args = na;
         }
+        bool notify_proxy = streq_ptr(o->sdnotify ?: "container", "container") && getenv("NOTIFY_SOCKET");
+        _cleanup_free_ char *notify_dir = notify_proxy ? container_path(c.id, "notify") : NULL;
+        if (notify_proxy) {
+                if (!notify_dir || (mkdir(notify_dir, 0700) < 0 && errno != EEXIST) ||
+                    strv_extend(&env, "NOTIFY_SOCKET=" NOTIFY_CONTAINER_SOCKET) < 0) {
+                        created_undo(&c);
+                        return log_error_errno(errno ?: ENOMEM, "Cannot prepare the notify socket: %m"),
+                               EXIT_BERTH_FAILED;
+                }
+        }
         SpecInput in = {
                 .o = o,
                 .args = args,
@@ -382,6 +393,7 @@ int container_create(const RunOptions *o, bool keep_mounted, char **ret_id) {
                 .cgroups_path = cgpath,
                 .binds = binds,
                 .init_path = init_path,
+                .notify_dir = notify_dir,
         };
         r = spec_build(&in, &spec, &why);
         if (r < 0) {

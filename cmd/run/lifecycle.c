@@ -125,6 +125,7 @@ static int stop_one(const char *spec, int timeout_s) {
                         (void) wait_gone(id, 10 * USEC_PER_SEC);
                 return 0;
         }
+        (void) record_set_stop_requested(id, true);
         int sig = parse_signal(record_get_string(rec, "Config.StopSignal"));
         if (timeout_s < 0)
                 timeout_s = (int) record_get_int(rec, "Config.StopTimeout");
@@ -286,7 +287,10 @@ int verb_kill(int argc, char *argv[], void *userdata) {
                         ret = r;
                         continue;
                 }
-                r = send_signal(rec, parse_signal(arg_signal));
+                int sig = parse_signal(arg_signal);
+                if (sig == SIGKILL || sig == SIGTERM)
+                        (void) record_set_stop_requested(id, true);
+                r = send_signal(rec, sig);
                 json_decref(rec);
                 if (r == -ESRCH)
                         r = log_error_errno(r, "Container '%s' is not running", argv[i]);

@@ -11,6 +11,11 @@ typedef struct Monitor {
         char short_id[13];
         bool rm, detached, tty, interactive;
         int master; /* -t: the pty master the runtime sent us */
+        int notify_fd; /* --sdnotify=container: the proxy socket */
+        char *sdnotify;
+        bool health; /* a health check is configured */
+        char *restart;
+        int restart_max, restart_count;
         sd_bus *bus;
         bool scope_made, net_attached;
         int stdin_fd, stdout_fd, stderr_fd; /* for the runtime's child; -EBADF: inherit ours */

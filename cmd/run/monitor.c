@@ -21,6 +21,7 @@
 #include "monitor-internal.h"
 #include "monitor.h"
 #include "net.h"
+#include "notify.h"
 #include "lifecycle.h"
 #include "paths.h"
 #include "record.h"
@@ -47,6 +48,12 @@ static void monitor_done(Monitor *m) {
         safe_close(m->err_pipe);
         safe_close(m->log_fd);
         safe_close(m->master);
+        safe_close(m->notify_fd);
+        safe_close(m->stdin_fd);
+        safe_close(m->stdout_fd);
+        safe_close(m->stderr_fd);
+        free(m->sdnotify);
+        free(m->restart);
 }
 
 static int signal_from_string(const char *s) {
@@ -82,7 +89,12 @@ static char *json_dup(json_t *rec, const char *path) {
 static int monitor_init(Monitor *m, const char *id, json_t *rec) {
         json_t *hc = json_object_get(rec, "HostConfig");
         *m = (Monitor) { .stdin_fd = -EBADF, .stdout_fd = -EBADF, .stderr_fd = -EBADF, .out_pipe = -EBADF,
-                         .err_pipe = -EBADF, .log_fd = -EBADF, .master = -EBADF };
+                         .err_pipe = -EBADF, .log_fd = -EBADF, .master = -EBADF, .notify_fd = -EBADF };
+        m->sdnotify = json_dup(rec, "HostConfig.SdNotify");
+        m->restart = json_dup(rec, "HostConfig.RestartPolicy.Name");
+        m->restart_max = (int) record_get_int(rec, "HostConfig.RestartPolicy.MaximumRetryCount");
+        m->restart_count = (int) json_integer_value(json_object_get(rec, "RestartCount"));
+        m->health = !isempty(record_get_string(rec, "Config.Healthcheck.Test"));
         m->tty = json_is_true(json_object_get(json_object_get(rec, "Config"), "Tty"));
         m->id = strdup(id);
         m->name = json_dup(rec, "Name");
@@ -204,17 +216,18 @@ static int supervise(Monitor *m, bool forward_signals) {
                 return log_error_errno(errno, "signalfd() failed: %m");
 
         for (;;) {
-                struct pollfd p[5] = {
+                struct pollfd p[6] = {
                         { .fd = sfd, .events = POLLIN },
                         { .fd = m->out_pipe, .events = POLLIN },
                         { .fd = m->err_pipe, .events = POLLIN },
                         { .fd = m->master, .events = POLLIN },
                         { .fd = in_fd, .events = POLLIN },
+                        { .fd = m->notify_fd, .events = POLLIN },
                 };
                 if (status >= 0 && m->out_pipe < 0 && m->err_pipe < 0 && m->master < 0)
                         break;
                 /* After the exit, drain what is buffered in the pipes but do not wait for other writers. */
-                int n = poll(p, 5, status >= 0 ? 0 : -1);
+                int n = poll(p, 6, status >= 0 ? 0 : -1);
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -259,6 +272,8 @@ static int supervise(Monitor *m, bool forward_signals) {
                         } else
                                 pump(m->master, STDOUT_FILENO, &m->master);
                 }
+                if (p[5].revents & POLLIN)
+                        (void) notify_proxy_relay(m->notify_fd, getpid());
                 if (p[4].revents & (POLLIN | POLLHUP | POLLERR) && m->master >= 0) {
                         pump(in_fd, m->master, &in_fd);
                         if (in_fd < 0)
@@ -384,6 +399,17 @@ static int prepare(Monitor *m, json_t *rec) {
         r = rootfs_prepare(rootfd, record_get_string(rec, "Config.WorkingDir"), &why);
         if (r < 0)
                 return log_error_errno(r, "Cannot prepare the rootfs of '%s': %s", m->name, strna(why));
+        if (getenv("NOTIFY_SOCKET") && streq_ptr(m->sdnotify, "container")) {
+                _cleanup_free_ char *bundle = container_path(m->id, NULL);
+                _cleanup_free_ char *dir = container_path(m->id, "notify");
+                if (!bundle || !dir)
+                        return log_oom();
+                if (access(dir, F_OK) >= 0) {
+                        r = notify_proxy_listen(bundle, &m->notify_fd);
+                        if (r < 0)
+                                return log_error_errno(r, "Cannot create the notify socket of '%s': %m", m->name);
+                }
+        }
         if (net_wanted(rec)) {
                 m->net_attached = true; /* finish() detaches whatever part of it was done */
                 r = net_attach(m->id, rec);
@@ -418,9 +444,73 @@ static int start_in_monitor(Monitor *m, json_t *rec, int notify_fd) {
         r = record_set_running(m->id, m->pid, getpid());
         if (r < 0)
                 log_warning_errno(r, "Cannot record that '%s' runs, ignoring: %m", m->name);
+        if (getenv("NOTIFY_SOCKET") &&
+            (streq_ptr(m->sdnotify, "conmon") || (streq_ptr(m->sdnotify, "healthy") && !m->health)))
+                notify_ready(getpid());
         if (notify_fd >= 0)
                 (void) dprintf(notify_fd, "0\n");
         return 0;
+}
+
+static bool stop_requested(const char *id) {
+        json_t *rec = NULL;
+        if (container_load(id, &rec, NULL) < 0)
+                return true;
+        bool b = json_is_true(json_object_get(json_object_get(rec, "State"), "StopRequested"));
+        json_decref(rec);
+        return b;
+}
+
+static int bump_restart_count(json_t *rec, void *userdata) {
+        json_int_t n = json_integer_value(json_object_get(rec, "RestartCount"));
+        json_object_set_new(rec, "RestartCount", json_integer(n + 1));
+        *(json_int_t *) userdata = n + 1;
+        return 0;
+}
+
+/* --restart: docker's policies, with docker's backoff (100 ms doubling, at most 10 s; reset after 10 s of
+ * running). Returns the exit code to finish with. */
+static int supervise_with_restarts(Monitor *m, bool forward_signals) {
+        unsigned in_a_row = 0;
+        for (;;) {
+                usec_t started = now_usec(CLOCK_MONOTONIC);
+                int code = supervise(m, forward_signals);
+                if (code < 0)
+                        return EXIT_BERTH_FAILED;
+                bool again = false;
+                if (streq_ptr(m->restart, "always") || streq_ptr(m->restart, "unless-stopped"))
+                        again = true;
+                else if (streq_ptr(m->restart, "on-failure") && code != 0)
+                        again = m->restart_max == 0 || m->restart_count < m->restart_max;
+                if (!again || stop_requested(m->id))
+                        return code;
+                if (now_usec(CLOCK_MONOTONIC) - started > 10 * USEC_PER_SEC)
+                        in_a_row = 0;
+                usec_t delay = MIN(100 * USEC_PER_MSEC << MIN(in_a_row, 7U), 10 * USEC_PER_SEC);
+                in_a_row++;
+
+                (void) record_set_exited(m->id, code, NULL);
+                runtime_delete(m->runtime, m->id);
+                cgroup_v1_cleanup(m->unit);
+                if (cgroup_is_hybrid())
+                        cgroup_unified_cleanup(m->unit);
+                if (m->scope_made && m->bus) {
+                        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+                        (void) bus_stop_unit(m->bus, m->unit, &e);
+                }
+                struct timespec ts = { (time_t) (delay / USEC_PER_SEC), (long) (delay % USEC_PER_SEC) * 1000 };
+                (void) nanosleep(&ts, NULL);
+                if (stop_requested(m->id))
+                        return code;
+                json_int_t n = 0;
+                (void) record_update(m->id, bump_restart_count, &n);
+                m->restart_count = (int) n;
+                m->pid = 0;
+                if (monitor_spawn_runtime(m) < 0)
+                        return m->fail_code > 0 ? m->fail_code : EXIT_BERTH_FAILED;
+                if (record_set_running(m->id, m->pid, getpid()) < 0)
+                        log_warning("Cannot record that '%s' runs again, ignoring", m->name);
+        }
 }
 
 int container_start(const char *id, StartMode mode, bool interactive) {
@@ -443,6 +533,7 @@ int container_start(const char *id, StartMode mode, bool interactive) {
                 log_error("Container '%s' is running already", m.name);
                 return EXIT_BERTH_FAILED;
         }
+        (void) record_set_stop_requested(id, false);
         if (mode == START_FOREGROUND) {
                 /* Children that the runtime leaves behind (the container's init) become ours to reap. */
                 (void) prctl(PR_SET_CHILD_SUBREAPER, 1);
@@ -460,15 +551,13 @@ int container_start(const char *id, StartMode mode, bool interactive) {
                 m.interactive = interactive;
                 r = start_in_monitor(&m, rec, -EBADF);
                 json_decref(rec);
-                safe_close(m.stdin_fd);
-                m.stdin_fd = -EBADF;
                 if (r != 0)
                         return r;
                 struct termios saved;
                 bool raw = m.master >= 0 && isatty(STDIN_FILENO) && tty_raw(STDIN_FILENO, &saved) >= 0;
                 if (m.master >= 0)
                         tty_copy_size(STDIN_FILENO, m.master);
-                r = supervise(&m, true);
+                r = supervise_with_restarts(&m, true);
                 if (raw)
                         tty_restore(STDIN_FILENO, &saved);
                 finish(&m, r < 0 ? EXIT_BERTH_FAILED : r, NULL);
@@ -512,11 +601,10 @@ int container_start(const char *id, StartMode mode, bool interactive) {
                 m.stderr_fd = e[1];
                 m.stdin_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
                 m.detached = true;
+                /* o[1], e[1] and stdin stay open in m for restarts (--restart); the supervisor drains the
+                 * pipes without waiting for EOF */
                 r = start_in_monitor(&m, rec, notify_w);
                 json_decref(rec);
-                safe_close(o[1]);
-                safe_close(e[1]);
-                safe_close(m.stdin_fd);
                 notify_w = safe_close(notify_w);
                 int null = open("/dev/null", O_RDWR | O_CLOEXEC);
                 (void) dup2(null, 0);
@@ -524,7 +612,7 @@ int container_start(const char *id, StartMode mode, bool interactive) {
                 (void) dup2(null, 2);
                 if (r != 0)
                         _exit(r);
-                r = supervise(&m, false);
+                r = supervise_with_restarts(&m, false);
                 finish(&m, r < 0 ? EXIT_BERTH_FAILED : r, NULL);
                 monitor_done(&m);
                 _exit(0);

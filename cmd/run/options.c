@@ -63,7 +63,7 @@ void run_help(const char *verb) {
                "     --stop-timeout SECS   Seconds to wait before SIGKILL on stop\n"
                "     --init                Run an init (catatonit) as PID 1\n"
                "     --restart POLICY      no, on-failure[:N], always, unless-stopped\n"
-               "     --sdnotify MODE       container, conmon or ignore\n"
+               "     --sdnotify MODE       container, conmon, healthy or ignore\n"
                "     --pull POLICY         missing (default), always or never\n"
                "     --tls-verify BOOL     Passed to berth-pull\n"
                "     --runtime PATH        OCI runtime (default runc)\n"
@@ -386,8 +386,10 @@ int run_options_parse(int argc, char *argv[], RunOptions *o, bool is_run) {
                         o->restart = optarg;
                         break;
                 case ARG_SDNOTIFY:
-                        if (!streq(optarg, "container") && !streq(optarg, "conmon") && !streq(optarg, "ignore"))
-                                return cli_usage_error("Invalid --sdnotify '%s': container, conmon or ignore", optarg);
+                        if (!streq(optarg, "container") && !streq(optarg, "conmon") && !streq(optarg, "ignore") &&
+                            !streq(optarg, "healthy"))
+                                return cli_usage_error("Invalid --sdnotify '%s': container, conmon, healthy or ignore",
+                                                       optarg);
                         o->sdnotify = optarg;
                         break;
                 case ARG_PULL:

@@ -206,3 +206,12 @@ int record_remove(const char *id) {
                 return r;
         return 0;
 }
+
+static int apply_stop_requested(json_t *rec, void *userdata) {
+        json_object_set_new(state_of(rec), "StopRequested", json_boolean(userdata != NULL));
+        return 0;
+}
+
+int record_set_stop_requested(const char *id, bool b) {
+        return record_update(id, apply_stop_requested, b ? (void *) 1 : NULL);
+}

@@ -25,6 +25,8 @@ int record_name_release(const char *name, const char *id);
 int record_set_running(const char *id, pid_t pid, pid_t monitor_pid);
 int record_set_exited(const char *id, int exit_code, const char *error);
 int record_set_status(const char *id, const char *status);
+/* stop, kill and rm end a container for good: its restart policy does not bring it back (docker's rule). */
+int record_set_stop_requested(const char *id, bool b);
 
 /* The string at a "A.B" path of a record, or NULL. */
 const char *record_get_string(json_t *rec, const char *path);

@@ -37,6 +37,7 @@ typedef struct SpecInput {
         const char *cgroups_path;
         json_t *binds;            /* [{"Source","Destination","RW"}] resolved volumes */
         const char *init_path;    /* --init: host path of catatonit */
+        const char *notify_dir;   /* --sdnotify=container: host dir of the proxy socket */
 } SpecInput;
 
 int spec_build(const SpecInput *in, json_t **ret, char **ret_why);

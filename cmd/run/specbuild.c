@@ -222,6 +222,9 @@ int spec_build(const SpecInput *in, json_t **ret, char **ret_why) {
                         json_array_append_new(to, json_string(x));
                 add_mount(mounts, copy, "tmpfs", "tmpfs", to);
         }
+        if (in->notify_dir)
+                add_mount(mounts, "/run/berth-notify", "bind", in->notify_dir,
+                          opts((const char *const[]) { "rbind", "rprivate", "nosuid", "nodev", "noexec", NULL }));
         if (in->init_path)
                 add_mount(mounts, "/run/berth-init", "bind", in->init_path,
                           opts((const char *const[]) { "bind", "ro", NULL }));

@@ -108,7 +108,7 @@ static int connect_manager(Monitor *m) {
         static bool warned = false;
         int r;
 
-        if (getenv("INVOCATION_ID"))
+        if (getenv("INVOCATION_ID") || m->bus || warned)
                 return 0; /* inside a service: the container stays in the service's cgroup */
         r = bus_connect_manager(BUS_MANAGER_AUTO, &m->bus, NULL);
         if (r == -EHOSTDOWN) {
@@ -170,6 +170,8 @@ int monitor_spawn_runtime(Monitor *m) {
                 if (m->stderr_fd >= 0)
                         (void) dup2(m->stderr_fd, 2);
                 (void) signal(SIGPIPE, SIG_DFL);
+                /* the runtime would run its own notify proxy: READY=1 is ours to relay */
+                (void) unsetenv("NOTIFY_SOCKET");
                 close_fds_on_exec();
                 /* runc chdirs into the bundle, so "console.sock" names the socket there, whatever the length
                  * of the state paths (sun_path holds 108 bytes) */
