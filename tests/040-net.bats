@@ -158,6 +158,11 @@ count_leases() {
         is "$output" "berth-net: Option 'frobnicate' is not supported by the bridge driver"
         run_tool 1 berth-net create --interface-name 'much-too-long-name' second
         is "$output" "berth-net: Invalid interface name 'much-too-long-name'"
+        # the plugins must answer CNI VERSION before a network is written
+        mkdir -p "$BATS_TEST_TMPDIR/empty"
+        run_tool 1 berth-net create --cni-path "$BATS_TEST_TMPDIR/empty" second
+        is "$output" "berth-net: CNI plugin 'bridge' is not usable: plugin 'bridge' not found in '$BATS_TEST_TMPDIR/empty'"
+        run_tool 1 berth-net exists second
         run_tool 2 berth-net create
         run_tool 2 berth-net attach
         is "$output" "berth-net: Missing --container ID"

@@ -251,3 +251,30 @@ int cni_check_list(json_t *conflist, const CniRun *run, json_t *cached_result) {
         }
         return 0;
 }
+
+int cni_check_versions(json_t *conflist, const char *cni_path) {
+        const char *version = json_string_value(json_object_get(conflist, "cniVersion"));
+        json_t *plugin;
+        size_t i;
+        CniRun run = {.cni_path = cni_path};
+        json_array_foreach (json_object_get(conflist, "plugins"), i, plugin) {
+                const char *type = json_string_value(json_object_get(plugin, "type"));
+                json_auto_t *in = json_pack("{s:s, s:s?}", "cniVersion", version, "type", type), *out = NULL;
+                _cleanup_free_ char *err = NULL;
+                if (!in)
+                        return log_oom();
+                int r = cni_exec("VERSION", in, &run, &out, &err);
+                if (r < 0)
+                        return log_error_errno(r, "CNI plugin '%s' is not usable: %s", strna(type),
+                                               err ?: strerror(-r));
+                json_t *v;
+                size_t k;
+                bool ok = false;
+                json_array_foreach (json_object_get(out, "supportedVersions"), k, v)
+                        ok = ok || streq_ptr(json_string_value(v), version);
+                if (!ok)
+                        return log_error_errno(-EPROTONOSUPPORT, "CNI plugin '%s' does not support CNI %s",
+                                               strna(type), strna(version));
+        }
+        return 0;
+}

@@ -23,5 +23,7 @@ int cni_add_list(json_t *conflist, const CniRun *run, json_t **ret_result);
 /* DEL every plugin in reverse order with the cached ADD result as prevResult (NULL if there is none). Goes
  * on after a failure and returns the first error. */
 int cni_del_list(json_t *conflist, const CniRun *run, json_t *cached_result);
+/* VERSION for every plugin of the list: each must exist and support the list's cniVersion. */
+int cni_check_versions(json_t *conflist, const char *cni_path);
 /* CHECK every plugin in order with the cached result. */
 int cni_check_list(json_t *conflist, const CniRun *run, json_t *cached_result);

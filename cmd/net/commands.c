@@ -34,6 +34,7 @@ static int print_json_line(json_t *j) {
 int verb_create(int argc, char *argv[], void *userdata) {
         json_auto_t *net = NULL;
         arg.spec.name = argv[1];
+        arg.spec.check_cni_path = arg.cni_path;
         int r = network_create(&arg.spec, &net);
         if (r < 0)
                 return r;

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "cni.h"
 #include "fileio.h"
 #include "link.h"
 #include "log.h"
@@ -466,6 +467,11 @@ int network_create(NetworkSpec *spec, json_t **ret) {
                              spec->name, "args", "berth", meta, "plugins", plugins_json(meta));
         if (!conflist)
                 return log_oom();
+        if (spec->check_cni_path) {
+                r = cni_check_versions(conflist, spec->check_cni_path);
+                if (r < 0)
+                        return r;
+        }
         r = json_write_file_atomic(path, conflist);
         if (r < 0)
                 return log_error_errno(r, "Cannot write '%s': %m", path);

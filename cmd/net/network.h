@@ -25,8 +25,9 @@ typedef struct NetworkSpec {
         char *ranges[NETWORK_MAX_SUBNETS];
         size_t n_subnets, n_gateways, n_ranges;
         bool ipv6, internal, disable_dns;
-        json_t *labels;  /* object */
-        json_t *options; /* object: parent, mode, mtu, vlan, ... */
+        json_t *labels;             /* object */
+        json_t *options;            /* object: parent, mode, mtu, vlan, ... */
+        const char *check_cni_path; /* when set, the plugins must answer VERSION from there */
 } NetworkSpec;
 
 int network_name_check(const char *name, const char **ret_why);
