@@ -118,6 +118,7 @@ blobs() { # TAG -> the layer blob paths, bottom first
         jq -r '.layers[].digest' "$W/layout/blobs/sha256/${m#sha256:}" | sed "s|^sha256:|$W/layout/blobs/sha256/|"
 }
 mkdir -p "$W/bin"
+# shellcheck disable=SC2016 # "$1" belongs to the generated scripts
 for t in app app12; do
         {
                 echo '#!/bin/sh'
@@ -169,17 +170,18 @@ for t in app app12; do
 done
 
 # --- report ---------------------------------------------------------------------------------------------
-ms() { [[ $1 == null ]] && echo n/a || jq -n "$1 * 1000 | round"; }
-ratio() { [[ $1 == null || $2 == null ]] && echo n/a || jq -n "$1 / $2 | . * 100 | round / 100"; }
-mib() { [[ $1 == null ]] && echo n/a || jq -n "$1 / 1024 | . * 10 | round / 10"; }
+ms() { if [[ $1 == null ]]; then echo n/a; else jq -n "$1 * 1000 | round"; fi; }
+ratio() { if [[ $1 == null || $2 == null ]]; then echo n/a; else jq -n "$1 / $2 | . * 100 | round / 100"; fi; }
+mib() { if [[ $1 == null ]]; then echo n/a; else jq -n "$1 / 1024 | . * 10 | round / 10"; fi; }
 report=$W/report.md
 sizes() { du -sm "$1" | cut -f1; }
 {
         echo "Measured $(date -u +%Y-%m-%d) by bench/unpack/run.sh on this machine ($(nproc) cores), all on tmpfs,"
         echo "means of $runs runs (hyperfine). \"app\": 2 layers ($SRC; $(du -cm $(blobs app) | tail -1 | cut -f1) MB"
         echo "compressed, gzip -6); \"app12\": the same files in 12 layers. berth --to and umoci write a merged tree;"
-        echo "berth store writes the layer store (parallel, default jobs = CPUs); podman pull oci: copies and unpacks"
-        echo "into its overlay store."
+        echo "berth store writes the layer store (default jobs: half the CPUs, each job a decompressor thread and a"
+        echo "writer thread; -j1 for comparison); podman pull oci: copies and unpacks into its overlay store."
+        echo "Load average when the run ended: $(cut -d' ' -f1-3 /proc/loadavg)."
         echo
         echo "| image | tool | ms | peak RSS MiB | vs berth --to |"
         echo "| --- | --- | --- | --- | --- |"
