@@ -177,6 +177,7 @@ report=$W/report.md
 sizes() { du -sm "$1" | cut -f1; }
 {
         echo "Measured $(date -u +%Y-%m-%d) by bench/unpack/run.sh on this machine ($(nproc) cores), all on tmpfs,"
+        # shellcheck disable=SC2046 # one path per blob
         echo "means of $runs runs (hyperfine). \"app\": 2 layers ($SRC; $(du -cm $(blobs app) | tail -1 | cut -f1) MB"
         echo "compressed, gzip -6); \"app12\": the same files in 12 layers. berth --to and umoci write a merged tree;"
         echo "berth store writes the layer store (default jobs: half the CPUs, each job a decompressor thread and a"
