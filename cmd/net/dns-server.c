@@ -163,9 +163,15 @@ static bool answer_local(Server *s, uint8_t *q, size_t n, size_t qend, char *nam
         o = qend;
         /* rotate so that clients taking the first answer spread over all containers with the alias */
         unsigned start = k ? s->rotor++ % k : 0;
+        size_t sent = 0;
         for (size_t j = 0; j < k; j++) {
                 const Record *r = &s->records[idx[(start + j) % k]];
                 size_t alen = r->addr.family == AF_INET ? 4 : 16;
+                /* A plain UDP answer fits 512 bytes. There is no TCP here, so rather than truncate, answer
+                 * with as many as fit; the rotation still spreads the clients over all of them. */
+                if (o + 12 + alen > 512)
+                        break;
+                sent++;
                 put16(out + o, 0xc00c);
                 put16(out + o + 2, qtype);
                 put16(out + o + 4, 1);
@@ -174,6 +180,7 @@ static bool answer_local(Server *s, uint8_t *q, size_t n, size_t qend, char *nam
                 memcpy(out + o + 12, r->addr.bytes, alen);
                 o += 12 + alen;
         }
+        put16(out + 6, (uint16_t) sent);
         *out_len = o;
         (void) n;
         return true;
