@@ -152,3 +152,19 @@ unit_state() {
         is "$out" 192.0.2.7 "forwarded answer"
         is "$out2" "10.88.*" "own names still answered"
 }
+
+@test "dns: a network's server answers only its own containers" {
+        run_tool berth-net create --subnet 10.104.0.0/24 other
+        local a b
+        a=$(cid a)
+        b=$(cid b)
+        run_tool berth-net attach --container "$a" --name secret
+        run_tool berth-net attach --container "$b" --network other --name outsider
+        # b can route to berth's gateway (the host forwards), but berth's server refuses it
+        run_tool 1 nsenter --net="$BERTH_RUNROOT/netns/$b" busybox nslookup secret 10.88.0.1
+        assert_contains "$output" "REFUSED"
+        is "$(lookup "$b" outsider 10.104.0.1)" "10.104.0.*"
+        run_tool berth-net detach --container "$a"
+        run_tool berth-net detach --container "$b"
+        run_tool berth-net rm other
+}

@@ -51,6 +51,8 @@ typedef struct Server {
         size_t n_upstream;
         Pending pending[MAX_PENDING];
         uint16_t next_id;
+        Subnet subnets[MAX_LISTEN];
+        size_t n_subnets;
 } Server;
 
 static void records_free(Server *s) {
@@ -230,6 +232,20 @@ static void handle_upstream(Server *s) {
         }
 }
 
+static bool peer_allowed(const Server *s, const struct sockaddr_storage *peer) {
+        IpAddr a = {.family = peer->ss_family};
+        if (peer->ss_family == AF_INET)
+                memcpy(a.bytes, &((const struct sockaddr_in *) peer)->sin_addr, 4);
+        else if (peer->ss_family == AF_INET6)
+                memcpy(a.bytes, &((const struct sockaddr_in6 *) peer)->sin6_addr, 16);
+        else
+                return false;
+        for (size_t i = 0; i < s->n_subnets; i++)
+                if (subnet_contains(&s->subnets[i], &a))
+                        return true;
+        return false;
+}
+
 static void handle_query(Server *s, int fd) {
         uint8_t q[1500], out[1500 + 64 * 28];
         struct sockaddr_storage peer;
@@ -244,6 +260,13 @@ static void handle_query(Server *s, int fd) {
                 return;
         uint16_t qtype = (uint16_t) (q[qend] << 8 | q[qend + 1]);
         qend += 4;
+        if (!peer_allowed(s, &peer)) {
+                /* REFUSED: the names of a network are for its own containers, not for other networks' */
+                q[2] |= 0x80;
+                q[3] = (q[3] & 0xf0) | 5;
+                (void) sendto(fd, q, qend, 0, (struct sockaddr *) &peer, plen);
+                return;
+        }
         records_reload(s);
         q[10] = q[11] = 0; /* drop additional records (EDNS) from what we echo */
         q[6] = q[7] = q[8] = q[9] = 0;
@@ -351,6 +374,10 @@ int dns_serve(const char *net) {
                 return log_error_errno(r, "Network '%s' cannot be loaded: %m", net);
         json_array_foreach (json_object_get(network_meta(conflist), "subnets"), i, sn) {
                 const char *gw = json_string_value(json_object_get(sn, "gateway"));
+                if (s.n_subnets < MAX_LISTEN &&
+                    subnet_parse(json_string_value(json_object_get(sn, "subnet")), &s.subnets[s.n_subnets],
+                                 NULL) >= 0)
+                        s.n_subnets++;
                 if (!gw)
                         continue;
                 r = listen_on(&s, gw);
