@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+
+#include "extract-internal.h"
+#include "fileio.h"
+#include "log.h"
+#include "macro.h"
+
+int extract_whiteout(Extract *x, const char *path, const char *parent, const char *name) {
+        _cleanup_close_ int pfd = -EBADF;
+        int r;
+
+        if (x->o->mode == EXTRACT_LAYER) {
+                if (x->o->base)
+                        return 0;
+                r = open_parent(x, parent, true, &pfd);
+                if (r < 0)
+                        return r;
+                /* Written by this layer already: a whiteout hides only the layers below. */
+                if (faccessat(pfd, name, F_OK, AT_SYMLINK_NOFOLLOW) >= 0)
+                        return 0;
+                r = track_dir(x, pfd, parent, NULL);
+                if (r < 0)
+                        return r;
+                if (mknodat(pfd, name, S_IFCHR | 0, makedev(0, 0)) < 0)
+                        return extract_fail(x, -errno, "cannot create whiteout: %m");
+                return 0;
+        }
+
+        _cleanup_free_ char *target = strjoin_path(parent, name);
+        if (!target)
+                return -ENOMEM;
+        if (strmap_get(x->written, target, NULL))
+                return 0;
+        r = open_parent(x, parent, false, &pfd);
+        if (r == -ENOENT || r == -ENOTDIR)
+                return 0;
+        if (r < 0)
+                return r;
+        r = track_dir(x, pfd, parent, NULL);
+        if (r < 0)
+                return r;
+        r = rm_rf_at(pfd, name);
+        if (r < 0)
+                return extract_fail(x, r, "cannot apply whiteout: %s", strerror(-r));
+        return 0;
+}
+
+int extract_opaque(Extract *x, const char *dir) {
+        int r;
+        if (x->o->mode == EXTRACT_LAYER) {
+                _cleanup_close_ int pfd = -EBADF, fd = -EBADF;
+                if (x->o->base)
+                        return 0;
+                r = open_parent(x, dir, true, &pfd);
+                if (r < 0)
+                        return r;
+                fd = open_in_root(x->rootfd, dir, O_RDONLY | O_DIRECTORY);
+                if (fd < 0)
+                        return extract_fail(x, fd, "cannot open '%.160s': %s", dir, strerror(-fd));
+                if (fsetxattr(fd, "trusted.overlay.opaque", "y", 1, 0) < 0)
+                        return extract_fail(x, -errno, "cannot mark '%.160s' opaque: %m", dir);
+                return 0;
+        }
+        /* Applied when the layer is done, with what the layer wrote known: same result as "first". */
+        char **o = realloc(x->opaque, (x->n_opaque + 1) * sizeof(char *));
+        if (!o)
+                return -ENOMEM;
+        x->opaque = o;
+        x->opaque[x->n_opaque] = strdup(dir);
+        if (!x->opaque[x->n_opaque])
+                return -ENOMEM;
+        x->n_opaque++;
+        return 0;
+}
+
+/* Remove everything below dirfd (at path) that this layer did not write. */
+static int prune_opaque(Extract *x, int dir_fd, const char *path) {
+        _cleanup_closedir_ DIR *d = NULL;
+        int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        d = fdopendir(fd);
+        if (!d) {
+                safe_close(fd);
+                return -errno;
+        }
+        for (struct dirent *de; (de = readdir(d));) {
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                _cleanup_free_ char *child = strjoin_path(path, de->d_name);
+                if (!child)
+                        return -ENOMEM;
+                bool keep = strmap_get(x->written, child, NULL),
+                     ancestor = strmap_get(x->ancestors, child, NULL);
+                if (!keep && !ancestor) {
+                        int r = rm_rf_at(dirfd(d), de->d_name);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                _cleanup_close_ int cfd =
+                        openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (cfd < 0)
+                        continue; /* not a directory: kept as written */
+                int r = prune_opaque(x, cfd, child);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int apply_opaque(Extract *x) {
+        for (size_t i = 0; i < x->n_opaque; i++) {
+                _cleanup_close_ int fd = open_in_root(x->rootfd, x->opaque[i], O_RDONLY | O_DIRECTORY);
+                if (fd < 0)
+                        continue;
+                int r = prune_opaque(x, fd, x->opaque[i]);
+                if (r < 0)
+                        return extract_fail(x, r, "cannot apply opaque directory '%.160s': %s", x->opaque[i],
+                                            strerror(-r));
+        }
+        return 0;
+}
