@@ -401,7 +401,10 @@ int network_create(NetworkSpec *spec, json_t **ret) {
         if (!path)
                 return log_oom();
         if (access(path, F_OK) == 0)
-                return log_error_errno(-EEXIST, "Network '%s' already exists", spec->name);
+                /* the default network made meanwhile by a concurrent first use is no error */
+                return spec->check_cni_path || !is_default
+                               ? log_error_errno(-EEXIST, "Network '%s' already exists", spec->name)
+                               : -EEXIST;
         r = network_read_all(&all);
         if (r < 0)
                 return r;
