@@ -76,9 +76,11 @@ assert_store_complete() {
         local before
         before=$(find "$BERTH_ROOT/oci/blobs/sha256" -type f | wc -l)
         echo junk >"$BERTH_ROOT/tmp/$(printf '%064d' 1).partial"
+        echo junk >"$BERTH_ROOT/oci/index.json.tmp.99999"
         run_tool --stderr berth-pull gc
         is "$output" "" "nothing to collect"
         [[ ! -e $BERTH_ROOT/tmp/$(printf '%064d' 1).partial ]] || die "stale partial left"
+        [[ ! -e $BERTH_ROOT/oci/index.json.tmp.99999 ]] || die "stale index.json temp file left"
         run_tool berth-pull rmi "$(fixture_ref busybox:v2s2)"
         run_tool --stderr berth-pull gc
         # The v2s2 manifest, its OCI translation and the config go; the busybox layer stays (layered's first).

@@ -182,6 +182,16 @@ static int add_referenced(json_t *set, const char *manifest_digest) {
         return 0;
 }
 
+/* index.json.tmp.PID left by a writer killed mid-write (we hold the index lock: no writer is active). */
+static void gc_index_tmp(void) {
+        _cleanup_free_ char *dir = berth_path("oci");
+        _cleanup_closedir_ DIR *d = dir ? opendir(dir) : NULL;
+        struct dirent *de;
+        while (d && (de = readdir(d)))
+                if (startswith(de->d_name, "index.json.tmp."))
+                        (void) unlinkat(dirfd(d), de->d_name, 0);
+}
+
 static int gc_tmp(void) {
         _cleanup_free_ char *dir = berth_path("tmp");
         if (!dir)
@@ -256,6 +266,7 @@ int images_gc(char **args) {
                 n++;
         }
         (void) gc_tmp();
+        gc_index_tmp();
         char sz[32];
         format_size(freed, sz, sizeof sz);
         log_info("Removed %" PRIu64 " blobs, %s", n, sz);
