@@ -315,7 +315,36 @@ static void cgroup_v1_cleanup(const char *unit) {
         }
 }
 
+/* What `runc delete` does for a stopped container, without starting a Go program (~20 ms): remove the
+ * cgroups listed in its state.json and its state directory. Only for runc, whose layout we know; returns
+ * false when the slow path is needed. */
+static bool runtime_delete_fast(const char *runtime, const char *id) {
+        const char *base = strrchr(runtime, '/') ? strrchr(runtime, '/') + 1 : runtime;
+        _cleanup_free_ char *dir = path_join(runtime_state_root(), id);
+        _cleanup_free_ char *state = path_join(runtime_state_root(), id, "state.json");
+        json_t *j = NULL, *v;
+        const char *k;
+
+        if (!streq(base, "runc") || !dir || !state)
+                return false;
+        if (json_read_file(state, 4 * 1024 * 1024, &j, NULL) < 0)
+                return access(dir, F_OK) < 0; /* nothing there: done */
+        json_int_t pid = json_integer_value(json_object_get(j, "init_process_pid"));
+        json_int_t start = json_integer_value(json_object_get(j, "init_process_start"));
+        if (pid > 0 && pid_is_alive((pid_t) pid, (uint64_t) start)) {
+                json_decref(j);
+                return false;
+        }
+        json_object_foreach(json_object_get(j, "cgroup_paths"), k, v)
+                if (json_is_string(v))
+                        (void) rmdir(json_string_value(v));
+        json_decref(j);
+        return rm_rf(dir) >= 0;
+}
+
 static void runtime_delete(const char *runtime, const char *id) {
+        if (runtime_delete_fast(runtime, id))
+                return;
         const char *argv[] = { runtime, "--root", runtime_state_root(), "delete", "--force", id, NULL };
         pid_t pid = fork();
         if (pid == 0) {

@@ -1,0 +1,107 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# bench/run/run.sh [--write] [RUNS]: start-to-exit of a container, side by side on the same busybox image:
+#   berth-run run --rm --network=none IMAGE true    (record, berth-unpack mount, scope, runc, monitor, cleanup)
+#   podman run --rm --network=none IMAGE true       (ENVIRONMENT.md flags: cgroupfs, runc, file events)
+#   runc run on a bundle prepared once              (the floor: the runtime alone)
+# plus 50 concurrent starts (berth vs podman) and the resident memory of the supervisor (berth-run's monitor
+# vs conmon). Uses hyperfine (means, interleaving is hyperfine's). Prints a markdown table for the "## run"
+# section of bench/RESULTS.md (written there with --write). Runs inside tests/world.sh (its registry, user
+# manager and journald); outside it, the script re-runs itself there.
+set -euo pipefail
+
+here=$(cd "${BASH_SOURCE[0]%/*}" && pwd)
+repo=$(cd "$here/../.." && pwd)
+if [[ -z ${BERTH_WORLD:-} ]]; then
+        export BERTH_BUILD=${BERTH_BUILD:-$repo/build}
+        exec "$repo/tests/world.sh" "$here/run.sh" "$@"
+fi
+write=''
+if [[ ${1:-} == --write ]]; then
+        write=1
+        shift
+fi
+RUNS=${1:-${BERTH_BENCH_RUN_RUNS:-20}}
+build=${BERTH_BUILD:-$repo/build}
+for c in "$build/berth-run" "$build/berth-pull" "$build/berth-unpack" hyperfine podman runc umoci jq; do
+        command -v "$c" >/dev/null || {
+                echo "bench/run: $c is missing" >&2
+                exit 1
+        }
+done
+
+work=$(mktemp -d /var/tmp/berth-bench-run.XXXXXX)
+export BERTH_ROOT=$work/root BERTH_RUNROOT=$work/run
+IMG=$BERTH_TEST_REGISTRY/busybox:latest
+PODMAN=(podman --root "$work/podman" --runroot "$work/podman-run" --cgroup-manager=cgroupfs --runtime=runc
+        --events-backend=file)
+PODMAN_RUN=(--rm --network=none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
+cleanup() {
+        "$build/berth-run" rm -f bench-rss >/dev/null 2>&1 || true
+        "${PODMAN[@]}" rm -f -a >/dev/null 2>&1 || true
+        runc --root "$work/runc" delete -f bench-runc >/dev/null 2>&1 || true
+        findmnt -rn -o TARGET | grep "^$work" | sort -r | xargs -r umount -l 2>/dev/null || true
+        rm -rf "$work" 2>/dev/null || true
+}
+trap cleanup EXIT
+
+"$build/berth-pull" -q "$IMG" >/dev/null
+"${PODMAN[@]}" pull -q --tls-verify=false "$IMG" >/dev/null
+umoci unpack --image "$BERTH_FIXTURES:busybox" "$work/bundle" >/dev/null
+jq '.process.args = ["true"] | .process.terminal = false | del(.linux.namespaces[] | select(.type == "network"))
+    | .linux.namespaces += [{"type": "network"}]' "$work/bundle/config.json" >"$work/c.json"
+mv "$work/c.json" "$work/bundle/config.json"
+
+hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$work/h.json" \
+        -n berth "$build/berth-run run --rm --network=none $IMG true" \
+        -n podman "${PODMAN[*]} run ${PODMAN_RUN[*]} $IMG true" \
+        -n runc "runc --root $work/runc run --bundle $work/bundle bench-runc" >&2
+
+mean() { jq -r --arg n "$1" '.results[] | select(.command == $n) | .mean * 1000' "$work/h.json"; }
+b=$(mean berth) p=$(mean podman) r=$(mean runc)
+
+# 50 concurrent starts: wall time for all of them
+many() {
+        local t0 t1
+        t0=$(date +%s.%N)
+        seq 50 | xargs -P 50 -I{} "$@" >/dev/null
+        t1=$(date +%s.%N)
+        echo "$t1 - $t0" | bc
+}
+cb=$(many "$build/berth-run" run --rm --network=none "$IMG" true)
+cp=$(many "${PODMAN[@]}" run "${PODMAN_RUN[@]}" "$IMG" true)
+left=$(ls "$BERTH_ROOT/containers" | wc -l)
+
+# the supervisor's resident memory
+"$build/berth-run" run -d --name bench-rss --network=none "$IMG" sleep 1000 >/dev/null
+mon=$(jq -r .State.MonitorPid "$BERTH_ROOT/containers/$(readlink "$BERTH_ROOT/names/bench-rss")/container.json")
+rss_b=$(awk '/^VmRSS/ { print $2 }' "/proc/$mon/status")
+"$build/berth-run" rm -f bench-rss >/dev/null
+cid=$("${PODMAN[@]}" run -d --network=none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 "$IMG" sleep 1000)
+conmon=$("${PODMAN[@]}" inspect -f '{{.State.ConmonPid}}' "$cid")
+rss_c=$(awk '/^VmRSS/ { print $2 }' "/proc/$conmon/status")
+"${PODMAN[@]}" rm -f -t 0 "$cid" >/dev/null
+
+table=$(
+        printf '`run --rm --network=none busybox true`, means of %s runs (hyperfine), and 50 concurrent starts.\n\n' "$RUNS"
+        echo "| measure | berth-run | podman run | runc run (bundle ready) | berth / podman | berth / runc |"
+        echo "| --- | --- | --- | --- | --- | --- |"
+        printf '| one container, start to exit | %.1f ms | %.1f ms | %.1f ms | %.2f | %.2f |\n' "$b" "$p" "$r" \
+                "$(echo "$b / $p" | bc -l)" "$(echo "$b / $r" | bc -l)"
+        printf '| 50 concurrent, wall time | %.2f s | %.2f s | | %.2f (throughput %.1fx) | |\n' "$cb" "$cp" \
+                "$(echo "$cb / $cp" | bc -l)" "$(echo "$cp / $cb" | bc -l)"
+        printf '| supervisor RSS | %s KiB (monitor) | %s KiB (conmon) | | %.2f | |\n' "$rss_b" "$rss_c" \
+                "$(echo "$rss_b / $rss_c" | bc -l)"
+        printf '\nLeft behind by the 50 berth runs: %s records. Machine: %s cores, %s.\n' "$left" "$(nproc)" "$(uname -r)"
+)
+echo "$table"
+if [[ -n $write ]]; then
+        python3 - "$repo/bench/RESULTS.md" "$table" <<'PY'
+import re, sys
+path, table = sys.argv[1], sys.argv[2]
+text = open(path).read()
+text = re.sub(r"(## run\n)(.*?)(\n## |\Z)", lambda m: m.group(1) + "\n" + table + "\n" + m.group(3), text, count=1, flags=re.S)
+open(path, "w").write(text)
+PY
+fi
