@@ -273,7 +273,8 @@ v() { echo "${VICTIM#/}"; }
                         $'4755 0:0\n2755 0:50\n1777 0:0\n2775 1000:1000'
                 is "$(stat -c '%F %t:%T %a' "$d/null")" "character special file 1:3 666"
                 is "$(stat -c '%F %a' "$d/fifo")" "fifo 600"
-                is "$(xattrs "$d/bin/cap" security.capability)" 0100000200200000000000000000000000000000
+                is "$(xattrs "$d/bin/cap" security.capability "$d/bin/cap2" security.capability)" \
+                        "0100000200200000000000000000000000000000"$'\n'"0100000200200000000000000000000000000000"
         done
         is "$(stat -c %a "$BERTH_ROOT/layers" "${LAYER%/diff}")" $'700\n700'
         run_tool '?' setpriv --reuid=65534 --regid=65534 --clear-groups stat "$LAYER/bin/suid"

@@ -231,12 +231,18 @@ def cases(victim):
     c["u20-pax-dotdot"] = [layer([entry("innocent", data=b"x", pax={"path": "../../" + v + "/pax"})])]
     c["u20-nul-name"] = [layer([entry("nul", data=b"x", pax={"path": "a\0/../../b"})])]
     # U21: setuid, setgid, sticky, capabilities, owners kept
-    cap = base64.b64encode(bytes.fromhex("0100000200200000000000000000000000000000")).decode()
+    cap = bytes.fromhex("0100000200200000000000000000000000000000")
+    # SCHILY.xattr with raw bytes (tarfile then marks the header hdrcharset=BINARY), as GNU tar writes it; the
+    # same value again in libarchive's base64 form on another file.
+    cap_schily = cap.decode("utf-8", "surrogateescape")
+    cap_b64 = base64.b64encode(cap).decode()
     c["u21-setuid"] = [layer([d("bin"), entry("bin/suid", data=b"#!/bin/sh\n", mode=0o4755),
                               entry("bin/sgid", data=b"#!/bin/sh\n", mode=0o2755, gid=50),
                               d("sticky", mode=0o1777), d("gdir", mode=0o2775, uid=1000, gid=1000),
                               entry("bin/cap", data=b"cap", mode=0o755,
-                                    pax={"LIBARCHIVE.xattr.security.capability": cap}),
+                                    pax={"SCHILY.xattr.security.capability": cap_schily}),
+                              entry("bin/cap2", data=b"cap", mode=0o755,
+                                    pax={"LIBARCHIVE.xattr.security.capability": cap_b64}),
                               entry("fifo", tarfile.FIFOTYPE, mode=0o600),
                               entry("null", tarfile.CHRTYPE, mode=0o666, major=1, minor=3)])]
     return c

@@ -19,6 +19,7 @@
 typedef struct DirTimes {
         char *path;
         struct timespec ts[2];
+        bool follow; /* only seen as a parent: restore whatever the path resolves to (inside the root) */
 } DirTimes;
 
 typedef struct Extract {

@@ -134,8 +134,10 @@ void split_path(char *path, const char **ret_parent, const char **ret_name) {
 int track_dir(Extract *x, int dirfd, const char *path, const struct timespec *ts) {
         size_t i;
         if (strmap_get(x->dir_index, path, &i)) {
-                if (ts)
+                if (ts) {
                         memcpy(x->dirs[i].ts, ts, sizeof(x->dirs[i].ts));
+                        x->dirs[i].follow = false;
+                }
                 return 0;
         }
         if (x->n_dirs == x->n_dirs_alloc) {
@@ -147,6 +149,8 @@ int track_dir(Extract *x, int dirfd, const char *path, const struct timespec *ts
                 x->n_dirs_alloc = n;
         }
         DirTimes *d = &x->dirs[x->n_dirs];
+        /* A parent reached through a symlink (a lower layer's var/run -> /run) keeps its times too. */
+        d->follow = !ts;
         if (ts)
                 memcpy(d->ts, ts, sizeof(d->ts));
         else {
@@ -171,7 +175,8 @@ int track_dir(Extract *x, int dirfd, const char *path, const struct timespec *ts
 int apply_dir_times(Extract *x) {
         for (size_t i = x->n_dirs; i > 0; i--) {
                 _cleanup_close_ int fd =
-                        open_in_root(x->rootfd, x->dirs[i - 1].path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+                        open_in_root(x->rootfd, x->dirs[i - 1].path,
+                                     O_RDONLY | O_DIRECTORY | (x->dirs[i - 1].follow ? 0 : O_NOFOLLOW));
                 /* Gone or replaced by a non-directory later in the layer: nothing to restore. */
                 if (fd < 0)
                         continue;
