@@ -12,6 +12,7 @@ setup_file() {
         mkdir -p "$SHARED"
         BERTH_ROOT=$SHARED BERTH_RUNROOT=$SHARED/run berth-pull -q "$BERTH_TEST_REGISTRY/busybox:latest" >/dev/null
         BERTH_ROOT=$SHARED BERTH_RUNROOT=$SHARED/run berth-pull -q "$BERTH_TEST_REGISTRY/layered:latest" >/dev/null
+        BERTH_ROOT=$SHARED BERTH_RUNROOT=$SHARED/run berth-pull -q "$BERTH_TEST_REGISTRY/busybox:v2s2" >/dev/null
         python3 "$BERTH_TESTS_DIR/unpack-hostile.py" "$SHARED/oci" "$BATS_FILE_TMPDIR/victim" \
                 ok-formats ok-130layers ok-300layers ok-12layers ok-owners ok-unmapped \
                 u21-setuid u13-abs-symlink-lower u19-dup-hardlinks >/dev/null
@@ -26,6 +27,7 @@ teardown() { berth_teardown; }
 img() {
         case $1 in
         busybox | layered) echo "$BERTH_TEST_REGISTRY/$1:latest" ;;
+        v2s2) echo "$BERTH_TEST_REGISTRY/busybox:v2s2" ;;
         *) echo "127.0.0.1:5000/hostile/$1:latest" ;;
         esac
 }
@@ -203,6 +205,29 @@ except OSError:
                 jq -r .Compression "$BERTH_ROOT/layers/$c/layer.json"
         done | paste -sd' ' >"$BATS_TEST_TMPDIR/comp"
         is "$(cat "$BATS_TEST_TMPDIR/comp")" "gzip zstd none gzip"
+}
+
+@test "unpack: Docker schema2 media types; a missing blob, an unknown image: one line each" {
+        run_tool berth-unpack --to "$BATS_TEST_TMPDIR/a" "$(img v2s2)"
+        run_tool berth-unpack --to "$BATS_TEST_TMPDIR/b" "$(img busybox)"
+        diff -r --no-dereference "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b" || die "v2s2 and OCI trees differ"
+        # A store whose layer blob is gone.
+        rm "$BERTH_ROOT/oci"
+        mkdir "$BERTH_ROOT/oci"
+        cp -a "$SHARED/oci/." "$BERTH_ROOT/oci/"
+        local m l
+        m=$(jq -r --arg n "$(img busybox)" '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == $n) | .digest' \
+                "$BERTH_ROOT/oci/index.json")
+        l=$(jq -r '.layers[0].digest' "$BERTH_ROOT/oci/blobs/sha256/${m#sha256:}")
+        rm "$BERTH_ROOT/oci/blobs/sha256/${l#sha256:}"
+        run_tool --stderr 1 berth-unpack "$(img busybox)"
+        is "${#stderr_lines[@]}" 1
+        assert_contains "$stderr" "Layer 1/1 ($l) of '$(img busybox)' refused: cannot open blob"
+        is "$(find "$BERTH_ROOT/layers" -mindepth 1 -maxdepth 1 -name '[0-9a-f]*' -o -name '.tmp-*' | wc -l)" 0
+        run_tool --stderr 1 berth-unpack sha256:0123
+        is "$stderr" "berth-unpack: Image 'sha256:0123' not found in the store '$BERTH_ROOT/oci'"
+        run_tool --stderr 2 berth-unpack
+        is "$stderr" "berth-unpack: Missing IMAGE; see 'berth-unpack --help'"
 }
 
 @test "unpack --jobs: 12 layers in parallel give the same layers as one at a time" {
