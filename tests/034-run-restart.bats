@@ -104,3 +104,26 @@ socket"
         run_tool systemctl --user stop berth-test-notify2.service
         run_tool berth-run rm -f nc
 }
+
+@test "health: a transient timer runs --health-cmd; the record goes starting -> healthy -> unhealthy" {
+        run_tool berth-run run -d --name hc --health-cmd 'test ! -e /tmp/sick' --health-interval 300ms \
+                --health-retries 2 "$IMG" sleep 1000
+        is "$(record hc .Config.Healthcheck.Test[1])" "test ! -e /tmp/sick"
+        run_tool systemctl --user is-active berth-hc-health.timer
+        for _ in $(seq 100); do
+                [[ $(record hc '.State.Health.Status // ""') == healthy ]] && break
+                sleep 0.05
+        done
+        is "$(record hc .State.Health.Status)" "healthy"
+        run_tool berth-run exec hc touch /tmp/sick
+        for _ in $(seq 100); do
+                [[ $(record hc '.State.Health.Status') == unhealthy ]] && break
+                sleep 0.05
+        done
+        is "$(record hc .State.Health.Status)" "unhealthy"
+        (($(record hc .State.Health.FailingStreak) >= 2)) || die "FailingStreak below the retries"
+        is "$(record hc '.State.Health.Log[-1].ExitCode')" "1"
+        run_tool berth-run rm -f hc
+        run_tool '?' systemctl --user is-active berth-hc-health.timer
+        is "$output" "inactive|unknown" "the timer goes with the container"
+}

@@ -418,6 +418,27 @@ int container_create(const RunOptions *o, bool keep_mounted, char **ret_id) {
                 json_object_set_new(hc, "PortBindings", strv_json(o->publish));
                 json_object_set_new(hc, "IP", json_string(o->ip ?: ""));
                 json_object_set_new(hc, "IP6", json_string(o->ip6 ?: ""));
+                json_t *rcfg = json_object_get(rec, "Config");
+                json_t *ihc = json_object_get(icfg, "Healthcheck");
+                json_t *health = NULL;
+                if (o->health_cmd)
+                        health = json_pack("{s:[s, s]}", "Test", "CMD-SHELL", o->health_cmd);
+                else if (!o->no_healthcheck && json_is_object(ihc) && json_is_array(json_object_get(ihc, "Test")) &&
+                         !streq_ptr(json_string_value(json_array_get(json_object_get(ihc, "Test"), 0)), "NONE"))
+                        health = json_deep_copy(ihc);
+                if (health) {
+                        /* docker's units: nanoseconds */
+                        if (o->health_interval)
+                                json_object_set_new(health, "Interval", json_integer((json_int_t) o->health_interval * 1000));
+                        if (o->health_timeout)
+                                json_object_set_new(health, "Timeout", json_integer((json_int_t) o->health_timeout * 1000));
+                        if (o->health_start_period)
+                                json_object_set_new(health, "StartPeriod",
+                                                    json_integer((json_int_t) o->health_start_period * 1000));
+                        if (o->health_retries)
+                                json_object_set_new(health, "Retries", json_integer(o->health_retries));
+                        json_object_set_new(rcfg, "Healthcheck", health);
+                }
         }
         r = rec ? record_save(c.id, rec) : -ENOMEM;
         if (r < 0) {

@@ -10,6 +10,7 @@
 #include "main-func.h"
 #include "monitor.h"
 #include "options.h"
+#include "health.h"
 #include "lifecycle.h"
 #include "verbs.h"
 
@@ -76,7 +77,7 @@ static int run(int argc, char *argv[]) {
                 { "rm", 2, VERB_ANY, verb_rm },         { "wait", 2, VERB_ANY, verb_wait },
                 { "exec", 2, VERB_ANY, verb_exec },     { "logs", 2, VERB_ANY, verb_logs },
                 { "pause", 2, VERB_ANY, verb_pause },   { "unpause", 2, VERB_ANY, verb_pause },
-                { "volume", 2, VERB_ANY, verb_volume }, {},
+                { "volume", 2, VERB_ANY, verb_volume }, { "healthcheck", 2, 2, verb_healthcheck }, {},
         };
         int c, r;
 

@@ -14,6 +14,7 @@ typedef struct Monitor {
         int notify_fd; /* --sdnotify=container: the proxy socket */
         char *sdnotify;
         bool health; /* a health check is configured */
+        bool health_timer, ready_sent;
         char *restart;
         int restart_max, restart_count;
         sd_bus *bus;

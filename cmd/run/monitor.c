@@ -20,6 +20,7 @@
 #include "macro.h"
 #include "monitor-internal.h"
 #include "monitor.h"
+#include "health.h"
 #include "net.h"
 #include "notify.h"
 #include "lifecycle.h"
@@ -94,7 +95,7 @@ static int monitor_init(Monitor *m, const char *id, json_t *rec) {
         m->restart = json_dup(rec, "HostConfig.RestartPolicy.Name");
         m->restart_max = (int) record_get_int(rec, "HostConfig.RestartPolicy.MaximumRetryCount");
         m->restart_count = (int) json_integer_value(json_object_get(rec, "RestartCount"));
-        m->health = !isempty(record_get_string(rec, "Config.Healthcheck.Test"));
+        m->health = json_is_array(json_object_get(json_object_get(json_object_get(rec, "Config"), "Healthcheck"), "Test"));
         m->tty = json_is_true(json_object_get(json_object_get(rec, "Config"), "Tty"));
         m->id = strdup(id);
         m->name = json_dup(rec, "Name");
@@ -227,7 +228,18 @@ static int supervise(Monitor *m, bool forward_signals) {
                 if (status >= 0 && m->out_pipe < 0 && m->err_pipe < 0 && m->master < 0)
                         break;
                 /* After the exit, drain what is buffered in the pipes but do not wait for other writers. */
-                int n = poll(p, 6, status >= 0 ? 0 : -1);
+                bool wait_healthy = status < 0 && !m->ready_sent && m->health && streq_ptr(m->sdnotify, "healthy") &&
+                                    getenv("NOTIFY_SOCKET");
+                int n = poll(p, 6, status >= 0 ? 0 : wait_healthy ? 250 : -1);
+                if (wait_healthy) {
+                        json_t *rec = NULL;
+                        if (container_load(m->id, &rec, NULL) >= 0 &&
+                            streq_ptr(record_get_string(rec, "State.Health.Status"), "healthy")) {
+                                notify_ready(getpid());
+                                m->ready_sent = true;
+                        }
+                        json_decref(rec);
+                }
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -383,6 +395,8 @@ static void finish(Monitor *m, int exit_code, const char *error) {
                 _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
                 (void) bus_stop_unit(m->bus, m->unit, &e);
         }
+        if (m->health_timer)
+                health_timer_stop(m->name);
         if (m->rm) {
                 r = record_remove(m->id);
                 if (r < 0)
@@ -476,6 +490,8 @@ static int start_in_monitor(Monitor *m, json_t *rec, int notify_fd) {
         if (getenv("NOTIFY_SOCKET") &&
             (streq_ptr(m->sdnotify, "conmon") || (streq_ptr(m->sdnotify, "healthy") && !m->health)))
                 notify_ready(getpid());
+        if (m->health && health_timer_start(rec) >= 0)
+                m->health_timer = true;
         if (notify_fd >= 0)
                 (void) dprintf(notify_fd, "0\n");
         return 0;

@@ -64,6 +64,12 @@ void run_help(const char *verb) {
                "     --init                Run an init (catatonit) as PID 1\n"
                "     --restart POLICY      no, on-failure[:N], always, unless-stopped\n"
                "     --sdnotify MODE       container, conmon, healthy or ignore\n"
+               "     --health-cmd CMD      Health check, run with sh -c in the container\n"
+               "     --health-interval D   Time between checks (default 30s)\n"
+               "     --health-retries N    Failures in a row that make it unhealthy (default 3)\n"
+               "     --health-start-period D  Failures during this time do not count\n"
+               "     --health-timeout D    Time a check may take (default 30s)\n"
+               "     --no-healthcheck      Ignore the image's health check\n"
                "     --pull POLICY         missing (default), always or never\n"
                "     --tls-verify BOOL     Passed to berth-pull\n"
                "     --runtime PATH        OCI runtime (default runc)\n"
@@ -106,6 +112,12 @@ enum {
         ARG_IP,
         ARG_IP6,
         ARG_NETWORK_ALIAS,
+        ARG_HEALTH_CMD,
+        ARG_HEALTH_INTERVAL,
+        ARG_HEALTH_RETRIES,
+        ARG_HEALTH_START_PERIOD,
+        ARG_HEALTH_TIMEOUT,
+        ARG_NO_HEALTHCHECK,
 };
 
 static int read_env_file(const char *path, char ***env) {
@@ -184,6 +196,12 @@ int run_options_parse(int argc, char *argv[], RunOptions *o, bool is_run) {
                 { "ip6", required_argument, NULL, ARG_IP6 },
                 { "network-alias", required_argument, NULL, ARG_NETWORK_ALIAS },
                 { "publish", required_argument, NULL, 'p' },
+                { "health-cmd", required_argument, NULL, ARG_HEALTH_CMD },
+                { "health-interval", required_argument, NULL, ARG_HEALTH_INTERVAL },
+                { "health-retries", required_argument, NULL, ARG_HEALTH_RETRIES },
+                { "health-start-period", required_argument, NULL, ARG_HEALTH_START_PERIOD },
+                { "health-timeout", required_argument, NULL, ARG_HEALTH_TIMEOUT },
+                { "no-healthcheck", no_argument, NULL, ARG_NO_HEALTHCHECK },
                 {},
         };
         uint64_t u;
@@ -363,6 +381,27 @@ int run_options_parse(int argc, char *argv[], RunOptions *o, bool is_run) {
                 case 'p':
                         if (strv_extend(&o->publish, optarg) < 0)
                                 return log_oom();
+                        break;
+                case ARG_HEALTH_CMD:
+                        o->health_cmd = optarg;
+                        break;
+                case ARG_HEALTH_INTERVAL:
+                case ARG_HEALTH_TIMEOUT:
+                case ARG_HEALTH_START_PERIOD: {
+                        usec_t d;
+                        if (parse_duration(optarg, &d) < 0 || (c != ARG_HEALTH_START_PERIOD && d < USEC_PER_MSEC * 100))
+                                return cli_usage_error("Invalid duration '%s' (e.g. 30s, 1m30s, at least 100ms)", optarg);
+                        *(c == ARG_HEALTH_INTERVAL ? &o->health_interval
+                          : c == ARG_HEALTH_TIMEOUT ? &o->health_timeout
+                                                    : &o->health_start_period) = d;
+                        break;
+                }
+                case ARG_HEALTH_RETRIES:
+                        if (safe_atoi(optarg, &o->health_retries) < 0 || o->health_retries < 1)
+                                return cli_usage_error("Invalid --health-retries '%s'", optarg);
+                        break;
+                case ARG_NO_HEALTHCHECK:
+                        o->no_healthcheck = true;
                         break;
                 case ARG_LABEL:
                         if (!strchr(optarg, '=') || optarg[0] == '=')

@@ -29,6 +29,10 @@ typedef struct RunOptions {
         char **aliases;   /* --network-alias */
         char **publish;   /* -p */
         char *ip, *ip6;
+        char *health_cmd;
+        bool no_healthcheck;
+        usec_t health_interval, health_timeout, health_start_period;
+        int health_retries;
         uint64_t memory;
         uint64_t cpus_milli;   /* --cpus in thousandths */
         uint64_t cpu_shares;
