@@ -23,8 +23,8 @@ teardown() {
                 # shellcheck disable=SC2086
                 systemctl --user reset-failed $_GEN_UNITS 2>/dev/null || true
         fi
-        rm -f /run/systemd/user-generators/berth-generator "$XDG_RUNTIME_DIR"/systemd/user/berth*.service \
-                "$XDG_RUNTIME_DIR"/systemd/user/gen-*.service
+        rm -rf /run/systemd/user-generators/berth-generator "$XDG_RUNTIME_DIR"/systemd/user/berth*.service \
+                "$XDG_RUNTIME_DIR"/systemd/user/berth@tmpl.service.d "$XDG_RUNTIME_DIR"/systemd/user/gen-*.service
         rm -rf "$HOME/.config/berth"
         if [[ -n ${_GEN_UNITS:-} ]]; then
                 systemctl --user daemon-reload 2>/dev/null || true
@@ -396,6 +396,8 @@ container_file() {
                 for l in "$@"; do
                         echo "$l"
                 done
+                # berth-run stops the container within its own 10 s; a hang fails fast.
+                printf '[Service]\nTimeoutStopSec=15\n'
         } >"$HOME/.config/berth/$name.container"
 }
 
@@ -410,8 +412,20 @@ wait_until() {
         die "not true after ${secs}s: $*"
 }
 
+restarted_at_least() {
+        local n
+        n=$(systemctl --user show -p NRestarts --value "$2") || return 1
+        ((n >= $1))
+}
+
+# The units log with SyslogIdentifier=%N. (In the world the user manager does not run under user@.service,
+# so journald cannot tell the user unit from the cgroup and 'journalctl --user -u' finds nothing.)
 unit_logs() {
-        journalctl --no-pager -o cat _SYSTEMD_USER_UNIT="$1" 2>/dev/null
+        journalctl --no-pager -o cat -t "${1%.service}" 2>/dev/null
+}
+
+main_status_is() {
+        [[ $(systemctl --user show -p ExecMainStatus --value "$2") == "$1" ]]
 }
 
 unit_logs_contain() {
@@ -422,9 +436,10 @@ unit_logs_contain() {
         requires_berth_run --sdnotify --ignore
         install_user_generator
         run_tool berth-pull -q "$(fixture_ref busybox:latest)"
-        # The words must reach the container as written: no specifier, no variable expansion.
+        # The words must reach the container as written: no specifier, no variable expansion. The shell is
+        # PID 1 of the container, which ignores SIGTERM unless it says otherwise.
         container_file gen-web \
-                "Exec=sh -c 'echo ready-\$0; printf \"%s|\" \"\$@\"; echo; exec sleep 600' web '\$HOME' '100%' 'a b' ';'"
+                "Exec=sh -c 'trap \"exit 0\" TERM; echo ready-\$0; printf \"%s|\" \"\$@\"; echo; while :; do sleep 0.1; done' web '\$HOME' '100%' 'a b' ';'"
         _GEN_UNITS=gen-web.service
         run_tool systemctl --user daemon-reload
 
@@ -433,11 +448,12 @@ unit_logs_contain() {
         run_tool systemctl --user is-active gen-web.service
         is "$output" active
         run_tool systemctl --user show -p Type -p NotifyAccess -p KillMode -p Delegate -p Slice gen-web.service
-        is "$output" "Type=notify
-NotifyAccess=all
+        run_tool sort <<<"$output"
+        is "$output" "Delegate=yes
 KillMode=mixed
-Delegate=yes
-Slice=machine.slice"
+NotifyAccess=all
+Slice=machine.slice
+Type=notify"
         # berth-run is the main process and made no scope of its own.
         local main
         main=$(systemctl --user show -p MainPID --value gen-web.service)
@@ -448,14 +464,14 @@ Slice=machine.slice"
         is "$output" ""
 
         wait_until 10 unit_logs_contain gen-web.service 'ready-web'
-        run_tool unit_logs gen-web.service
-        assert_contains "$output" 'ready-web'
-        assert_contains "$output" '$HOME|100%|a b|;|'
-        run_tool journalctl --user --no-pager -o cat -u gen-web.service
-        assert_contains "$output" 'ready-web'
+        local logs
+        logs=$(unit_logs gen-web.service)
+        assert_contains "$logs" 'ready-web'
+        assert_contains "$logs" '$HOME|100%|a b|;|'
 
         run_tool systemctl --user stop gen-web.service
         run_tool systemctl --user show -p ActiveState -p Result gen-web.service
+        run_tool sort <<<"$output"
         is "$output" "ActiveState=inactive
 Result=success"
         # --rm: nothing left of the container, no mount in its state.
@@ -470,16 +486,15 @@ Result=success"
         install_user_generator
         run_tool berth-pull -q "$(fixture_ref busybox:latest)"
         container_file gen-fail "Exec=sh -c 'echo attempt; exit 3'"
-        printf '[Service]\nRestart=on-failure\nRestartSec=100ms\n[Unit]\nStartLimitBurst=1000\n' \
+        printf 'Restart=on-failure\nRestartSec=100ms\n[Unit]\nStartLimitBurst=1000\n' \
                 >>"$HOME/.config/berth/gen-fail.container"
         _GEN_UNITS=gen-fail.service
         run_tool systemctl --user daemon-reload
         run_tool ? systemctl --user start gen-fail.service
-        wait_until 20 test "$(systemctl --user show -p NRestarts --value gen-fail.service)" -ge 2
-        run_tool systemctl --user show -p ExecMainStatus --value gen-fail.service
-        is "$output" 3
+        wait_until 20 restarted_at_least 2 gen-fail.service
+        wait_until 10 main_status_is 3 gen-fail.service
         run_tool systemctl --user stop gen-fail.service
-        run_tool bash -c "journalctl --no-pager -o cat _SYSTEMD_USER_UNIT=gen-fail.service | grep -c '^attempt'"
+        run_tool bash -c "journalctl --no-pager -o cat -t gen-fail | grep -c '^attempt'"
         [[ $output -ge 2 ]] || die "expected at least 2 attempts, got $output"
 }
 
@@ -488,7 +503,10 @@ Result=success"
         run_tool berth-pull -q "$(fixture_ref busybox:latest)"
         mkdir -p "$XDG_RUNTIME_DIR/systemd/user" "$HOME/.config/berth"
         sed "s|@bindir@|$BIN|g" "$BERTH_TESTS_DIR/../units/berth@.service.in" >"$XDG_RUNTIME_DIR/systemd/user/berth@.service"
-        container_file tmpl "Exec=sh -c 'echo template-says-hi; exec sleep 600'"
+        container_file tmpl "Exec=sh -c 'trap \"exit 0\" TERM; echo template-says-hi; while :; do sleep 0.1; done'"
+        # Unit settings for an instance go in a drop-in, as 'systemctl edit berth@tmpl' makes.
+        mkdir -p "$XDG_RUNTIME_DIR/systemd/user/berth@tmpl.service.d"
+        printf '[Service]\nTimeoutStopSec=15\n' >"$XDG_RUNTIME_DIR/systemd/user/berth@tmpl.service.d/stop.conf"
         _GEN_UNITS=berth@tmpl.service
         run_tool systemctl --user daemon-reload
         run_tool systemctl --user start berth@tmpl.service
@@ -497,6 +515,7 @@ Result=success"
         wait_until 10 unit_logs_contain berth@tmpl.service template-says-hi
         run_tool systemctl --user stop berth@tmpl.service
         run_tool systemctl --user show -p ActiveState -p Result berth@tmpl.service
+        run_tool sort <<<"$output"
         is "$output" "ActiveState=inactive
 Result=success"
         run_tool find "$BERTH_ROOT/containers" -mindepth 1 -maxdepth 1
