@@ -305,7 +305,7 @@ json_field() {
         make_record dir-only created
         rm "$BERTH_ROOT/containers/$ID/container.json"
         make_record huge created
-        head -c 5M /dev/zero | tr '\0' ' ' >>"$BERTH_ROOT/containers/$ID/container.json"
+        truncate -s 5M "$BERTH_ROOT/containers/$ID/container.json"
         mkdir -p "$BERTH_ROOT/containers/not-an-id" "$BERTH_ROOT/containers/.tmp-xyz"
 
         run_tool_split berth-ps -a --format '{{.Names}} {{.State}}'

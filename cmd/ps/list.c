@@ -48,7 +48,8 @@ static int print_table(const Container *const *v, size_t n, bool no_trunc, usec_
                 status_string(&c->st, now, status, sizeof status);
                 human_duration(c->st.created && now > c->st.created ? now - c->st.created : 0, d, sizeof d);
                 snprintf(created, sizeof created, "%s ago", d);
-                const char *name = container_name(c);
+                _cleanup_free_ char *lost_name = c->record ? NULL : container_name_of_id(c->id);
+                const char *name = lost_name ?: container_name(c);
                 const char *cells[] = {
                         id,
                         json_string_value(json_object_get(c->record, "ImageName")) ?: "",
