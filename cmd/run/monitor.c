@@ -2,6 +2,8 @@
 /* The monitor: berth-run stays the container's parent (as conmon does), relays its output to the journal when
  * detached, records its exit and cleans up. */
 #include <fcntl.h>
+#include <malloc.h>
+#include <sys/mman.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -390,6 +392,8 @@ static void finish(Monitor *m, int exit_code, const char *error) {
                 if (r < 0)
                         log_warning_errno(r, "Cannot detach '%s' from its networks, ignoring: %m", m->name);
         }
+        if (m->scope_made && !m->bus)
+                (void) bus_connect_manager(BUS_MANAGER_AUTO, &m->bus, NULL);
         if (m->scope_made && m->bus) {
                 /* The scope goes away by itself once empty; stop it so nothing lingers (e.g. a stray process). */
                 _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
@@ -504,6 +508,23 @@ static bool stop_requested(const char *id) {
         bool b = json_is_true(json_object_get(json_object_get(rec, "State"), "StopRequested"));
         json_decref(rec);
         return b;
+}
+
+/* Drop our mappings of the program's and libraries' code pages touched while starting (they stay in the page
+ * cache and fault back in if run again): the monitor then costs little more than its own heap. Only r-x
+ * mappings: their pages are never written, so nothing is lost (writable or RELRO data would be). */
+static void drop_code_pages(void) {
+        _cleanup_fclose_ FILE *f = fopen("/proc/self/maps", "re");
+        char line[512];
+        if (!f)
+                return;
+        while (fgets(line, sizeof line, f)) {
+                unsigned long a, b;
+                char perms[5];
+                if (sscanf(line, "%lx-%lx %4s", &a, &b, perms) != 3 || !streq(perms, "r-xp") || !strchr(line, '/'))
+                        continue;
+                (void) madvise((void *) a, b - a, MADV_DONTNEED);
+        }
 }
 
 static int bump_restart_count(json_t *rec, void *userdata) {
@@ -657,6 +678,11 @@ int container_start(const char *id, StartMode mode, bool interactive) {
                 (void) dup2(null, 2);
                 if (r != 0)
                         _exit(r);
+                /* The monitor lives as long as the container: give back what starting it needed (the bus
+                 * connection is made again if the exit needs it). */
+                m.bus = sd_bus_flush_close_unref(m.bus);
+                (void) malloc_trim(0);
+                drop_code_pages();
                 r = supervise_with_restarts(&m, false);
                 finish(&m, r < 0 ? EXIT_BERTH_FAILED : r, NULL);
                 monitor_done(&m);

@@ -92,9 +92,17 @@ static int mkdir_p_internal(int rootfd, const char *path, mode_t mode, unsigned 
                 char *last = strrchr(copy, '/');
                 last = last ? last + 1 : copy;
                 if (*last && !streq(last, ".")) {
-                        if (streq(last, ".."))
-                                return -EINVAL;
                         int fd;
+                        if (streq(last, "..")) {
+                                /* RESOLVE_IN_ROOT clamps ".." at the root; never mkdir it */
+                                r = root_open(rootfd, copy, O_PATH | O_DIRECTORY, 0, &fd);
+                                if (r < 0)
+                                        return r;
+                                safe_close(cur);
+                                cur = fd;
+                                copy[i] = saved;
+                                continue;
+                        }
                         r = root_open(rootfd, copy, O_PATH | O_DIRECTORY, 0, &fd);
                         if (r == -ENOENT) {
                                 if (mkdirat(cur, last, mode) < 0 && errno != EEXIST)
