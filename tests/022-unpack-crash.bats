@@ -137,6 +137,7 @@ writing() { compgen -G "$BERTH_ROOT/layers/.tmp-*/diff/m/*" >/dev/null; }
         run_tool berth-unpack gc
         is "$output" "sha256:${b_top##*/}" "the removed layer"
         is "$(chain_dirs) $(tmp_dirs)" "2 0"
+        is "$(ls "$BERTH_ROOT/layers/.locks" | sort)" "$(cd "$BERTH_ROOT/layers" && ls -d [0-9a-f]* | sort)" "lock files of live layers only"
         # Everything gc-a needs is still there and mounts.
         run_tool berth-unpack mount --read-only "$(img gc-a)" "$BATS_TEST_TMPDIR/m"
         is "$(cat "$BATS_TEST_TMPDIR/m/a" "$BATS_TEST_TMPDIR/m/base/f")" $'a\nbase'

@@ -136,6 +136,20 @@ static bool is_mounted(char *const *mounted, const char *name) {
         return strv_contains(mounted, sn) || strv_contains(mounted, name);
 }
 
+/* Lock files of layers that are gone. Safe only under the exclusive store lock: an unpacker opens a layer's
+ * lock file only while it holds the store lock shared, so nobody can hold or be about to take these. */
+static void prune_locks(int lfd) {
+        _cleanup_close_ int fd = openat(lfd, ".locks", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_closedir_ DIR *d = NULL;
+        if (fd < 0 || !(d = fdopendir(fd)))
+                return;
+        fd = -EBADF; /* owned by d now */
+        for (struct dirent *de; (de = readdir(d));)
+                if (is_layer_dir(de->d_name) && faccessat(lfd, de->d_name, F_OK, AT_SYMLINK_NOFOLLOW) < 0 &&
+                    errno == ENOENT)
+                        (void) unlinkat(dirfd(d), de->d_name, 0);
+}
+
 int layer_store_gc(unsigned *ret_removed) {
         _cleanup_free_ char *layers = berth_path("layers"), *storelock = berth_path("layers", ".lock");
         _cleanup_(strmap_freep) StrMap *keep = strmap_new();
@@ -206,6 +220,7 @@ int layer_store_gc(unsigned *ret_removed) {
                         return log_error_errno(r, "Cannot remove '%s/%s': %m", layers, tmp);
         }
         (void) fsync(lfd);
+        prune_locks(lfd);
         *ret_removed = removed;
         return 0;
 }
