@@ -8,11 +8,11 @@
 #include "container.h"
 #include "create.h"
 #include "fileio.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "macro.h"
 #include "monitor.h"
 #include "notify.h"
-#include "lifecycle.h"
 #include "oci.h"
 #include "paths.h"
 #include "record.h"
@@ -21,7 +21,6 @@
 #include "spec.h"
 #include "user.h"
 #include "util.h"
-
 
 static int find_image(const RunOptions *o, OciImage **ret) {
         _cleanup_free_ char *out = NULL, *tls = NULL;
@@ -32,7 +31,8 @@ static int find_image(const RunOptions *o, OciImage **ret) {
                 if (r != -ENOENT)
                         return r < 0 ? log_error_errno(r, "Cannot look up image '%s': %m", o->image) : 0;
                 if (o->pull == PULL_NEVER)
-                        return log_error_errno(-ENOENT, "Image '%s' is not in the store (--pull=never)", o->image);
+                        return log_error_errno(-ENOENT, "Image '%s' is not in the store (--pull=never)",
+                                               o->image);
         }
         char *argv[3] = {};
         size_t k = 0;
@@ -46,7 +46,8 @@ static int find_image(const RunOptions *o, OciImage **ret) {
         if (r < 0)
                 return log_error_errno(r, "Cannot run berth-pull: %m");
         if (r != 0)
-                return log_error_errno(-EIO, "Cannot pull image '%s' (berth-pull exited with %d)", o->image, r);
+                return log_error_errno(-EIO, "Cannot pull image '%s' (berth-pull exited with %d)", o->image,
+                                       r);
         r = oci_image_find(isempty(out) ? o->image : out, ret);
         if (r < 0)
                 return log_error_errno(r, "Image '%s' is not in the store after pulling it: %m", o->image);
@@ -67,8 +68,8 @@ int volume_ensure(const char *name, char **ret_path) {
                 if (r < 0)
                         return r;
                 (void) format_rfc3339(now_usec(CLOCK_REALTIME), ts, sizeof ts);
-                json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:{}}", "Name", name, "Driver", "local", "Mountpoint",
-                                      data, "CreatedAt", ts, "Labels");
+                json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:{}}", "Name", name, "Driver", "local",
+                                      "Mountpoint", data, "CreatedAt", ts, "Labels");
                 if (!j)
                         return -ENOMEM;
                 r = json_write_file_atomic(meta, j);
@@ -93,7 +94,8 @@ static int resolve_binds(const RunOptions *o, json_t **ret) {
                         *mopts++ = 0;
                 bool rw = true;
                 char *save = NULL;
-                for (char *x = mopts ? strtok_r(mopts, ",", &save) : NULL; x; x = strtok_r(NULL, ",", &save)) {
+                for (char *x = mopts ? strtok_r(mopts, ",", &save) : NULL; x;
+                     x = strtok_r(NULL, ",", &save)) {
                         if (streq(x, "ro"))
                                 rw = false;
                         else if (streq(x, "rw") || streq(x, "z") || streq(x, "Z"))
@@ -106,15 +108,15 @@ static int resolve_binds(const RunOptions *o, json_t **ret) {
                 }
                 if (!spec_path_is_safe(dst) || streq(dst, "/")) {
                         json_decref(binds);
-                        return log_error_errno(-EINVAL, "Invalid volume '%s': bad destination '%s'", o->volumes[i],
-                                               dst);
+                        return log_error_errno(-EINVAL, "Invalid volume '%s': bad destination '%s'",
+                                               o->volumes[i], dst);
                 }
                 if (copy[0] == '/') {
                         struct stat st;
                         if (stat(copy, &st) < 0) {
                                 json_decref(binds);
-                                return log_error_errno(errno, "Invalid volume '%s': source '%s': %m", o->volumes[i],
-                                                       copy);
+                                return log_error_errno(errno, "Invalid volume '%s': source '%s': %m",
+                                                       o->volumes[i], copy);
                         }
                         src = strdup(copy);
                         if (!src)
@@ -123,7 +125,9 @@ static int resolve_binds(const RunOptions *o, json_t **ret) {
                         int r;
                         if (!name_is_valid(copy, 128)) {
                                 json_decref(binds);
-                                return log_error_errno(-EINVAL, "Invalid volume '%s': '%s' is neither an absolute path nor a volume name",
+                                return log_error_errno(-EINVAL,
+                                                       "Invalid volume '%s': '%s' is neither an absolute "
+                                                       "path nor a volume name",
                                                        o->volumes[i], copy);
                         }
                         r = volume_ensure(copy, &src);
@@ -132,9 +136,10 @@ static int resolve_binds(const RunOptions *o, json_t **ret) {
                                 return log_error_errno(r, "Cannot create volume '%s': %m", copy);
                         }
                 }
-                json_array_append_new(binds, json_pack("{s:s, s:s, s:b, s:s, s:s}", "Source", src, "Destination",
-                                                       dst, "RW", rw, "Type", copy[0] == '/' ? "bind" : "volume",
-                                                       "Name", copy[0] == '/' ? "" : copy));
+                json_array_append_new(binds,
+                                      json_pack("{s:s, s:s, s:b, s:s, s:s}", "Source", src, "Destination",
+                                                dst, "RW", rw, "Type", copy[0] == '/' ? "bind" : "volume",
+                                                "Name", copy[0] == '/' ? "" : copy));
         }
         *ret = binds;
         return 0;
@@ -248,7 +253,8 @@ int container_create(const RunOptions *o, bool keep_mounted, char **ret_id) {
         if (runtime_exists(runtime) < 0)
                 return log_error_errno(-ENOENT, "OCI runtime '%s' not found", runtime), EXIT_BERTH_FAILED;
         if (o->stop_signal && parse_signal(o->stop_signal) < 0)
-                return log_error_errno(-EINVAL, "Invalid stop signal '%s'", o->stop_signal), EXIT_BERTH_FAILED;
+                return log_error_errno(-EINVAL, "Invalid stop signal '%s'", o->stop_signal),
+                       EXIT_BERTH_FAILED;
         if (o->init) {
                 r = sibling_path("catatonit", &init_path);
                 if (r < 0 && access("/usr/libexec/podman/catatonit", X_OK) == 0)
@@ -274,13 +280,17 @@ int container_create(const RunOptions *o, bool keep_mounted, char **ret_id) {
 
         r = spec_process_args(o, icfg, &args);
         if (r == -ENOEXEC)
-                return log_error_errno(r, "No command: the image '%s' has none and none was given", o->image),
+                return log_error_errno(r, "No command: the image '%s' has none and none was given",
+                                       o->image),
                        EXIT_BERTH_FAILED;
         if (r < 0)
-                return log_error_errno(r, "Invalid Entrypoint or Cmd in image '%s'", o->image), EXIT_BERTH_FAILED;
+                return log_error_errno(r, "Invalid Entrypoint or Cmd in image '%s'", o->image),
+                       EXIT_BERTH_FAILED;
         r = spec_process_cwd(o, icfg, &cwd);
         if (r < 0)
-                return log_error_errno(r, "Invalid working directory for '%s': it must be absolute, without '..', not in /proc or /sys",
+                return log_error_errno(r,
+                                       "Invalid working directory for '%s': it must be absolute, without "
+                                       "'..', not in /proc or /sys",
                                        o->image),
                        EXIT_BERTH_FAILED;
 
@@ -306,7 +316,8 @@ int container_create(const RunOptions *o, bool keep_mounted, char **ret_id) {
         r = rootfs_write_etc_files(c.id, hostname, NULL);
         if (r < 0) {
                 created_undo(&c);
-                return log_error_errno(r, "Cannot write the /etc files of '%s': %m", c.name), EXIT_BERTH_FAILED;
+                return log_error_errno(r, "Cannot write the /etc files of '%s': %m", c.name),
+                       EXIT_BERTH_FAILED;
         }
 
         r = rootfs_mount(c.id, img->id);
@@ -344,7 +355,8 @@ int container_create(const RunOptions *o, bool keep_mounted, char **ret_id) {
                 return EXIT_BERTH_FAILED;
         }
 
-        _cleanup_free_ char *hosts = container_path(c.id, "hosts"), *resolv = container_path(c.id, "resolv.conf"),
+        _cleanup_free_ char *hosts = container_path(c.id, "hosts"),
+                            *resolv = container_path(c.id, "resolv.conf"),
                             *hn = container_path(c.id, "hostname"), *cgpath = NULL, *netns = NULL;
         if (!streq_ptr(o->network, "none") && !streq_ptr(o->network, "host") &&
             !(netns = berth_run_path("netns", c.id))) {
@@ -423,18 +435,23 @@ int container_create(const RunOptions *o, bool keep_mounted, char **ret_id) {
                 json_t *health = NULL;
                 if (o->health_cmd)
                         health = json_pack("{s:[s, s]}", "Test", "CMD-SHELL", o->health_cmd);
-                else if (!o->no_healthcheck && json_is_object(ihc) && json_is_array(json_object_get(ihc, "Test")) &&
-                         !streq_ptr(json_string_value(json_array_get(json_object_get(ihc, "Test"), 0)), "NONE"))
+                else if (!o->no_healthcheck && json_is_object(ihc) &&
+                         json_is_array(json_object_get(ihc, "Test")) &&
+                         !streq_ptr(json_string_value(json_array_get(json_object_get(ihc, "Test"), 0)),
+                                    "NONE"))
                         health = json_deep_copy(ihc);
                 if (health) {
                         /* docker's units: nanoseconds */
                         if (o->health_interval)
-                                json_object_set_new(health, "Interval", json_integer((json_int_t) o->health_interval * 1000));
+                                json_object_set_new(health, "Interval",
+                                                    json_integer((json_int_t) o->health_interval * 1000));
                         if (o->health_timeout)
-                                json_object_set_new(health, "Timeout", json_integer((json_int_t) o->health_timeout * 1000));
+                                json_object_set_new(health, "Timeout",
+                                                    json_integer((json_int_t) o->health_timeout * 1000));
                         if (o->health_start_period)
-                                json_object_set_new(health, "StartPeriod",
-                                                    json_integer((json_int_t) o->health_start_period * 1000));
+                                json_object_set_new(
+                                        health, "StartPeriod",
+                                        json_integer((json_int_t) o->health_start_period * 1000));
                         if (o->health_retries)
                                 json_object_set_new(health, "Retries", json_integer(o->health_retries));
                         json_object_set_new(rcfg, "Healthcheck", health);

@@ -36,13 +36,13 @@ static int exec_error_status(const char *logfile) {
 int verb_exec(int argc, char *argv[], void *userdata) {
         static const struct option options[] = {
                 CLI_COMMON_OPTIONS,
-                { "interactive", no_argument, NULL, 'i' },
-                { "tty", no_argument, NULL, 't' },
-                { "detach", no_argument, NULL, 'd' },
-                { "env", required_argument, NULL, 'e' },
-                { "workdir", required_argument, NULL, 'w' },
-                { "user", required_argument, NULL, 'u' },
-                { "privileged", no_argument, NULL, ARG_PRIV },
+                {"interactive", no_argument, NULL, 'i'},
+                {"tty", no_argument, NULL, 't'},
+                {"detach", no_argument, NULL, 'd'},
+                {"env", required_argument, NULL, 'e'},
+                {"workdir", required_argument, NULL, 'w'},
+                {"user", required_argument, NULL, 'u'},
+                {"privileged", no_argument, NULL, ARG_PRIV},
                 {},
         };
         _cleanup_strv_free_ char **env = NULL, **rargv = NULL;
@@ -56,7 +56,8 @@ int verb_exec(int argc, char *argv[], void *userdata) {
         while ((c = getopt_long(argc, argv, "+hitde:w:u:", options, NULL)) >= 0) {
                 switch (c) {
                 case 'h':
-                        printf("Usage: berth-run exec [-i] [-t] [-d] [-e K=V] [-w DIR] [-u USER] CONTAINER CMD...\n\n"
+                        printf("Usage: berth-run exec [-i] [-t] [-d] [-e K=V] [-w DIR] [-u USER] CONTAINER "
+                               "CMD...\n\n"
                                "See berth-run(1).\n");
                         return 0;
                 case 'i':
@@ -89,7 +90,8 @@ int verb_exec(int argc, char *argv[], void *userdata) {
                         if (r < 0)
                                 return EXIT_BERTH_FAILED;
                         if (r == 0)
-                                return cli_usage_error("Unknown option '%s'", argv[optind - 1]), EXIT_BERTH_FAILED;
+                                return cli_usage_error("Unknown option '%s'", argv[optind - 1]),
+                                       EXIT_BERTH_FAILED;
                 }
         }
         if (argc - optind < 2)
@@ -128,7 +130,8 @@ int verb_exec(int argc, char *argv[], void *userdata) {
         if (user) {
                 _cleanup_free_ char *rootfs = container_path(id, "rootfs"), *why = NULL;
                 _cleanup_(container_user_done) ContainerUser u = {};
-                _cleanup_close_ int rootfd = rootfs ? open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC) : -EBADF;
+                _cleanup_close_ int rootfd =
+                        rootfs ? open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC) : -EBADF;
                 if (rootfd < 0)
                         return log_error_errno(errno, "Cannot open the rootfs of '%s': %m", argv[optind]),
                                EXIT_BERTH_FAILED;

@@ -31,10 +31,12 @@ typedef struct HealthUnit {
 
 static int append_exec(sd_bus_message *m, char **argv) {
         int r;
-        if ((r = sd_bus_message_open_container(m, 'r', "sv")) < 0 || (r = sd_bus_message_append(m, "s", "ExecStart")) < 0 ||
+        if ((r = sd_bus_message_open_container(m, 'r', "sv")) < 0 ||
+            (r = sd_bus_message_append(m, "s", "ExecStart")) < 0 ||
             (r = sd_bus_message_open_container(m, 'v', "a(sasb)")) < 0 ||
             (r = sd_bus_message_open_container(m, 'a', "(sasb)")) < 0 ||
-            (r = sd_bus_message_open_container(m, 'r', "sasb")) < 0 || (r = sd_bus_message_append(m, "s", argv[0])) < 0 ||
+            (r = sd_bus_message_open_container(m, 'r', "sasb")) < 0 ||
+            (r = sd_bus_message_append(m, "s", argv[0])) < 0 ||
             (r = sd_bus_message_append_strv(m, argv)) < 0 || (r = sd_bus_message_append(m, "b", 0)) < 0)
                 return r;
         for (int i = 0; i < 4; i++)
@@ -45,9 +47,10 @@ static int append_exec(sd_bus_message *m, char **argv) {
 
 static int timer_props(sd_bus_message *m, void *userdata) {
         HealthUnit *h = userdata;
-        return sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)", "Description", "s", h->description, "OnActiveSec",
-                                     "t", h->interval_usec, "OnUnitActiveSec", "t", h->interval_usec,
-                                     "AccuracyUSec", "t", (uint64_t) USEC_PER_MSEC, "RemainAfterElapse", "b", 0);
+        return sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)", "Description", "s", h->description,
+                                     "OnActiveSec", "t", h->interval_usec, "OnUnitActiveSec", "t",
+                                     h->interval_usec, "AccuracyUSec", "t", (uint64_t) USEC_PER_MSEC,
+                                     "RemainAfterElapse", "b", 0);
 }
 
 static int service_aux(sd_bus_message *m, void *userdata) {
@@ -83,12 +86,19 @@ int health_timer_start(json_t *rec) {
         r = sibling_path("berth-run", &self);
         if (r < 0)
                 return log_warning_errno(r, "Cannot find berth-run for the health checks of '%s': %m", name);
-        if (asprintf(&timer, "berth-%s-health.timer", name) < 0 || asprintf(&svc, "berth-%s-health.service", name) < 0 ||
+        if (asprintf(&timer, "berth-%s-health.timer", name) < 0 ||
+            asprintf(&svc, "berth-%s-health.service", name) < 0 ||
             asprintf(&desc, "berth health check of %s", name) < 0)
                 return log_oom();
-        char *argv[] = { self, (char *) "--root", (char *) berth_root(), (char *) "--runroot", (char *) berth_runroot(),
-                         (char *) "healthcheck", (char *) id, NULL };
-        HealthUnit h = { .argv = argv, .service = svc, .interval_usec = interval, .description = desc };
+        char *argv[] = {self,
+                        (char *) "--root",
+                        (char *) berth_root(),
+                        (char *) "--runroot",
+                        (char *) berth_runroot(),
+                        (char *) "healthcheck",
+                        (char *) id,
+                        NULL};
+        HealthUnit h = {.argv = argv, .service = svc, .interval_usec = interval, .description = desc};
         r = bus_start_transient_unit(bus, timer, "replace", timer_props, service_aux, &h, &error, NULL);
         if (r < 0)
                 return log_warning_errno(r, "Cannot start the health check timer of '%s': %s", name,
@@ -101,7 +111,8 @@ void health_timer_stop(const char *name) {
         _cleanup_free_ char *timer = NULL, *svc = NULL;
         if (bus_connect_manager(BUS_MANAGER_AUTO, &bus, NULL) < 0)
                 return;
-        if (asprintf(&timer, "berth-%s-health.timer", name) < 0 || asprintf(&svc, "berth-%s-health.service", name) < 0)
+        if (asprintf(&timer, "berth-%s-health.timer", name) < 0 ||
+            asprintf(&svc, "berth-%s-health.service", name) < 0)
                 return;
         _cleanup_(sd_bus_error_free) sd_bus_error e1 = SD_BUS_ERROR_NULL, e2 = SD_BUS_ERROR_NULL;
         (void) bus_stop_unit(bus, timer, &e1);
@@ -126,9 +137,12 @@ static int apply_result(json_t *rec, void *userdata) {
         json_int_t retries = json_integer_value(json_object_get(hc, "Retries"));
         if (retries <= 0)
                 retries = 3;
-        usec_t start_period = (usec_t) json_integer_value(json_object_get(hc, "StartPeriod")) / NSEC_PER_USEC, started;
-        bool in_start_period = parse_rfc3339(record_get_string(rec, "State.StartedAt") ?: "", &started) >= 0 &&
-                               now_usec(CLOCK_REALTIME) < started + start_period;
+        usec_t start_period =
+                       (usec_t) json_integer_value(json_object_get(hc, "StartPeriod")) / NSEC_PER_USEC,
+               started;
+        bool in_start_period =
+                parse_rfc3339(record_get_string(rec, "State.StartedAt") ?: "", &started) >= 0 &&
+                now_usec(CLOCK_REALTIME) < started + start_period;
         json_int_t streak = json_integer_value(json_object_get(h, "FailingStreak"));
         const char *status = record_get_string(h, "Status") ?: "starting";
         if (res->code == 0) {
@@ -164,7 +178,8 @@ int verb_healthcheck(int argc, char *argv[], void *userdata) {
         r = lookup_container(argv[1], &id, &rec);
         if (r < 0)
                 return r;
-        json_t *test = json_object_get(json_object_get(json_object_get(rec, "Config"), "Healthcheck"), "Test");
+        json_t *test =
+                json_object_get(json_object_get(json_object_get(rec, "Config"), "Healthcheck"), "Test");
         json_int_t timeout_ns = json_integer_value(
                 json_object_get(json_object_get(json_object_get(rec, "Config"), "Healthcheck"), "Timeout"));
         const char *runtime = record_get_string(rec, "HostConfig.Runtime") ?: "runc";
@@ -179,7 +194,7 @@ int verb_healthcheck(int argc, char *argv[], void *userdata) {
                     strv_extend(&cmd, json_string_value(json_array_get(test, 1)) ?: "true") < 0)
                         r = -ENOMEM;
         } else
-                json_array_foreach(test, i, e)
+                json_array_foreach (test, i, e)
                         if (i > 0 && json_is_string(e) && strv_extend(&cmd, json_string_value(e)) < 0)
                                 r = -ENOMEM;
         _cleanup_free_ char *rt = strdup(runtime);
@@ -216,7 +231,7 @@ int verb_healthcheck(int argc, char *argv[], void *userdata) {
         size_t n = 0;
         for (;;) {
                 usec_t now = now_usec(CLOCK_MONOTONIC);
-                struct pollfd pf = { .fd = p[0], .events = POLLIN };
+                struct pollfd pf = {.fd = p[0], .events = POLLIN};
                 if (now >= until) {
                         (void) kill(pid, SIGKILL);
                         break;
@@ -235,7 +250,9 @@ int verb_healthcheck(int argc, char *argv[], void *userdata) {
         safe_close(p[0]);
         int st;
         (void) waitpid(pid, &st, 0);
-        res.code = now_usec(CLOCK_MONOTONIC) >= until ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        res.code = now_usec(CLOCK_MONOTONIC) >= until ? -1
+                   : WIFEXITED(st)                    ? WEXITSTATUS(st)
+                                                      : 128 + WTERMSIG(st);
         res.output = buf;
         (void) format_rfc3339(now_usec(CLOCK_REALTIME), res.end, sizeof res.end);
         r = record_update(id, apply_result, &res);

@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "container.h"
 #include "fileio.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "macro.h"
 #include "main-func.h"
@@ -16,7 +17,6 @@
 #include "record.h"
 #include "rootfs.h"
 #include "util.h"
-#include "lifecycle.h"
 
 int lookup_container(const char *spec, char **ret_id, json_t **ret_rec) {
         _cleanup_free_ char *id = NULL;
@@ -33,7 +33,8 @@ int lookup_container(const char *spec, char **ret_id, json_t **ret_rec) {
                 if (r == -ENOENT)
                         return log_error_errno(r, "No such container '%s'", spec);
                 if (r < 0)
-                        return log_error_errno(r, "Cannot load container '%s': %s", spec, why ?: strerror(-r));
+                        return log_error_errno(r, "Cannot load container '%s': %s", spec,
+                                               why ?: strerror(-r));
         }
         *ret_id = TAKE_PTR(id);
         return 0;
@@ -57,12 +58,12 @@ static bool status_is_running(json_t *rec) {
 }
 
 static void sleep_ms(unsigned ms) {
-        struct timespec ts = { ms / 1000, (long) (ms % 1000) * 1000000L };
+        struct timespec ts = {ms / 1000, (long) (ms % 1000) * 1000000L};
         (void) nanosleep(&ts, NULL);
 }
 
-/* Wait until neither the init nor the monitor lives (the monitor has recorded the exit and cleaned up); if the
- * monitor died without doing that, do it here. */
+/* Wait until neither the init nor the monitor lives (the monitor has recorded the exit and cleaned up); if
+ * the monitor died without doing that, do it here. */
 static int wait_gone(const char *id, usec_t timeout) {
         usec_t until = now_usec(CLOCK_MONOTONIC) + timeout;
         for (;;) {
@@ -72,7 +73,8 @@ static int wait_gone(const char *id, usec_t timeout) {
                         return 0; /* --rm: the monitor removed it */
                 if (r < 0)
                         return r;
-                bool init = record_init_alive(rec), mon = record_monitor_alive(rec), running = status_is_running(rec);
+                bool init = record_init_alive(rec), mon = record_monitor_alive(rec),
+                     running = status_is_running(rec);
                 json_decref(rec);
                 if (!init && !mon) {
                         if (running)
@@ -98,7 +100,7 @@ static int send_signal(json_t *rec, int sig) {
 
 static void runtime_simple(json_t *rec, const char *verb, const char *id) {
         const char *runtime = record_get_string(rec, "HostConfig.Runtime") ?: "runc";
-        const char *argv[] = { runtime, "--root", runtime_state_root(), verb, id, NULL };
+        const char *argv[] = {runtime, "--root", runtime_state_root(), verb, id, NULL};
         pid_t pid = fork();
         if (pid == 0) {
                 execvp(runtime, (char **) argv);
@@ -147,9 +149,9 @@ static int stop_one(const char *spec, int timeout_s) {
         return 0;
 }
 
-static int parse_simple(int argc, char *argv[], const char *usage, const struct option *extra, const char *shortopts,
-                        int (*handle)(int c, const char *arg)) {
-        struct option options[32] = { CLI_COMMON_OPTIONS };
+static int parse_simple(int argc, char *argv[], const char *usage, const struct option *extra,
+                        const char *shortopts, int (*handle)(int c, const char *arg)) {
+        struct option options[32] = {CLI_COMMON_OPTIONS};
         size_t n = 6;
         for (size_t i = 0; extra && extra[i].name && n < ELEMENTSOF(options) - 1; i++)
                 options[n++] = extra[i];
@@ -190,7 +192,7 @@ static int handle_time(int c, const char *arg) {
 }
 
 int verb_stop(int argc, char *argv[], void *userdata) {
-        static const struct option extra[] = { { "time", required_argument, NULL, 't' }, {} };
+        static const struct option extra[] = {{"time", required_argument, NULL, 't'}, {}};
         int r, ret = 0;
         r = parse_simple(argc, argv, "stop [--time SECS] CONTAINER...", extra, "t:", handle_time);
         if (r <= 0)
@@ -238,7 +240,7 @@ int verb_start(int argc, char *argv[], void *userdata) {
 }
 
 int verb_restart(int argc, char *argv[], void *userdata) {
-        static const struct option extra[] = { { "time", required_argument, NULL, 't' }, {} };
+        static const struct option extra[] = {{"time", required_argument, NULL, 't'}, {}};
         int r, ret = 0;
         r = parse_simple(argc, argv, "restart [--time SECS] CONTAINER...", extra, "t:", handle_time);
         if (r <= 0)
@@ -272,7 +274,7 @@ static int handle_signal(int c, const char *arg) {
 }
 
 int verb_kill(int argc, char *argv[], void *userdata) {
-        static const struct option extra[] = { { "signal", required_argument, NULL, 's' }, {} };
+        static const struct option extra[] = {{"signal", required_argument, NULL, 's'}, {}};
         int r, ret = 0;
         r = parse_simple(argc, argv, "kill [--signal SIG] CONTAINER...", extra, "s:", handle_signal);
         if (r <= 0)
@@ -318,12 +320,13 @@ static int handle_rm(int c, const char *arg) {
 }
 
 int verb_rm(int argc, char *argv[], void *userdata) {
-        static const struct option extra[] = { { "force", no_argument, NULL, 'f' },
-                                               { "volumes", no_argument, NULL, 'v' },
-                                               { "ignore", no_argument, NULL, 'i' },
-                                               {} };
+        static const struct option extra[] = {{"force", no_argument, NULL, 'f'},
+                                              {"volumes", no_argument, NULL, 'v'},
+                                              {"ignore", no_argument, NULL, 'i'},
+                                              {}};
         int r, ret = 0;
-        r = parse_simple(argc, argv, "rm [--force] [--ignore] [--volumes] CONTAINER...", extra, "fvi", handle_rm);
+        r = parse_simple(argc, argv, "rm [--force] [--ignore] [--volumes] CONTAINER...", extra, "fvi",
+                         handle_rm);
         if (r <= 0)
                 return r;
         if (optind >= argc)
@@ -345,8 +348,8 @@ int verb_rm(int argc, char *argv[], void *userdata) {
                 bool alive = record_init_alive(rec) || record_monitor_alive(rec);
                 json_decref(rec);
                 if (alive && !arg_force) {
-                        ret = log_error_errno(-EBUSY, "Container '%s' is running: stop it first or use --force",
-                                              argv[i]);
+                        ret = log_error_errno(
+                                -EBUSY, "Container '%s' is running: stop it first or use --force", argv[i]);
                         continue;
                 }
                 if (alive && stop_one(argv[i], 0) < 0) {
@@ -400,7 +403,8 @@ int verb_wait(int argc, char *argv[], void *userdata) {
 int verb_pause(int argc, char *argv[], void *userdata) {
         bool pause = streq(argv[0], "pause");
         int r, ret = 0;
-        r = parse_simple(argc, argv, pause ? "pause CONTAINER..." : "unpause CONTAINER...", NULL, NULL, NULL);
+        r = parse_simple(argc, argv, pause ? "pause CONTAINER..." : "unpause CONTAINER...", NULL, NULL,
+                         NULL);
         if (r <= 0)
                 return r;
         if (optind >= argc)

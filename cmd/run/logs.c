@@ -30,7 +30,8 @@ static int print_entry(sd_journal *j, bool timestamps) {
         }
         const void *p = NULL;
         size_t pl = 0;
-        bool is_err = sd_journal_get_data(j, "PRIORITY", &p, &pl) >= 0 && pl == 10 && memcmp(p, "PRIORITY=3", 10) == 0;
+        bool is_err = sd_journal_get_data(j, "PRIORITY", &p, &pl) >= 0 && pl == 10 &&
+                      memcmp(p, "PRIORITY=3", 10) == 0;
         FILE *f = is_err ? stderr : stdout;
         fwrite((const char *) d + 8, 1, l - 8, f);
         fputc('\n', f);
@@ -64,10 +65,10 @@ static int logs_file(const char *id, long tail) {
 int verb_logs(int argc, char *argv[], void *userdata) {
         static const struct option options[] = {
                 CLI_COMMON_OPTIONS,
-                { "follow", no_argument, NULL, 'f' },
-                { "tail", required_argument, NULL, ARG_TAIL },
-                { "since", required_argument, NULL, ARG_SINCE },
-                { "timestamps", no_argument, NULL, 't' },
+                {"follow", no_argument, NULL, 'f'},
+                {"tail", required_argument, NULL, ARG_TAIL},
+                {"since", required_argument, NULL, ARG_SINCE},
+                {"timestamps", no_argument, NULL, 't'},
                 {},
         };
         _cleanup_(sd_journal_closep) sd_journal *j = NULL;
@@ -81,7 +82,8 @@ int verb_logs(int argc, char *argv[], void *userdata) {
         while ((c = getopt_long(argc, argv, "+hft", options, NULL)) >= 0) {
                 switch (c) {
                 case 'h':
-                        printf("Usage: berth-run logs [--follow] [--tail N] [--since TIME] [--timestamps] CONTAINER\n\n"
+                        printf("Usage: berth-run logs [--follow] [--tail N] [--since TIME] [--timestamps] "
+                               "CONTAINER\n\n"
                                "See berth-run(1).\n");
                         return 0;
                 case 'f':

@@ -5,13 +5,13 @@
 
 #include "cli.h"
 #include "create.h"
+#include "health.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "macro.h"
 #include "main-func.h"
 #include "monitor.h"
 #include "options.h"
-#include "health.h"
-#include "lifecycle.h"
 #include "verbs.h"
 
 static void help(void) {
@@ -69,15 +69,23 @@ int verb_create(int argc, char *argv[], void *userdata) {
 }
 
 static int run(int argc, char *argv[]) {
-        static const struct option options[] = { CLI_COMMON_OPTIONS, {} };
+        static const struct option options[] = {CLI_COMMON_OPTIONS, {}};
         static const Verb verbs[] = {
-                { "run", 2, VERB_ANY, verb_run },       { "create", 2, VERB_ANY, verb_create },
-                { "start", 2, VERB_ANY, verb_start },   { "stop", 2, VERB_ANY, verb_stop },
-                { "restart", 2, VERB_ANY, verb_restart }, { "kill", 2, VERB_ANY, verb_kill },
-                { "rm", 2, VERB_ANY, verb_rm },         { "wait", 2, VERB_ANY, verb_wait },
-                { "exec", 2, VERB_ANY, verb_exec },     { "logs", 2, VERB_ANY, verb_logs },
-                { "pause", 2, VERB_ANY, verb_pause },   { "unpause", 2, VERB_ANY, verb_pause },
-                { "volume", 2, VERB_ANY, verb_volume }, { "healthcheck", 2, 2, verb_healthcheck }, {},
+                {"run", 2, VERB_ANY, verb_run},
+                {"create", 2, VERB_ANY, verb_create},
+                {"start", 2, VERB_ANY, verb_start},
+                {"stop", 2, VERB_ANY, verb_stop},
+                {"restart", 2, VERB_ANY, verb_restart},
+                {"kill", 2, VERB_ANY, verb_kill},
+                {"rm", 2, VERB_ANY, verb_rm},
+                {"wait", 2, VERB_ANY, verb_wait},
+                {"exec", 2, VERB_ANY, verb_exec},
+                {"logs", 2, VERB_ANY, verb_logs},
+                {"pause", 2, VERB_ANY, verb_pause},
+                {"unpause", 2, VERB_ANY, verb_pause},
+                {"volume", 2, VERB_ANY, verb_volume},
+                {"healthcheck", 2, 2, verb_healthcheck},
+                {},
         };
         int c, r;
 

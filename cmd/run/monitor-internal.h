@@ -10,7 +10,7 @@ typedef struct Monitor {
         char *id, *name, *image_name, *unit, *slice, *description, *runtime;
         char short_id[13];
         bool rm, detached, tty, interactive;
-        int master; /* -t: the pty master the runtime sent us */
+        int master;    /* -t: the pty master the runtime sent us */
         int notify_fd; /* --sdnotify=container: the proxy socket */
         char *sdnotify;
         bool health; /* a health check is configured */
@@ -20,8 +20,8 @@ typedef struct Monitor {
         sd_bus *bus;
         bool scope_made, net_attached;
         int stdin_fd, stdout_fd, stderr_fd; /* for the runtime's child; -EBADF: inherit ours */
-        int out_pipe, err_pipe;              /* detached: read ends, lines go to the journal */
-        int log_fd;                          /* detached without journald: containers/<id>/ctr.log */
+        int out_pipe, err_pipe;             /* detached: read ends, lines go to the journal */
+        int log_fd;                         /* detached without journald: containers/<id>/ctr.log */
         pid_t pid;
         uint64_t memory_max, cpu_quota_usec, cpu_weight, tasks_max, stop_timeout_usec;
         int stop_signal;

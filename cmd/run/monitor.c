@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The monitor: berth-run stays the container's parent (as conmon does), relays its output to the journal when
- * detached, records its exit and cleans up. */
+/* The monitor: berth-run stays the container's parent (as conmon does), relays its output to the journal
+ * when detached, records its exit and cleans up. */
 #include <fcntl.h>
 #include <malloc.h>
-#include <sys/mman.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -18,14 +18,14 @@
 #include "bus.h"
 #include "container.h"
 #include "fileio.h"
+#include "health.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "macro.h"
 #include "monitor-internal.h"
 #include "monitor.h"
-#include "health.h"
 #include "net.h"
 #include "notify.h"
-#include "lifecycle.h"
 #include "paths.h"
 #include "record.h"
 #include "rootfs.h"
@@ -63,9 +63,9 @@ static int signal_from_string(const char *s) {
         static const struct {
                 const char *n;
                 int s;
-        } t[] = { { "HUP", SIGHUP },   { "INT", SIGINT },   { "QUIT", SIGQUIT }, { "KILL", SIGKILL },
-                  { "USR1", SIGUSR1 }, { "USR2", SIGUSR2 }, { "TERM", SIGTERM }, { "STOP", SIGSTOP },
-                  { "CONT", SIGCONT }, { "WINCH", SIGWINCH }, { "PWR", SIGPWR }, { "ALRM", SIGALRM } };
+        } t[] = {{"HUP", SIGHUP},   {"INT", SIGINT},     {"QUIT", SIGQUIT}, {"KILL", SIGKILL},
+                 {"USR1", SIGUSR1}, {"USR2", SIGUSR2},   {"TERM", SIGTERM}, {"STOP", SIGSTOP},
+                 {"CONT", SIGCONT}, {"WINCH", SIGWINCH}, {"PWR", SIGPWR},   {"ALRM", SIGALRM}};
         int n;
         if (isempty(s))
                 return -EINVAL;
@@ -91,13 +91,20 @@ static char *json_dup(json_t *rec, const char *path) {
 
 static int monitor_init(Monitor *m, const char *id, json_t *rec) {
         json_t *hc = json_object_get(rec, "HostConfig");
-        *m = (Monitor) { .stdin_fd = -EBADF, .stdout_fd = -EBADF, .stderr_fd = -EBADF, .out_pipe = -EBADF,
-                         .err_pipe = -EBADF, .log_fd = -EBADF, .master = -EBADF, .notify_fd = -EBADF };
+        *m = (Monitor){.stdin_fd = -EBADF,
+                       .stdout_fd = -EBADF,
+                       .stderr_fd = -EBADF,
+                       .out_pipe = -EBADF,
+                       .err_pipe = -EBADF,
+                       .log_fd = -EBADF,
+                       .master = -EBADF,
+                       .notify_fd = -EBADF};
         m->sdnotify = json_dup(rec, "HostConfig.SdNotify");
         m->restart = json_dup(rec, "HostConfig.RestartPolicy.Name");
         m->restart_max = (int) record_get_int(rec, "HostConfig.RestartPolicy.MaximumRetryCount");
         m->restart_count = (int) json_integer_value(json_object_get(rec, "RestartCount"));
-        m->health = json_is_array(json_object_get(json_object_get(json_object_get(rec, "Config"), "Healthcheck"), "Test"));
+        m->health = json_is_array(
+                json_object_get(json_object_get(json_object_get(rec, "Config"), "Healthcheck"), "Test"));
         m->tty = json_is_true(json_object_get(json_object_get(rec, "Config"), "Tty"));
         m->id = strdup(id);
         m->name = json_dup(rec, "Name");
@@ -114,7 +121,8 @@ static int monitor_init(Monitor *m, const char *id, json_t *rec) {
         m->memory_max = (uint64_t) json_integer_value(json_object_get(hc, "Memory"));
         m->cpu_quota_usec = (uint64_t) json_integer_value(json_object_get(hc, "NanoCpus")) / 1000;
         uint64_t shares = (uint64_t) json_integer_value(json_object_get(hc, "CpuShares"));
-        /* cgroup v1 shares (2..262144, default 1024) to v2 weight (1..10000, default 100), as crun maps them */
+        /* cgroup v1 shares (2..262144, default 1024) to v2 weight (1..10000, default 100), as crun maps them
+         */
         if (shares > 0)
                 m->cpu_weight = 1 + ((shares - 2) * 9999) / 262142;
         json_int_t pl = json_integer_value(json_object_get(hc, "PidsLimit"));
@@ -146,14 +154,10 @@ static void emit_line(Monitor *m, const char *line, size_t len, bool is_err) {
             asprintf(&f_msg, "MESSAGE=%.*s", (int) len, line) < 0)
                 return;
         struct iovec iov[] = {
-                { f_msg, strlen(f_msg) },
-                { (char *) (is_err ? "PRIORITY=3" : "PRIORITY=6"), 10 },
-                { f_id, strlen(f_id) },
-                { f_full, strlen(f_full) },
-                { f_name, strlen(f_name) },
-                { f_tag, strlen(f_tag) },
-                { f_image, strlen(f_image) },
-                { f_ident, strlen(f_ident) },
+                {f_msg, strlen(f_msg)},     {(char *) (is_err ? "PRIORITY=3" : "PRIORITY=6"), 10},
+                {f_id, strlen(f_id)},       {f_full, strlen(f_full)},
+                {f_name, strlen(f_name)},   {f_tag, strlen(f_tag)},
+                {f_image, strlen(f_image)}, {f_ident, strlen(f_ident)},
         };
         (void) sd_journal_sendv(iov, ELEMENTSOF(iov));
 }
@@ -190,7 +194,8 @@ static bool relay(Monitor *m, int fd, LineBuf *b, bool is_err) {
         return true;
 }
 
-/* --- supervision ---------------------------------------------------------------------------------------- */
+/* --- supervision ----------------------------------------------------------------------------------------
+ */
 
 static void pump(int from, int to, int *from_slot) {
         char buf[8192];
@@ -210,7 +215,7 @@ static int supervise(Monitor *m, bool forward_signals) {
         sigemptyset(&mask);
         sigaddset(&mask, SIGCHLD);
         if (forward_signals) {
-                int fwd[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
+                int fwd[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
                 for (size_t i = 0; i < ELEMENTSOF(fwd); i++)
                         sigaddset(&mask, fwd[i]);
         }
@@ -220,18 +225,15 @@ static int supervise(Monitor *m, bool forward_signals) {
 
         for (;;) {
                 struct pollfd p[6] = {
-                        { .fd = sfd, .events = POLLIN },
-                        { .fd = m->out_pipe, .events = POLLIN },
-                        { .fd = m->err_pipe, .events = POLLIN },
-                        { .fd = m->master, .events = POLLIN },
-                        { .fd = in_fd, .events = POLLIN },
-                        { .fd = m->notify_fd, .events = POLLIN },
+                        {.fd = sfd, .events = POLLIN},         {.fd = m->out_pipe, .events = POLLIN},
+                        {.fd = m->err_pipe, .events = POLLIN}, {.fd = m->master, .events = POLLIN},
+                        {.fd = in_fd, .events = POLLIN},       {.fd = m->notify_fd, .events = POLLIN},
                 };
                 if (status >= 0 && m->out_pipe < 0 && m->err_pipe < 0 && m->master < 0)
                         break;
                 /* After the exit, drain what is buffered in the pipes but do not wait for other writers. */
-                bool wait_healthy = status < 0 && !m->ready_sent && m->health && streq_ptr(m->sdnotify, "healthy") &&
-                                    getenv("NOTIFY_SOCKET");
+                bool wait_healthy = status < 0 && !m->ready_sent && m->health &&
+                                    streq_ptr(m->sdnotify, "healthy") && getenv("NOTIFY_SOCKET");
                 int n = poll(p, 6, status >= 0 ? 0 : wait_healthy ? 250 : -1);
                 if (wait_healthy) {
                         json_t *rec = NULL;
@@ -291,7 +293,8 @@ static int supervise(Monitor *m, bool forward_signals) {
                 if (p[4].revents & (POLLIN | POLLHUP | POLLERR) && m->master >= 0) {
                         pump(in_fd, m->master, &in_fd);
                         if (in_fd < 0)
-                                (void) write(m->master, "\x04", 1); /* EOF on our stdin: ^D to the terminal */
+                                (void) write(m->master, "\x04",
+                                             1); /* EOF on our stdin: ^D to the terminal */
                 }
         }
         if (term.n > 0)
@@ -319,7 +322,8 @@ static void cgroup_v1_cleanup(const char *unit) {
                 const char *path = c2 + 1;
                 const char *dir = startswith(ctrls, "name=") ?: ctrls;
                 if (strchr(dir, ','))
-                        continue; /* co-mounted hierarchies appear under their joint name, e.g. cpu,cpuacct */
+                        continue; /* co-mounted hierarchies appear under their joint name, e.g. cpu,cpuacct
+                                   */
                 _cleanup_free_ char *p = path_join("/sys/fs/cgroup", dir, path, unit, "container");
                 _cleanup_free_ char *q = path_join("/sys/fs/cgroup", dir, path, unit);
                 if (p && q) {
@@ -349,7 +353,7 @@ static bool runtime_delete_fast(const char *runtime, const char *id) {
                 json_decref(j);
                 return false;
         }
-        json_object_foreach(json_object_get(j, "cgroup_paths"), k, v)
+        json_object_foreach (json_object_get(j, "cgroup_paths"), k, v)
                 if (json_is_string(v))
                         (void) rmdir(json_string_value(v));
         json_decref(j);
@@ -359,7 +363,7 @@ static bool runtime_delete_fast(const char *runtime, const char *id) {
 static void runtime_delete(const char *runtime, const char *id) {
         if (runtime_delete_fast(runtime, id))
                 return;
-        const char *argv[] = { runtime, "--root", runtime_state_root(), "delete", "--force", id, NULL };
+        const char *argv[] = {runtime, "--root", runtime_state_root(), "delete", "--force", id, NULL};
         pid_t pid = fork();
         if (pid == 0) {
                 int null = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -395,7 +399,8 @@ static void finish(Monitor *m, int exit_code, const char *error) {
         if (m->scope_made && !m->bus)
                 (void) bus_connect_manager(BUS_MANAGER_AUTO, &m->bus, NULL);
         if (m->scope_made && m->bus) {
-                /* The scope goes away by itself once empty; stop it so nothing lingers (e.g. a stray process). */
+                /* The scope goes away by itself once empty; stop it so nothing lingers (e.g. a stray
+                 * process). */
                 _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
                 (void) bus_stop_unit(m->bus, m->unit, &e);
         }
@@ -454,7 +459,8 @@ static int prepare(Monitor *m, json_t *rec) {
                 if (access(dir, F_OK) >= 0) {
                         r = notify_proxy_listen(bundle, &m->notify_fd);
                         if (r < 0)
-                                return log_error_errno(r, "Cannot create the notify socket of '%s': %m", m->name);
+                                return log_error_errno(r, "Cannot create the notify socket of '%s': %m",
+                                                       m->name);
                 }
         }
         if (net_wanted(rec)) {
@@ -521,7 +527,8 @@ static void drop_code_pages(void) {
         while (fgets(line, sizeof line, f)) {
                 unsigned long a, b;
                 char perms[5];
-                if (sscanf(line, "%lx-%lx %4s", &a, &b, perms) != 3 || !streq(perms, "r-xp") || !strchr(line, '/'))
+                if (sscanf(line, "%lx-%lx %4s", &a, &b, perms) != 3 || !streq(perms, "r-xp") ||
+                    !strchr(line, '/'))
                         continue;
                 (void) madvise((void *) a, b - a, MADV_DONTNEED);
         }
@@ -564,7 +571,7 @@ static int supervise_with_restarts(Monitor *m, bool forward_signals) {
                         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
                         (void) bus_stop_unit(m->bus, m->unit, &e);
                 }
-                struct timespec ts = { (time_t) (delay / USEC_PER_SEC), (long) (delay % USEC_PER_SEC) * 1000 };
+                struct timespec ts = {(time_t) (delay / USEC_PER_SEC), (long) (delay % USEC_PER_SEC) * 1000};
                 (void) nanosleep(&ts, NULL);
                 if (stop_requested(m->id))
                         return code;
@@ -605,7 +612,7 @@ int container_start(const char *id, StartMode mode, bool interactive) {
                 (void) prctl(PR_SET_CHILD_SUBREAPER, 1);
                 sigset_t mask;
                 sigemptyset(&mask);
-                int blk[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
+                int blk[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
                 for (size_t i = 0; i < ELEMENTSOF(blk); i++)
                         sigaddset(&mask, blk[i]);
                 sigprocmask(SIG_BLOCK, &mask, NULL);

@@ -20,6 +20,6 @@ int container_start(const char *id, StartMode mode, bool interactive);
 /* The runtime binary ("runc" unless --runtime), found on PATH, and its state root. */
 const char *runtime_state_root(void);
 
-/* When the monitor is gone (killed, or a reboot cleared the runtime dir) but the record says running: record the
- * exit, delete the runtime state, unmount the rootfs. Safe to call repeatedly. */
+/* When the monitor is gone (killed, or a reboot cleared the runtime dir) but the record says running: record
+ * the exit, delete the runtime state, unmount the rootfs. Safe to call repeatedly. */
 int container_cleanup_dead(const char *id, int exit_code);

@@ -19,8 +19,9 @@ bool net_wanted(json_t *rec) {
 static int push_all(char ***argv, const char *flag, json_t *arr) {
         size_t i;
         json_t *e;
-        json_array_foreach(arr, i, e)
-                if (json_is_string(e) && (strv_extend(argv, flag) < 0 || strv_extend(argv, json_string_value(e)) < 0))
+        json_array_foreach (arr, i, e)
+                if (json_is_string(e) &&
+                    (strv_extend(argv, flag) < 0 || strv_extend(argv, json_string_value(e)) < 0))
                         return -ENOMEM;
         return 0;
 }
@@ -48,8 +49,8 @@ static int write_resolv(const char *id, json_t *res) {
 
         if (!p || !f)
                 return -ENOMEM;
-        json_object_foreach(json_object_get(res, "networks"), name, net)
-                json_array_foreach(json_object_get(net, "dns"), i, d)
+        json_object_foreach (json_object_get(res, "networks"), name, net)
+                json_array_foreach (json_object_get(net, "dns"), i, d)
                         if (json_is_string(d) && n < 3) {
                                 fprintf(f, "nameserver %s\n", json_string_value(d));
                                 n++;
@@ -67,14 +68,15 @@ int net_attach(const char *id, json_t *rec) {
         json_t *res = NULL;
         int r;
 
-        r = strv_extend(&argv, "attach") < 0 || strv_extend(&argv, "--container") < 0 || strv_extend(&argv, id) < 0
+        r = strv_extend(&argv, "attach") < 0 || strv_extend(&argv, "--container") < 0 ||
+                            strv_extend(&argv, id) < 0
                     ? -ENOMEM
                     : 0;
         if (r >= 0) {
                 _cleanup_strv_free_ char **names = NULL;
                 size_t i;
                 json_t *e;
-                json_array_foreach(json_object_get(hc, "Networks"), i, e) {
+                json_array_foreach (json_object_get(hc, "Networks"), i, e) {
                         const char *n = json_string_value(e);
                         if (n && strv_extend(&names, streq(n, "bridge") ? "berth" : n) < 0)
                                 return log_oom();
@@ -97,7 +99,8 @@ int net_attach(const char *id, json_t *rec) {
         if (r < 0)
                 return log_error_errno(r, "Cannot run berth-net: %m");
         if (r != 0)
-                return log_error_errno(-EIO, "berth-net could not attach the container to '%s' (exit status %d)",
+                return log_error_errno(-EIO,
+                                       "berth-net could not attach the container to '%s' (exit status %d)",
                                        strna(nets), r);
         r = json_parse(out, strlen(out), &res, &why);
         if (r < 0) {
@@ -114,7 +117,7 @@ int net_attach(const char *id, json_t *rec) {
 }
 
 int net_detach(const char *id) {
-        char *argv[] = { (char *) "detach", (char *) "--container", (char *) id, NULL };
+        char *argv[] = {(char *) "detach", (char *) "--container", (char *) id, NULL};
         int r = spawn_sibling("berth-net", argv, NULL);
         if (r < 0)
                 return r;

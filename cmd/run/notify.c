@@ -12,7 +12,7 @@
 
 int notify_proxy_listen(const char *bundle_dir, int *ret_fd) {
         _cleanup_free_ char *dir = path_join(bundle_dir, "notify");
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
         _cleanup_close_ int fd = -EBADF, dfd = -EBADF;
         int one = 1;
 
@@ -49,7 +49,8 @@ int notify_proxy_relay(int fd, pid_t monitor) {
                 if (streq(l, "READY=1")) {
                         ready = true;
                         (void) sd_notifyf(false, "READY=1\nMAINPID=%d", monitor);
-                } else if (startswith(l, "STATUS=") || startswith(l, "RELOADING=") || startswith(l, "STOPPING="))
+                } else if (startswith(l, "STATUS=") || startswith(l, "RELOADING=") ||
+                           startswith(l, "STOPPING="))
                         (void) sd_notify(false, l);
         }
         return ready;

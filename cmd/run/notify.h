@@ -4,9 +4,9 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-/* --sdnotify: conmon (berth-run says READY=1 once the container runs), container (the container's own READY=1 is
- * relayed through a proxy socket bound into it at /run/berth-notify/notify.sock, as podman does), healthy
- * (READY=1 after the first passing health check), ignore. Only where $NOTIFY_SOCKET is set. */
+/* --sdnotify: conmon (berth-run says READY=1 once the container runs), container (the container's own
+ * READY=1 is relayed through a proxy socket bound into it at /run/berth-notify/notify.sock, as podman does),
+ * healthy (READY=1 after the first passing health check), ignore. Only where $NOTIFY_SOCKET is set. */
 #define NOTIFY_CONTAINER_DIR "/run/berth-notify"
 #define NOTIFY_CONTAINER_SOCKET NOTIFY_CONTAINER_DIR "/notify.sock"
 

@@ -22,7 +22,7 @@ void run_options_done(RunOptions *o) {
         strv_free(o->aliases);
         strv_free(o->publish);
         free(o->seccomp_file);
-        *o = (RunOptions) {};
+        *o = (RunOptions){};
 }
 
 void run_help(const char *verb) {
@@ -73,8 +73,7 @@ void run_help(const char *verb) {
                "     --pull POLICY         missing (default), always or never\n"
                "     --tls-verify BOOL     Passed to berth-pull\n"
                "     --runtime PATH        OCI runtime (default runc)\n"
-               "     --slice SLICE         Slice of the scope (default machine.slice)\n"
-               CLI_COMMON_HELP
+               "     --slice SLICE         Slice of the scope (default machine.slice)\n" CLI_COMMON_HELP
                "\nSee berth-run(1).\n",
                verb, streq(verb, "run") ? "Run" : "Create");
 }
@@ -155,53 +154,53 @@ static int read_env_file(const char *path, char ***env) {
 int run_options_parse(int argc, char *argv[], RunOptions *o, bool is_run) {
         static const struct option options[] = {
                 CLI_COMMON_OPTIONS,
-                { "detach", no_argument, NULL, 'd' },
-                { "rm", no_argument, NULL, ARG_RM },
-                { "name", required_argument, NULL, ARG_NAME },
-                { "interactive", no_argument, NULL, 'i' },
-                { "tty", no_argument, NULL, 't' },
-                { "env", required_argument, NULL, 'e' },
-                { "env-file", required_argument, NULL, ARG_ENV_FILE },
-                { "volume", required_argument, NULL, 'v' },
-                { "tmpfs", required_argument, NULL, ARG_TMPFS },
-                { "workdir", required_argument, NULL, 'w' },
-                { "user", required_argument, NULL, 'u' },
-                { "entrypoint", required_argument, NULL, ARG_ENTRYPOINT },
-                { "hostname", required_argument, NULL, ARG_HOSTNAME },
-                { "read-only", no_argument, NULL, ARG_READ_ONLY },
-                { "cap-add", required_argument, NULL, ARG_CAP_ADD },
-                { "cap-drop", required_argument, NULL, ARG_CAP_DROP },
-                { "privileged", no_argument, NULL, ARG_PRIVILEGED },
-                { "security-opt", required_argument, NULL, ARG_SECURITY_OPT },
-                { "memory", required_argument, NULL, ARG_MEMORY },
-                { "cpus", required_argument, NULL, ARG_CPUS },
-                { "cpu-shares", required_argument, NULL, ARG_CPU_SHARES },
-                { "pids-limit", required_argument, NULL, ARG_PIDS_LIMIT },
-                { "ulimit", required_argument, NULL, ARG_ULIMIT },
-                { "ipc", required_argument, NULL, ARG_IPC },
-                { "pid", required_argument, NULL, ARG_PID },
-                { "network", required_argument, NULL, ARG_NETWORK },
-                { "net", required_argument, NULL, ARG_NETWORK },
-                { "label", required_argument, NULL, ARG_LABEL },
-                { "stop-signal", required_argument, NULL, ARG_STOP_SIGNAL },
-                { "stop-timeout", required_argument, NULL, ARG_STOP_TIMEOUT },
-                { "init", no_argument, NULL, ARG_INIT },
-                { "restart", required_argument, NULL, ARG_RESTART },
-                { "sdnotify", required_argument, NULL, ARG_SDNOTIFY },
-                { "pull", required_argument, NULL, ARG_PULL },
-                { "tls-verify", required_argument, NULL, ARG_TLS_VERIFY },
-                { "runtime", required_argument, NULL, ARG_RUNTIME },
-                { "slice", required_argument, NULL, ARG_SLICE },
-                { "ip", required_argument, NULL, ARG_IP },
-                { "ip6", required_argument, NULL, ARG_IP6 },
-                { "network-alias", required_argument, NULL, ARG_NETWORK_ALIAS },
-                { "publish", required_argument, NULL, 'p' },
-                { "health-cmd", required_argument, NULL, ARG_HEALTH_CMD },
-                { "health-interval", required_argument, NULL, ARG_HEALTH_INTERVAL },
-                { "health-retries", required_argument, NULL, ARG_HEALTH_RETRIES },
-                { "health-start-period", required_argument, NULL, ARG_HEALTH_START_PERIOD },
-                { "health-timeout", required_argument, NULL, ARG_HEALTH_TIMEOUT },
-                { "no-healthcheck", no_argument, NULL, ARG_NO_HEALTHCHECK },
+                {"detach", no_argument, NULL, 'd'},
+                {"rm", no_argument, NULL, ARG_RM},
+                {"name", required_argument, NULL, ARG_NAME},
+                {"interactive", no_argument, NULL, 'i'},
+                {"tty", no_argument, NULL, 't'},
+                {"env", required_argument, NULL, 'e'},
+                {"env-file", required_argument, NULL, ARG_ENV_FILE},
+                {"volume", required_argument, NULL, 'v'},
+                {"tmpfs", required_argument, NULL, ARG_TMPFS},
+                {"workdir", required_argument, NULL, 'w'},
+                {"user", required_argument, NULL, 'u'},
+                {"entrypoint", required_argument, NULL, ARG_ENTRYPOINT},
+                {"hostname", required_argument, NULL, ARG_HOSTNAME},
+                {"read-only", no_argument, NULL, ARG_READ_ONLY},
+                {"cap-add", required_argument, NULL, ARG_CAP_ADD},
+                {"cap-drop", required_argument, NULL, ARG_CAP_DROP},
+                {"privileged", no_argument, NULL, ARG_PRIVILEGED},
+                {"security-opt", required_argument, NULL, ARG_SECURITY_OPT},
+                {"memory", required_argument, NULL, ARG_MEMORY},
+                {"cpus", required_argument, NULL, ARG_CPUS},
+                {"cpu-shares", required_argument, NULL, ARG_CPU_SHARES},
+                {"pids-limit", required_argument, NULL, ARG_PIDS_LIMIT},
+                {"ulimit", required_argument, NULL, ARG_ULIMIT},
+                {"ipc", required_argument, NULL, ARG_IPC},
+                {"pid", required_argument, NULL, ARG_PID},
+                {"network", required_argument, NULL, ARG_NETWORK},
+                {"net", required_argument, NULL, ARG_NETWORK},
+                {"label", required_argument, NULL, ARG_LABEL},
+                {"stop-signal", required_argument, NULL, ARG_STOP_SIGNAL},
+                {"stop-timeout", required_argument, NULL, ARG_STOP_TIMEOUT},
+                {"init", no_argument, NULL, ARG_INIT},
+                {"restart", required_argument, NULL, ARG_RESTART},
+                {"sdnotify", required_argument, NULL, ARG_SDNOTIFY},
+                {"pull", required_argument, NULL, ARG_PULL},
+                {"tls-verify", required_argument, NULL, ARG_TLS_VERIFY},
+                {"runtime", required_argument, NULL, ARG_RUNTIME},
+                {"slice", required_argument, NULL, ARG_SLICE},
+                {"ip", required_argument, NULL, ARG_IP},
+                {"ip6", required_argument, NULL, ARG_IP6},
+                {"network-alias", required_argument, NULL, ARG_NETWORK_ALIAS},
+                {"publish", required_argument, NULL, 'p'},
+                {"health-cmd", required_argument, NULL, ARG_HEALTH_CMD},
+                {"health-interval", required_argument, NULL, ARG_HEALTH_INTERVAL},
+                {"health-retries", required_argument, NULL, ARG_HEALTH_RETRIES},
+                {"health-start-period", required_argument, NULL, ARG_HEALTH_START_PERIOD},
+                {"health-timeout", required_argument, NULL, ARG_HEALTH_TIMEOUT},
+                {"no-healthcheck", no_argument, NULL, ARG_NO_HEALTHCHECK},
                 {},
         };
         uint64_t u;
@@ -225,7 +224,9 @@ int run_options_parse(int argc, char *argv[], RunOptions *o, bool is_run) {
                         break;
                 case ARG_NAME:
                         if (!name_is_valid(optarg, 64))
-                                return cli_usage_error("Invalid container name '%s': use [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 64 characters", optarg);
+                                return cli_usage_error("Invalid container name '%s': use "
+                                                       "[a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 64 characters",
+                                                       optarg);
                         o->name = optarg;
                         break;
                 case 'i':
@@ -257,19 +258,22 @@ int run_options_parse(int argc, char *argv[], RunOptions *o, bool is_run) {
                         break;
                 case 'v':
                         if (!strchr(optarg, ':'))
-                                return cli_usage_error("Invalid volume '%s': expected SRC:DST[:OPTIONS]", optarg);
+                                return cli_usage_error("Invalid volume '%s': expected SRC:DST[:OPTIONS]",
+                                                       optarg);
                         if (strv_extend(&o->volumes, optarg) < 0)
                                 return log_oom();
                         break;
                 case ARG_TMPFS:
                         if (optarg[0] != '/')
-                                return cli_usage_error("Invalid --tmpfs '%s': the destination must be absolute", optarg);
+                                return cli_usage_error(
+                                        "Invalid --tmpfs '%s': the destination must be absolute", optarg);
                         if (strv_extend(&o->tmpfs, optarg) < 0)
                                 return log_oom();
                         break;
                 case 'w':
                         if (optarg[0] != '/')
-                                return cli_usage_error("Invalid --workdir '%s': must be an absolute path", optarg);
+                                return cli_usage_error("Invalid --workdir '%s': must be an absolute path",
+                                                       optarg);
                         o->workdir = optarg;
                         break;
                 case 'u':
@@ -313,7 +317,8 @@ int run_options_parse(int argc, char *argv[], RunOptions *o, bool is_run) {
                         break;
                 case ARG_MEMORY:
                         if (parse_size(optarg, &o->memory) < 0 || o->memory < 6 * 1024 * 1024)
-                                return cli_usage_error("Invalid --memory '%s': a size of at least 6m", optarg);
+                                return cli_usage_error("Invalid --memory '%s': a size of at least 6m",
+                                                       optarg);
                         break;
                 case ARG_CPUS: {
                         char *end;
@@ -325,7 +330,8 @@ int run_options_parse(int argc, char *argv[], RunOptions *o, bool is_run) {
                         break;
                 }
                 case ARG_CPU_SHARES:
-                        if (safe_atou64(optarg, &o->cpu_shares) < 0 || o->cpu_shares < 2 || o->cpu_shares > 262144)
+                        if (safe_atou64(optarg, &o->cpu_shares) < 0 || o->cpu_shares < 2 ||
+                            o->cpu_shares > 262144)
                                 return cli_usage_error("Invalid --cpu-shares '%s': 2..262144", optarg);
                         break;
                 case ARG_PIDS_LIMIT:
@@ -338,12 +344,14 @@ int run_options_parse(int argc, char *argv[], RunOptions *o, bool is_run) {
                         break;
                 case ARG_ULIMIT:
                         if (!strchr(optarg, '='))
-                                return cli_usage_error("Invalid --ulimit '%s': expected NAME=SOFT[:HARD]", optarg);
+                                return cli_usage_error("Invalid --ulimit '%s': expected NAME=SOFT[:HARD]",
+                                                       optarg);
                         if (strv_extend(&o->ulimits, optarg) < 0)
                                 return log_oom();
                         break;
                 case ARG_IPC:
-                        if (!streq(optarg, "host") && !streq(optarg, "private") && !streq(optarg, "shareable"))
+                        if (!streq(optarg, "host") && !streq(optarg, "private") &&
+                            !streq(optarg, "shareable"))
                                 return cli_usage_error("Invalid --ipc '%s': host or private", optarg);
                         o->ipc = optarg;
                         break;
@@ -389,9 +397,11 @@ int run_options_parse(int argc, char *argv[], RunOptions *o, bool is_run) {
                 case ARG_HEALTH_TIMEOUT:
                 case ARG_HEALTH_START_PERIOD: {
                         usec_t d;
-                        if (parse_duration(optarg, &d) < 0 || (c != ARG_HEALTH_START_PERIOD && d < USEC_PER_MSEC * 100))
-                                return cli_usage_error("Invalid duration '%s' (e.g. 30s, 1m30s, at least 100ms)", optarg);
-                        *(c == ARG_HEALTH_INTERVAL ? &o->health_interval
+                        if (parse_duration(optarg, &d) < 0 ||
+                            (c != ARG_HEALTH_START_PERIOD && d < USEC_PER_MSEC * 100))
+                                return cli_usage_error(
+                                        "Invalid duration '%s' (e.g. 30s, 1m30s, at least 100ms)", optarg);
+                        *(c == ARG_HEALTH_INTERVAL  ? &o->health_interval
                           : c == ARG_HEALTH_TIMEOUT ? &o->health_timeout
                                                     : &o->health_start_period) = d;
                         break;
@@ -425,10 +435,11 @@ int run_options_parse(int argc, char *argv[], RunOptions *o, bool is_run) {
                         o->restart = optarg;
                         break;
                 case ARG_SDNOTIFY:
-                        if (!streq(optarg, "container") && !streq(optarg, "conmon") && !streq(optarg, "ignore") &&
-                            !streq(optarg, "healthy"))
-                                return cli_usage_error("Invalid --sdnotify '%s': container, conmon, healthy or ignore",
-                                                       optarg);
+                        if (!streq(optarg, "container") && !streq(optarg, "conmon") &&
+                            !streq(optarg, "ignore") && !streq(optarg, "healthy"))
+                                return cli_usage_error(
+                                        "Invalid --sdnotify '%s': container, conmon, healthy or ignore",
+                                        optarg);
                         o->sdnotify = optarg;
                         break;
                 case ARG_PULL:
@@ -439,7 +450,8 @@ int run_options_parse(int argc, char *argv[], RunOptions *o, bool is_run) {
                         else if (streq(optarg, "never"))
                                 o->pull = PULL_NEVER;
                         else
-                                return cli_usage_error("Invalid --pull '%s': missing, always or never", optarg);
+                                return cli_usage_error("Invalid --pull '%s': missing, always or never",
+                                                       optarg);
                         break;
                 case ARG_TLS_VERIFY:
                         if (parse_boolean(optarg) < 0)
@@ -475,8 +487,8 @@ int run_options_parse(int argc, char *argv[], RunOptions *o, bool is_run) {
         o->network = nn == 0 ? (char *) "none" : nn == 1 ? o->networks[0] : NULL;
         if (o->restart) {
                 const char *n;
-                if (streq(o->restart, "no") || streq(o->restart, "always") || streq(o->restart, "unless-stopped") ||
-                    streq(o->restart, "on-failure"))
+                if (streq(o->restart, "no") || streq(o->restart, "always") ||
+                    streq(o->restart, "unless-stopped") || streq(o->restart, "on-failure"))
                         ;
                 else if ((n = startswith(o->restart, "on-failure:")) && safe_atoi(n, &o->restart_max) >= 0 &&
                          o->restart_max >= 0)

@@ -14,27 +14,28 @@ typedef enum PullPolicy {
 
 typedef struct RunOptions {
         bool detach, rm, interactive, tty, read_only, privileged, no_new_privs, init, seccomp_unconfined;
-        char *name, *image, *workdir, *user, *hostname, *entrypoint, *runtime, *network, *stop_signal, *slice;
+        char *name, *image, *workdir, *user, *hostname, *entrypoint, *runtime, *network, *stop_signal,
+                *slice;
         char *seccomp_file, *ipc, *pid, *sdnotify, *restart, *tls_verify;
         bool entrypoint_set, stop_timeout_set;
         PullPolicy pull;
-        char **cmd;       /* command after IMAGE */
-        char **env;       /* K=V, in order (-e and --env-file) */
-        char **volumes;   /* SRC:DST[:OPTS] */
-        char **tmpfs;     /* DST[:OPTS] */
+        char **cmd;     /* command after IMAGE */
+        char **env;     /* K=V, in order (-e and --env-file) */
+        char **volumes; /* SRC:DST[:OPTS] */
+        char **tmpfs;   /* DST[:OPTS] */
         char **cap_add, **cap_drop;
-        char **labels;    /* K=V */
-        char **ulimits;   /* name=soft[:hard] */
-        char **networks;  /* --network, split at commas; NULL: none */
-        char **aliases;   /* --network-alias */
-        char **publish;   /* -p */
+        char **labels;   /* K=V */
+        char **ulimits;  /* name=soft[:hard] */
+        char **networks; /* --network, split at commas; NULL: none */
+        char **aliases;  /* --network-alias */
+        char **publish;  /* -p */
         char *ip, *ip6;
         char *health_cmd;
         bool no_healthcheck;
         usec_t health_interval, health_timeout, health_start_period;
         int health_retries;
         uint64_t memory;
-        uint64_t cpus_milli;   /* --cpus in thousandths */
+        uint64_t cpus_milli; /* --cpus in thousandths */
         uint64_t cpu_shares;
         int64_t pids_limit;
         unsigned stop_timeout;

@@ -126,7 +126,7 @@ static int apply_running(json_t *rec, void *userdata) {
 }
 
 int record_set_running(const char *id, pid_t pid, pid_t monitor_pid) {
-        Running x = { pid, monitor_pid };
+        Running x = {pid, monitor_pid};
         return record_update(id, apply_running, &x);
 }
 
@@ -151,7 +151,7 @@ static int apply_exited(json_t *rec, void *userdata) {
 }
 
 int record_set_exited(const char *id, int exit_code, const char *error) {
-        Exited x = { exit_code, error };
+        Exited x = {exit_code, error};
         return record_update(id, apply_exited, &x);
 }
 

@@ -42,13 +42,20 @@ int rootfs_mount(const char *id, const char *image_id) {
         if ((mkdir(rootfs, 0700) < 0 && errno != EEXIST) || (mkdir(upper, 0755) < 0 && errno != EEXIST) ||
             (mkdir(work, 0700) < 0 && errno != EEXIST))
                 return -errno;
-        char *argv[] = { (char *) "mount", (char *) image_id, rootfs, (char *) "--upper", upper, (char *) "--work",
-                         work, NULL };
+        char *argv[] = {(char *) "mount",
+                        (char *) image_id,
+                        rootfs,
+                        (char *) "--upper",
+                        upper,
+                        (char *) "--work",
+                        work,
+                        NULL};
         r = spawn_sibling("berth-unpack", argv, &out);
         if (r < 0)
                 return log_error_errno(r, "Cannot run berth-unpack: %m");
         if (r != 0) {
-                log_error("berth-unpack could not mount the rootfs of image '%s' (exit status %d)", image_id, r);
+                log_error("berth-unpack could not mount the rootfs of image '%s' (exit status %d)", image_id,
+                          r);
                 return -EIO;
         }
         return 0;
@@ -62,7 +69,7 @@ int rootfs_umount(const char *id) {
         r = rootfs_is_mounted(id);
         if (r <= 0)
                 return r;
-        char *argv[] = { (char *) "umount", rootfs, NULL };
+        char *argv[] = {(char *) "umount", rootfs, NULL};
         r = spawn_sibling("berth-unpack", argv, NULL);
         if (r != 0) {
                 /* The mount is ours: if the sibling cannot undo it, do it ourselves rather than leak it. */
@@ -73,31 +80,34 @@ int rootfs_umount(const char *id) {
 }
 
 int rootfs_prepare(int rootfd, const char *cwd, char **ret_why) {
-        static const char *const api_dirs[] = { "dev", "proc", "sys" };
-        static const char *const etc_files[] = { "/etc/hosts", "/etc/resolv.conf", "/etc/hostname" };
+        static const char *const api_dirs[] = {"dev", "proc", "sys"};
+        static const char *const etc_files[] = {"/etc/hosts", "/etc/resolv.conf", "/etc/hostname"};
         int r;
 
         for (size_t i = 0; i < ELEMENTSOF(api_dirs); i++) {
                 r = root_replace_symlink_with_dir(rootfd, api_dirs[i]);
                 if (r < 0) {
-                        (void) asprintf(ret_why, "cannot make /%s a directory in the rootfs: %s", api_dirs[i],
-                                        strerror(-r));
+                        (void) asprintf(ret_why, "cannot make /%s a directory in the rootfs: %s",
+                                        api_dirs[i], strerror(-r));
                         return r;
                 }
                 if (r > 0)
-                        log_debug("Replaced the image's /%s (not a directory) with a directory", api_dirs[i]);
+                        log_debug("Replaced the image's /%s (not a directory) with a directory",
+                                  api_dirs[i]);
         }
         for (size_t i = 0; i < ELEMENTSOF(etc_files); i++) {
                 r = root_ensure_regular_file(rootfd, etc_files[i]);
                 if (r < 0) {
-                        (void) asprintf(ret_why, "cannot prepare %s in the rootfs: %s", etc_files[i], strerror(-r));
+                        (void) asprintf(ret_why, "cannot prepare %s in the rootfs: %s", etc_files[i],
+                                        strerror(-r));
                         return r;
                 }
         }
         if (cwd && !streq(cwd, "/")) {
                 r = root_mkdir_p(rootfd, cwd, 0755, NULL);
                 if (r < 0) {
-                        (void) asprintf(ret_why, "cannot create the working directory '%s' in the rootfs: %s", cwd,
+                        (void) asprintf(ret_why,
+                                        "cannot create the working directory '%s' in the rootfs: %s", cwd,
                                         r == -ENOTDIR ? "a component is not a directory" : strerror(-r));
                         return r;
                 }

@@ -110,7 +110,8 @@ static int mkdir_p_internal(int rootfd, const char *path, mode_t mode, unsigned 
                                 r = root_open(rootfd, copy, O_PATH | O_DIRECTORY, 0, &fd);
                         }
                         if (r == -ENOENT) {
-                                /* A dangling symlink: create its target, resolved inside the root as well. */
+                                /* A dangling symlink: create its target, resolved inside the root as well.
+                                 */
                                 char target[4096];
                                 ssize_t n = readlinkat(cur, last, target, sizeof target - 1);
                                 if (n < 0)
@@ -121,7 +122,8 @@ static int mkdir_p_internal(int rootfd, const char *path, mode_t mode, unsigned 
                                 if (target[0] == '/')
                                         r = asprintf(&next, "%s/%s", target, rest);
                                 else
-                                        r = asprintf(&next, "%.*s/%s/%s", (int) (last - copy), copy, target, rest);
+                                        r = asprintf(&next, "%.*s/%s/%s", (int) (last - copy), copy, target,
+                                                     rest);
                                 if (r < 0)
                                         return -ENOMEM;
                                 return mkdir_p_internal(rootfd, next, mode, depth + 1, ret_fd);

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
-#include <linux/magic.h>
 
 #include "bus.h"
 #include "fileio.h"
@@ -16,8 +16,9 @@ static int append_props(sd_bus_message *m, void *userdata) {
         const ScopeParams *p = userdata;
         int r;
 
-        /* No AddRef: it needs a bus name to track, and the manager's private socket (lib/bus.h) has none; the
-         * manager refuses it there with InvalidArgs. The scope lives as long as the container's processes. */
+        /* No AddRef: it needs a bus name to track, and the manager's private socket (lib/bus.h) has none;
+         * the manager refuses it there with InvalidArgs. The scope lives as long as the container's
+         * processes. */
         r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)", "Description", "s", p->description, "Slice", "s",
                                   p->slice, "Delegate", "b", 1, "CollectMode", "s", "inactive-or-failed");
         if (r < 0)
@@ -60,7 +61,8 @@ static int append_props(sd_bus_message *m, void *userdata) {
         if (p->stop_timeout_usec > 0 &&
             (r = sd_bus_message_append(m, "(sv)", "TimeoutStopUSec", "t", p->stop_timeout_usec)) < 0)
                 return r;
-        if (p->kill_signal > 0 && (r = sd_bus_message_append(m, "(sv)", "KillSignal", "i", p->kill_signal)) < 0)
+        if (p->kill_signal > 0 &&
+            (r = sd_bus_message_append(m, "(sv)", "KillSignal", "i", p->kill_signal)) < 0)
                 return r;
         return 0;
 }
@@ -74,11 +76,13 @@ int scope_start(sd_bus *bus, const ScopeParams *p, char **ret_cgroup) {
         if (r < 0) {
                 if (sd_bus_error_has_name(&error, "org.freedesktop.systemd1.UnitExists"))
                         return log_error_errno(-EEXIST, "Unit '%s' exists already", p->unit);
-                return log_error_errno(r, "Cannot start unit '%s': %s%s%s", p->unit, bus_error_message(&error, r),
-                                       result ? ", job result " : "", result ?: "");
+                return log_error_errno(r, "Cannot start unit '%s': %s%s%s", p->unit,
+                                       bus_error_message(&error, r), result ? ", job result " : "",
+                                       result ?: "");
         }
         if (ret_cgroup) {
-                r = bus_unit_get_string(bus, p->unit, "org.freedesktop.systemd1.Scope", "ControlGroup", ret_cgroup);
+                r = bus_unit_get_string(bus, p->unit, "org.freedesktop.systemd1.Scope", "ControlGroup",
+                                        ret_cgroup);
                 if (r < 0)
                         return log_error_errno(r, "Cannot read the cgroup of '%s': %m", p->unit);
         }

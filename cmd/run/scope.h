@@ -7,8 +7,8 @@
 #include <systemd/sd-bus.h>
 
 typedef struct ScopeParams {
-        const char *unit;        /* berth-NAME.scope */
-        const char *slice;       /* machine.slice */
+        const char *unit;  /* berth-NAME.scope */
+        const char *slice; /* machine.slice */
         const char *description;
         pid_t *pids;
         size_t n_pids;
@@ -20,8 +20,8 @@ typedef struct ScopeParams {
         int kill_signal;
 } ScopeParams;
 
-/* Start the transient scope on the manager in *bus (lib/bus.h). Returns -EHOSTDOWN without a manager. The scope's
- * cgroup path (ControlGroup) goes to *ret_cgroup. */
+/* Start the transient scope on the manager in *bus (lib/bus.h). Returns -EHOSTDOWN without a manager. The
+ * scope's cgroup path (ControlGroup) goes to *ret_cgroup. */
 int scope_start(sd_bus *bus, const ScopeParams *p, char **ret_cgroup);
 
 /* cgroup v1 controllers next to cgroup2 at /sys/fs/cgroup/unified (this kind of host) */
@@ -29,8 +29,10 @@ bool cgroup_is_hybrid(void);
 /* The unified-hierarchy cgroup of pid ("0::/..."). */
 int cgroup_unified_path(pid_t pid, char **ret);
 /* Move every process of unified cgroup `from` into `to` (paths relative to the unified mount); `from` stays
- * (the runtime adds exec'd processes there and removes it on delete). The runtime puts the container in a cgroup of its own at the root of the unified hierarchy on hybrid
- * hosts; systemd tracks the scope there, so the container is brought back into its scope. */
+ * (the runtime adds exec'd processes there and removes it on delete). The runtime puts the container in a
+ * cgroup of its own at the root of the unified hierarchy on hybrid hosts; systemd tracks the scope there, so
+ * the container is brought back into its scope. */
 int cgroup_unified_move(const char *from, const char *to);
-/* Remove what the runtime leaves at the top of the unified hierarchy on hybrid hosts: <unit>/container, <unit>. */
+/* Remove what the runtime leaves at the top of the unified hierarchy on hybrid hosts: <unit>/container,
+ * <unit>. */
 void cgroup_unified_cleanup(const char *unit);

@@ -11,9 +11,21 @@
 #include "spec.h"
 
 const char *const spec_default_caps[] = {
-        "CAP_CHOWN",      "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",     "CAP_MKNOD",
-        "CAP_NET_RAW",    "CAP_SETGID",       "CAP_SETUID",           "CAP_SETFCAP",    "CAP_SETPCAP",
-        "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE", NULL,
+        "CAP_CHOWN",
+        "CAP_DAC_OVERRIDE",
+        "CAP_FSETID",
+        "CAP_FOWNER",
+        "CAP_MKNOD",
+        "CAP_NET_RAW",
+        "CAP_SETGID",
+        "CAP_SETUID",
+        "CAP_SETFCAP",
+        "CAP_SETPCAP",
+        "CAP_NET_BIND_SERVICE",
+        "CAP_SYS_CHROOT",
+        "CAP_KILL",
+        "CAP_AUDIT_WRITE",
+        NULL,
 };
 
 static int json_strv(json_t *a, char ***ret) {
@@ -24,7 +36,7 @@ static int json_strv(json_t *a, char ***ret) {
                 *ret = NULL;
                 return 0;
         }
-        json_array_foreach(a, i, e) {
+        json_array_foreach (a, i, e) {
                 if (!json_is_string(e))
                         return -EBADMSG;
                 if (strv_extend(&v, json_string_value(e)) < 0)
@@ -250,7 +262,8 @@ int spec_capabilities(const RunOptions *o, char ***ret, const char **ret_bad) {
                 for (size_t j = 0; caps && caps[j]; j++)
                         if (streq(caps[j], n)) {
                                 free(caps[j]);
-                                memmove(caps + j, caps + j + 1, (strv_length(caps + j + 1) + 1) * sizeof(char *));
+                                memmove(caps + j, caps + j + 1,
+                                        (strv_length(caps + j + 1) + 1) * sizeof(char *));
                                 break;
                         }
         }

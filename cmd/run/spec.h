@@ -10,8 +10,8 @@
 #define SPEC_ENV_MAX_ENTRIES 10000U
 
 /* The process of a container from the image config (its "config" object, may be NULL) and the flags: argv
- * (Entrypoint + Cmd as docker merges them), env (image, defaults, then -e), cwd. Errors: -ENOEXEC for no command,
- * -E2BIG for an environment over the limits, -EINVAL for a bad WorkingDir (with *ret_why). */
+ * (Entrypoint + Cmd as docker merges them), env (image, defaults, then -e), cwd. Errors: -ENOEXEC for no
+ * command, -E2BIG for an environment over the limits, -EINVAL for a bad WorkingDir (with *ret_why). */
 int spec_process_args(const RunOptions *o, json_t *image_config, char ***ret);
 int spec_process_env(const RunOptions *o, json_t *image_config, const char *hostname, const char *home,
                      char ***ret);
@@ -21,8 +21,8 @@ bool spec_path_is_safe(const char *p);
 
 /* docker's default capability set, as "CAP_X" names. */
 extern const char *const spec_default_caps[];
-/* Apply --cap-add/--cap-drop (ALL allowed, names with or without CAP_, case-insensitive, checked with libcap).
- * -EINVAL with *ret_bad pointing at the unknown name. */
+/* Apply --cap-add/--cap-drop (ALL allowed, names with or without CAP_, case-insensitive, checked with
+ * libcap). -EINVAL with *ret_bad pointing at the unknown name. */
 int spec_capabilities(const RunOptions *o, char ***ret, const char **ret_bad);
 
 typedef struct SpecInput {
@@ -33,11 +33,11 @@ typedef struct SpecInput {
         const char *hostname;
         const char *rootfs;
         const char *hosts_file, *resolv_file, *hostname_file;
-        const char *netns_path;   /* NULL: a new empty netns, "host": the host's */
+        const char *netns_path; /* NULL: a new empty netns, "host": the host's */
         const char *cgroups_path;
-        json_t *binds;            /* [{"Source","Destination","RW"}] resolved volumes */
-        const char *init_path;    /* --init: host path of catatonit */
-        const char *notify_dir;   /* --sdnotify=container: host dir of the proxy socket */
+        json_t *binds;          /* [{"Source","Destination","RW"}] resolved volumes */
+        const char *init_path;  /* --init: host path of catatonit */
+        const char *notify_dir; /* --sdnotify=container: host dir of the proxy socket */
 } SpecInput;
 
 int spec_build(const SpecInput *in, json_t **ret, char **ret_why);

@@ -23,14 +23,23 @@ static json_t *opts(const char *const *v) {
 }
 
 static void add_mount(json_t *mounts, const char *dst, const char *type, const char *src, json_t *options) {
-        json_array_append_new(mounts, json_pack("{s:s, s:s, s:s, s:o}", "destination", dst, "type", type, "source",
-                                                src, "options", options));
+        json_array_append_new(mounts, json_pack("{s:s, s:s, s:s, s:o}", "destination", dst, "type", type,
+                                                "source", src, "options", options));
 }
 
 static const char *const masked_paths[] = {
-        "/proc/asound",        "/proc/acpi",        "/proc/kcore",       "/proc/keys",
-        "/proc/latency_stats", "/proc/timer_list",  "/proc/timer_stats", "/proc/sched_debug",
-        "/proc/scsi",          "/sys/firmware",     "/sys/devices/virtual/powercap", NULL,
+        "/proc/asound",
+        "/proc/acpi",
+        "/proc/kcore",
+        "/proc/keys",
+        "/proc/latency_stats",
+        "/proc/timer_list",
+        "/proc/timer_stats",
+        "/proc/sched_debug",
+        "/proc/scsi",
+        "/sys/firmware",
+        "/sys/devices/virtual/powercap",
+        NULL,
 };
 static const char *const readonly_paths[] = {
         "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL,
@@ -54,7 +63,7 @@ static json_t *default_devices(bool privileged) {
                 return a;
         }
         json_array_append_new(a, device_rule(false, NULL, -1, -1, "rwm"));
-        static const int cdev[][2] = { { 1, 3 }, { 1, 5 }, { 1, 7 }, { 1, 8 }, { 1, 9 }, { 5, 0 }, { 5, 1 }, { 5, 2 } };
+        static const int cdev[][2] = {{1, 3}, {1, 5}, {1, 7}, {1, 8}, {1, 9}, {5, 0}, {5, 1}, {5, 2}};
         for (size_t i = 0; i < ELEMENTSOF(cdev); i++)
                 json_array_append_new(a, device_rule(true, "c", cdev[i][0], cdev[i][1], "rwm"));
         json_array_append_new(a, device_rule(true, "c", 136, -1, "rwm"));
@@ -67,14 +76,21 @@ static const struct {
         const char *name, *oci;
         int res;
 } rlimit_names[] = {
-        { "core", "RLIMIT_CORE", RLIMIT_CORE },       { "cpu", "RLIMIT_CPU", RLIMIT_CPU },
-        { "data", "RLIMIT_DATA", RLIMIT_DATA },       { "fsize", "RLIMIT_FSIZE", RLIMIT_FSIZE },
-        { "locks", "RLIMIT_LOCKS", RLIMIT_LOCKS },    { "memlock", "RLIMIT_MEMLOCK", RLIMIT_MEMLOCK },
-        { "msgqueue", "RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE }, { "nice", "RLIMIT_NICE", RLIMIT_NICE },
-        { "nofile", "RLIMIT_NOFILE", RLIMIT_NOFILE }, { "nproc", "RLIMIT_NPROC", RLIMIT_NPROC },
-        { "rss", "RLIMIT_RSS", RLIMIT_RSS },          { "rtprio", "RLIMIT_RTPRIO", RLIMIT_RTPRIO },
-        { "rttime", "RLIMIT_RTTIME", RLIMIT_RTTIME }, { "sigpending", "RLIMIT_SIGPENDING", RLIMIT_SIGPENDING },
-        { "stack", "RLIMIT_STACK", RLIMIT_STACK },
+        {"core", "RLIMIT_CORE", RLIMIT_CORE},
+        {"cpu", "RLIMIT_CPU", RLIMIT_CPU},
+        {"data", "RLIMIT_DATA", RLIMIT_DATA},
+        {"fsize", "RLIMIT_FSIZE", RLIMIT_FSIZE},
+        {"locks", "RLIMIT_LOCKS", RLIMIT_LOCKS},
+        {"memlock", "RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
+        {"msgqueue", "RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
+        {"nice", "RLIMIT_NICE", RLIMIT_NICE},
+        {"nofile", "RLIMIT_NOFILE", RLIMIT_NOFILE},
+        {"nproc", "RLIMIT_NPROC", RLIMIT_NPROC},
+        {"rss", "RLIMIT_RSS", RLIMIT_RSS},
+        {"rtprio", "RLIMIT_RTPRIO", RLIMIT_RTPRIO},
+        {"rttime", "RLIMIT_RTTIME", RLIMIT_RTTIME},
+        {"sigpending", "RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+        {"stack", "RLIMIT_STACK", RLIMIT_STACK},
 };
 
 static int parse_rlimit_value(const char *s, uint64_t *ret) {
@@ -88,13 +104,13 @@ static int parse_rlimit_value(const char *s, uint64_t *ret) {
 static void set_rlimit(json_t *rl, const char *oci, uint64_t soft, uint64_t hard) {
         size_t i;
         json_t *e;
-        json_array_foreach(rl, i, e)
+        json_array_foreach (rl, i, e)
                 if (streq_ptr(json_string_value(json_object_get(e, "type")), oci)) {
                         json_array_remove(rl, i);
                         break;
                 }
-        json_array_append_new(rl, json_pack("{s:s, s:I, s:I}", "type", oci, "soft", (json_int_t) soft, "hard",
-                                            (json_int_t) hard));
+        json_array_append_new(rl, json_pack("{s:s, s:I, s:I}", "type", oci, "soft", (json_int_t) soft,
+                                            "hard", (json_int_t) hard));
 }
 
 static int build_rlimits(const RunOptions *o, json_t **ret, char **ret_why) {
@@ -103,7 +119,8 @@ static int build_rlimits(const RunOptions *o, json_t **ret, char **ret_why) {
 
         /* Defaults within the host's hard limits: the container may not get more than berth-run has. */
         if (getrlimit(RLIMIT_NOFILE, &host) >= 0)
-                set_rlimit(rl, "RLIMIT_NOFILE", MIN(host.rlim_max, 1048576ULL), MIN(host.rlim_max, 1048576ULL));
+                set_rlimit(rl, "RLIMIT_NOFILE", MIN(host.rlim_max, 1048576ULL),
+                           MIN(host.rlim_max, 1048576ULL));
         if (getrlimit(RLIMIT_NPROC, &host) >= 0 && host.rlim_max != RLIM_INFINITY)
                 set_rlimit(rl, "RLIMIT_NPROC", host.rlim_max, host.rlim_max);
         for (size_t i = 0; o->ulimits && o->ulimits[i]; i++) {
@@ -157,51 +174,56 @@ int spec_build(const SpecInput *in, json_t **ret, char **ret_why) {
 
         json_t *capset = strv_to_json(caps);
         /* Inheritable and ambient stay empty (CVE-2022-24769, runc CVE-2022-29162, crun CVE-2022-27650). */
-        json_t *process = json_pack(
-                "{s:b, s:{s:I, s:I, s:o}, s:o, s:o, s:s, s:{s:o, s:o, s:o, s:[], s:[]}, s:o, s:b}", "terminal",
-                o->tty, "user", "uid", (json_int_t) in->user->uid, "gid", (json_int_t) in->user->gid,
-                "additionalGids", gids, "args", strv_to_json(in->args), "env", strv_to_json(in->env), "cwd",
-                in->cwd, "capabilities", "bounding", capset, "effective", json_deep_copy(capset), "permitted",
-                json_deep_copy(capset), "inheritable", "ambient", "rlimits", rlimits, "noNewPrivileges",
-                o->no_new_privs);
+        json_t *process =
+                json_pack("{s:b, s:{s:I, s:I, s:o}, s:o, s:o, s:s, s:{s:o, s:o, s:o, s:[], s:[]}, s:o, s:b}",
+                          "terminal", o->tty, "user", "uid", (json_int_t) in->user->uid, "gid",
+                          (json_int_t) in->user->gid, "additionalGids", gids, "args", strv_to_json(in->args),
+                          "env", strv_to_json(in->env), "cwd", in->cwd, "capabilities", "bounding", capset,
+                          "effective", json_deep_copy(capset), "permitted", json_deep_copy(capset),
+                          "inheritable", "ambient", "rlimits", rlimits, "noNewPrivileges", o->no_new_privs);
         if (!process)
                 return -ENOMEM;
         if (!o->privileged)
                 json_object_set_new(process, "oomScoreAdj", json_integer(0));
 
         json_t *mounts = json_array();
-        add_mount(mounts, "/proc", "proc", "proc", opts((const char *const[]) { "nosuid", "noexec", "nodev", NULL }));
+        add_mount(mounts, "/proc", "proc", "proc",
+                  opts((const char *const[]){"nosuid", "noexec", "nodev", NULL}));
         add_mount(mounts, "/dev", "tmpfs", "tmpfs",
-                  opts((const char *const[]) { "nosuid", "strictatime", "mode=755", "size=65536k", NULL }));
+                  opts((const char *const[]){"nosuid", "strictatime", "mode=755", "size=65536k", NULL}));
         add_mount(mounts, "/dev/pts", "devpts", "devpts",
-                  opts((const char *const[]) { "nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620",
-                                               "gid=5", NULL }));
-        add_mount(mounts, "/dev/shm", "tmpfs", "shm",
-                  opts((const char *const[]) { "nosuid", "noexec", "nodev", "mode=1777", "size=65536k", NULL }));
+                  opts((const char *const[]){"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620",
+                                             "gid=5", NULL}));
+        add_mount(
+                mounts, "/dev/shm", "tmpfs", "shm",
+                opts((const char *const[]){"nosuid", "noexec", "nodev", "mode=1777", "size=65536k", NULL}));
         add_mount(mounts, "/dev/mqueue", "mqueue", "mqueue",
-                  opts((const char *const[]) { "nosuid", "noexec", "nodev", NULL }));
+                  opts((const char *const[]){"nosuid", "noexec", "nodev", NULL}));
         add_mount(mounts, "/sys", "sysfs", "sysfs",
-                  opts(o->privileged ? (const char *const[]) { "nosuid", "noexec", "nodev", NULL }
-                                     : (const char *const[]) { "nosuid", "noexec", "nodev", "ro", NULL }));
+                  opts(o->privileged ? (const char *const[]){"nosuid", "noexec", "nodev", NULL}
+                                     : (const char *const[]){"nosuid", "noexec", "nodev", "ro", NULL}));
         add_mount(mounts, "/sys/fs/cgroup", "cgroup", "cgroup",
-                  opts((const char *const[]) { "nosuid", "noexec", "nodev", "relatime", "ro", NULL }));
+                  opts((const char *const[]){"nosuid", "noexec", "nodev", "relatime", "ro", NULL}));
         if (in->hosts_file)
-                add_mount(mounts, "/etc/hosts", "bind", in->hosts_file,
-                          opts((const char *const[]) { "rbind", "rprivate", "nosuid", "nodev", "noexec", NULL }));
+                add_mount(
+                        mounts, "/etc/hosts", "bind", in->hosts_file,
+                        opts((const char *const[]){"rbind", "rprivate", "nosuid", "nodev", "noexec", NULL}));
         if (in->resolv_file)
-                add_mount(mounts, "/etc/resolv.conf", "bind", in->resolv_file,
-                          opts((const char *const[]) { "rbind", "rprivate", "nosuid", "nodev", "noexec", NULL }));
+                add_mount(
+                        mounts, "/etc/resolv.conf", "bind", in->resolv_file,
+                        opts((const char *const[]){"rbind", "rprivate", "nosuid", "nodev", "noexec", NULL}));
         if (in->hostname_file)
-                add_mount(mounts, "/etc/hostname", "bind", in->hostname_file,
-                          opts((const char *const[]) { "rbind", "rprivate", "nosuid", "nodev", "noexec", NULL }));
+                add_mount(
+                        mounts, "/etc/hostname", "bind", in->hostname_file,
+                        opts((const char *const[]){"rbind", "rprivate", "nosuid", "nodev", "noexec", NULL}));
         size_t i;
         json_t *b;
-        json_array_foreach(in->binds, i, b) {
+        json_array_foreach (in->binds, i, b) {
                 bool rw = json_is_true(json_object_get(b, "RW"));
                 add_mount(mounts, json_string_value(json_object_get(b, "Destination")), "bind",
                           json_string_value(json_object_get(b, "Source")),
-                          opts(rw ? (const char *const[]) { "rbind", "rprivate", NULL }
-                                  : (const char *const[]) { "rbind", "rprivate", "ro", NULL }));
+                          opts(rw ? (const char *const[]){"rbind", "rprivate", NULL}
+                                  : (const char *const[]){"rbind", "rprivate", "ro", NULL}));
         }
         for (size_t k = 0; o->tmpfs && o->tmpfs[k]; k++) {
                 _cleanup_free_ char *copy = strdup(o->tmpfs[k]);
@@ -216,18 +238,19 @@ int spec_build(const SpecInput *in, json_t **ret, char **ret_why) {
                         json_decref(mounts);
                         return -EINVAL;
                 }
-                json_t *to = opts((const char *const[]) { "nosuid", "nodev", NULL });
+                json_t *to = opts((const char *const[]){"nosuid", "nodev", NULL});
                 char *save = NULL;
                 for (char *x = extra ? strtok_r(extra, ",", &save) : NULL; x; x = strtok_r(NULL, ",", &save))
                         json_array_append_new(to, json_string(x));
                 add_mount(mounts, copy, "tmpfs", "tmpfs", to);
         }
         if (in->notify_dir)
-                add_mount(mounts, "/run/berth-notify", "bind", in->notify_dir,
-                          opts((const char *const[]) { "rbind", "rprivate", "nosuid", "nodev", "noexec", NULL }));
+                add_mount(
+                        mounts, "/run/berth-notify", "bind", in->notify_dir,
+                        opts((const char *const[]){"rbind", "rprivate", "nosuid", "nodev", "noexec", NULL}));
         if (in->init_path)
                 add_mount(mounts, "/run/berth-init", "bind", in->init_path,
-                          opts((const char *const[]) { "bind", "ro", NULL }));
+                          opts((const char *const[]){"bind", "ro", NULL}));
 
         json_t *ns = json_array();
         json_array_append_new(ns, json_pack("{s:s}", "type", "mount"));
@@ -246,7 +269,8 @@ int spec_build(const SpecInput *in, json_t **ret, char **ret_why) {
 
         json_t *resources = json_pack("{s:o}", "devices", default_devices(o->privileged));
         if (o->memory > 0)
-                json_object_set_new(resources, "memory", json_pack("{s:I}", "limit", (json_int_t) o->memory));
+                json_object_set_new(resources, "memory",
+                                    json_pack("{s:I}", "limit", (json_int_t) o->memory));
         if (o->cpus_milli > 0 || o->cpu_shares > 0) {
                 json_t *cpu = json_object();
                 if (o->cpus_milli > 0) {
@@ -258,7 +282,8 @@ int spec_build(const SpecInput *in, json_t **ret, char **ret_why) {
                 json_object_set_new(resources, "cpu", cpu);
         }
         if (o->pids_limit > 0)
-                json_object_set_new(resources, "pids", json_pack("{s:I}", "limit", (json_int_t) o->pids_limit));
+                json_object_set_new(resources, "pids",
+                                    json_pack("{s:I}", "limit", (json_int_t) o->pids_limit));
 
         json_t *linux_ = json_pack("{s:o, s:o}", "namespaces", ns, "resources", resources);
         if (in->cgroups_path)
@@ -272,7 +297,8 @@ int spec_build(const SpecInput *in, json_t **ret, char **ret_why) {
                 _cleanup_free_ char *w = NULL;
                 r = seccomp_load_profile(o->seccomp_file, &sc, &w);
                 if (r < 0) {
-                        (void) asprintf(ret_why, "seccomp profile '%s': %s", o->seccomp_file, w ?: strerror(-r));
+                        (void) asprintf(ret_why, "seccomp profile '%s': %s", o->seccomp_file,
+                                        w ?: strerror(-r));
                         json_decref(linux_);
                         json_decref(process);
                         json_decref(mounts);
@@ -297,10 +323,10 @@ int spec_build(const SpecInput *in, json_t **ret, char **ret_why) {
                 json_object_set_new(annotations, copy, json_string(v));
         }
 
-        json_t *spec = json_pack("{s:s, s:o, s:{s:s, s:b}, s:s, s:o, s:o, s:o}", "ociVersion", "1.0.2",
-                                 "process", process, "root", "path", in->rootfs, "readonly", o->read_only,
-                                 "hostname", in->hostname, "mounts", mounts, "linux", linux_, "annotations",
-                                 annotations);
+        json_t *spec =
+                json_pack("{s:s, s:o, s:{s:s, s:b}, s:s, s:o, s:o, s:o}", "ociVersion", "1.0.2", "process",
+                          process, "root", "path", in->rootfs, "readonly", o->read_only, "hostname",
+                          in->hostname, "mounts", mounts, "linux", linux_, "annotations", annotations);
         if (!spec)
                 return -ENOMEM;
         *ret = spec;

@@ -16,8 +16,8 @@
 #include "fileio.h"
 #include "log.h"
 #include "macro.h"
-#include "monitor.h"
 #include "monitor-internal.h"
+#include "monitor.h"
 #include "paths.h"
 #include "record.h"
 #include "rootfs.h"
@@ -38,7 +38,8 @@ static void close_fds_on_exec(void) {
         (void) syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
 }
 
-/* A child of ours that only exists to keep the scope populated while the runtime hands the container over. */
+/* A child of ours that only exists to keep the scope populated while the runtime hands the container over.
+ */
 static pid_t spawn_placeholder(int *ret_fd) {
         int p[2];
         if (pipe2(p, O_CLOEXEC) < 0)
@@ -91,7 +92,8 @@ static int runtime_error_status(const char *logfile, char **ret_msg) {
                 if (exec_failed &&
                     (strstr(last, "executable file not found") || strstr(last, "no such file or directory")))
                         status = EXIT_NOT_FOUND;
-                else if (exec_failed && (strstr(last, "permission denied") || strstr(last, "exec format error")))
+                else if (exec_failed &&
+                         (strstr(last, "permission denied") || strstr(last, "exec format error")))
                         status = EXIT_CANNOT_INVOKE;
         }
         return status;
@@ -129,7 +131,7 @@ int monitor_spawn_runtime(Monitor *m) {
         _cleanup_free_ char *rundir = container_run_path(m->id, NULL);
         _cleanup_free_ char *msg = NULL, *cgroup = NULL;
         _cleanup_close_ int placeholder_fd = -EBADF, go_w = -EBADF;
-        int go[2] = { -EBADF, -EBADF };
+        int go[2] = {-EBADF, -EBADF};
         _cleanup_(child_killp) pid_t child = 0;
         pid_t placeholder = 0;
         int r, status;
@@ -175,10 +177,23 @@ int monitor_spawn_runtime(Monitor *m) {
                 close_fds_on_exec();
                 /* runc chdirs into the bundle, so "console.sock" names the socket there, whatever the length
                  * of the state paths (sun_path holds 108 bytes) */
-                const char *argv[] = { m->runtime, "--root", runtime_state_root(), "--log", logfile,
-                                       "--log-format", "json", "run", "--detach", "--pid-file", pidfile,
-                                       "--bundle", bundle, m->tty ? "--console-socket" : m->id,
-                                       m->tty ? "console.sock" : NULL, m->id, NULL };
+                const char *argv[] = {m->runtime,
+                                      "--root",
+                                      runtime_state_root(),
+                                      "--log",
+                                      logfile,
+                                      "--log-format",
+                                      "json",
+                                      "run",
+                                      "--detach",
+                                      "--pid-file",
+                                      pidfile,
+                                      "--bundle",
+                                      bundle,
+                                      m->tty ? "--console-socket" : m->id,
+                                      m->tty ? "console.sock" : NULL,
+                                      m->id,
+                                      NULL};
                 execvp(m->runtime, (char **) argv);
                 fprintf(stderr, "%s: Cannot execute the runtime '%s': %m\n", log_program(), m->runtime);
                 _exit(EXIT_BERTH_FAILED);
@@ -189,7 +204,7 @@ int monitor_spawn_runtime(Monitor *m) {
                 placeholder = spawn_placeholder(&placeholder_fd);
                 if (placeholder < 0)
                         return log_error_errno(placeholder, "fork() failed: %m");
-                pid_t pids[] = { child, placeholder };
+                pid_t pids[] = {child, placeholder};
                 ScopeParams p = {
                         .unit = m->unit,
                         .slice = m->slice,
@@ -214,7 +229,7 @@ int monitor_spawn_runtime(Monitor *m) {
 
         bool exited = false;
         while (console >= 0 && m->master < 0) {
-                struct pollfd pf = { .fd = console, .events = POLLIN };
+                struct pollfd pf = {.fd = console, .events = POLLIN};
                 if (poll(&pf, 1, 100) > 0) {
                         r = console_socket_receive(console, &m->master);
                         if (r < 0)
@@ -244,7 +259,8 @@ int monitor_spawn_runtime(Monitor *m) {
         int pid;
         r = read_full_file(pidfile, 64, &pidtext, NULL);
         if (r < 0 || safe_atoi(pidtext, &pid) < 0 || pid <= 0)
-                return log_error_errno(r < 0 ? r : -EBADMSG, "Cannot read the runtime's pid file '%s'", pidfile);
+                return log_error_errno(r < 0 ? r : -EBADMSG, "Cannot read the runtime's pid file '%s'",
+                                       pidfile);
         m->pid = pid;
 
         if (cgroup && cgroup_is_hybrid()) {
@@ -252,7 +268,8 @@ int monitor_spawn_runtime(Monitor *m) {
                 if (cgroup_unified_path(pid, &cur) >= 0 && !startswith(cur, cgroup)) {
                         r = cgroup_unified_move(cur, cgroup);
                         if (r < 0)
-                                log_warning_errno(r, "Cannot move container '%s' into its scope, ignoring: %m",
+                                log_warning_errno(r,
+                                                  "Cannot move container '%s' into its scope, ignoring: %m",
                                                   m->name);
                 }
         }

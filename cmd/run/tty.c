@@ -9,7 +9,7 @@
 #include "tty.h"
 
 int console_socket_listen(const char *dir, int *ret_fd) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
         _cleanup_close_ int fd = -EBADF, dfd = -EBADF;
         char path[64];
 
@@ -36,8 +36,9 @@ int console_socket_listen(const char *dir, int *ret_fd) {
 int console_socket_receive(int listen_fd, int *ret_master) {
         _cleanup_close_ int conn = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
         char buf[256], cbuf[CMSG_SPACE(sizeof(int))];
-        struct iovec iov = { buf, sizeof buf };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
+        struct iovec iov = {buf, sizeof buf};
+        struct msghdr mh = {
+                .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
 
         if (conn < 0)
                 return -errno;

@@ -53,8 +53,8 @@ static size_t split_fields(char *line, char **f, size_t n) {
 }
 
 /* Find a passwd entry by name or by uid (name == NULL). */
-static int passwd_find(const char *text, const char *name, uint32_t uid, uint32_t *ret_uid, uint32_t *ret_gid,
-                       char **ret_home, char **ret_name) {
+static int passwd_find(const char *text, const char *name, uint32_t uid, uint32_t *ret_uid,
+                       uint32_t *ret_gid, char **ret_home, char **ret_name) {
         if (!text)
                 return -ENOENT;
         _cleanup_free_ char *copy = strdup(text);
@@ -194,7 +194,7 @@ int user_resolve_text(const char *spec, const char *passwd, const char *group, C
         r = group_members(group, uname, gid, &gids, &n);
         if (r < 0)
                 return r;
-        *ret = (ContainerUser) {
+        *ret = (ContainerUser){
                 .uid = uid,
                 .gid = gid,
                 .additional_gids = gids,
@@ -208,13 +208,13 @@ int user_resolve(int rootfd, const char *spec, ContainerUser *ret, char **ret_wh
         _cleanup_free_ char *passwd = NULL, *group = NULL;
         int r;
 
-        /* Refused even for a numeric user, which needs nothing from the files: the runtime reads them too, and
-         * would hang on a FIFO (c/s CVE-2024-9676) or choke on a huge file. */
+        /* Refused even for a numeric user, which needs nothing from the files: the runtime reads them too,
+         * and would hang on a FIFO (c/s CVE-2024-9676) or choke on a huge file. */
         r = root_read_file(rootfd, "/etc/passwd", USER_FILE_MAX, &passwd);
         if (r < 0 && r != -ENOENT) {
                 if (ret_why)
                         (void) asprintf(ret_why, "cannot read the image's /etc/passwd: %s",
-                                        r == -EBADFD ? "not a regular file"
+                                        r == -EBADFD  ? "not a regular file"
                                         : r == -EFBIG ? "larger than 1 MiB"
                                                       : strerror(-r));
                 return r;
@@ -223,7 +223,7 @@ int user_resolve(int rootfd, const char *spec, ContainerUser *ret, char **ret_wh
         if (r < 0 && r != -ENOENT) {
                 if (ret_why)
                         (void) asprintf(ret_why, "cannot read the image's /etc/group: %s",
-                                        r == -EBADFD ? "not a regular file"
+                                        r == -EBADFD  ? "not a regular file"
                                         : r == -EFBIG ? "larger than 1 MiB"
                                                       : strerror(-r));
                 return r;

@@ -18,8 +18,10 @@ void container_user_done(ContainerUser *u);
  * (containerd CVE-2024-40635, CVE-2026-46680; crun CVE-2026-30892). */
 int parse_id(const char *s, uint32_t *ret);
 
-/* Resolve "", "user", "uid", "user:group", "uid:gid" against the passwd and group texts of an image (either may be
- * NULL when the file is absent). Numbers are never looked up as names. Supplementary groups come from group. */
+/* Resolve "", "user", "uid", "user:group", "uid:gid" against the passwd and group texts of an image (either
+ * may be NULL when the file is absent). Numbers are never looked up as names. Supplementary groups come from
+ * group. */
 int user_resolve_text(const char *spec, const char *passwd, const char *group, ContainerUser *ret);
-/* Same, reading etc/passwd and etc/group from the rootfs safely (no NSS, no symlink out, no FIFO, size cap). */
+/* Same, reading etc/passwd and etc/group from the rootfs safely (no NSS, no symlink out, no FIFO, size cap).
+ */
 int user_resolve(int rootfd, const char *spec, ContainerUser *ret, char **ret_why);

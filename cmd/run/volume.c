@@ -25,7 +25,7 @@ static int volumes_in_use(char ***ret) {
                 size_t k;
                 if (container_load(ids[i], &rec, NULL) < 0)
                         continue;
-                json_array_foreach(json_object_get(rec, "Mounts"), k, m) {
+                json_array_foreach (json_object_get(rec, "Mounts"), k, m) {
                         const char *n = json_string_value(json_object_get(m, "Name"));
                         if (!isempty(n) && !strv_contains(used, n) && strv_extend(&used, n) < 0) {
                                 json_decref(rec);
@@ -77,10 +77,10 @@ static int volume_remove(const char *name, char **used, bool force) {
 }
 
 int verb_volume(int argc, char *argv[], void *userdata) {
-        static const struct option options[] = { CLI_COMMON_OPTIONS,
-                                                 { "force", no_argument, NULL, 'f' },
-                                                 { "quiet", no_argument, NULL, 'q' },
-                                                 {} };
+        static const struct option options[] = {CLI_COMMON_OPTIONS,
+                                                {"force", no_argument, NULL, 'f'},
+                                                {"quiet", no_argument, NULL, 'q'},
+                                                {}};
         _cleanup_strv_free_ char **used = NULL, **names = NULL;
         bool force = false, quiet = false;
         int c, r, ret = 0;
@@ -88,7 +88,8 @@ int verb_volume(int argc, char *argv[], void *userdata) {
         optind = 0;
         while ((c = getopt_long(argc, argv, "hfq", options, NULL)) >= 0) {
                 if (c == 'h') {
-                        printf("Usage: berth-run volume create NAME | ls [-q] | rm [-f] NAME... | inspect NAME... | prune\n\n"
+                        printf("Usage: berth-run volume create NAME | ls [-q] | rm [-f] NAME... | inspect "
+                               "NAME... | prune\n\n"
                                "See berth-run(1).\n");
                         return 0;
                 } else if (c == 'f')
@@ -136,9 +137,10 @@ int verb_volume(int argc, char *argv[], void *userdata) {
                 else if (arg_output == OUTPUT_TEMPLATE)
                         template_render_all(arg_template, arr, stdout);
                 else {
-                        _cleanup_(table_freep) Table *t = table_new(2, (const char *const[]) { "DRIVER", "VOLUME NAME" });
+                        _cleanup_(table_freep) Table *t =
+                                table_new(2, (const char *const[]){"DRIVER", "VOLUME NAME"});
                         for (size_t i = 0; names && names[i]; i++)
-                                table_add_row(t, (const char *const[]) { "local", names[i] });
+                                table_add_row(t, (const char *const[]){"local", names[i]});
                         table_print(t, stdout);
                 }
                 json_decref(arr);

@@ -34,7 +34,8 @@ static void test_parse_id(void) {
 
 static void test_resolve(void) {
         ContainerUser u = {};
-        CHECK(user_resolve_text("web", passwd, group, &u) == 0 && u.uid == 1234 && u.gid == 2345, "name -> ids");
+        CHECK(user_resolve_text("web", passwd, group, &u) == 0 && u.uid == 1234 && u.gid == 2345,
+              "name -> ids");
         CHECK(u.n_additional_gids == 2 && u.additional_gids[0] == 3456 && u.additional_gids[1] == 4567,
               "supplementary groups from group members (CVE-2023-25173)");
         CHECK_STR(u.home, "/home/web", "home");
@@ -47,12 +48,14 @@ static void test_resolve(void) {
         container_user_done(&u);
         CHECK(user_resolve_text("web:extra", passwd, group, &u) == 0 && u.gid == 3456, "group by name");
         container_user_done(&u);
-        CHECK(user_resolve_text("5:6", NULL, NULL, &u) == 0 && u.uid == 5 && u.gid == 6, "numbers need no files");
+        CHECK(user_resolve_text("5:6", NULL, NULL, &u) == 0 && u.uid == 5 && u.gid == 6,
+              "numbers need no files");
         container_user_done(&u);
         CHECK(user_resolve_text("", passwd, group, &u) == 0 && u.uid == 0 && u.gid == 0, "empty is root");
         container_user_done(&u);
         CHECK(user_resolve_text("nobody", passwd, group, &u) == -ESRCH, "unknown name");
-        CHECK(user_resolve_text("broken", passwd, group, &u) == -ESRCH, "an entry with a bad uid is skipped");
+        CHECK(user_resolve_text("broken", passwd, group, &u) == -ESRCH,
+              "an entry with a bad uid is skipped");
         CHECK(user_resolve_text("short", passwd, group, &u) == -ESRCH, "a short entry is skipped");
         CHECK(user_resolve_text("web:nogroup", passwd, group, &u) == -ESRCH, "unknown group");
         CHECK(user_resolve_text("4294967296", passwd, group, &u) == -ERANGE, "uid 2^32");
@@ -83,8 +86,10 @@ static void test_root(void) {
         symlinkat("../../../../../../tmp", AT_FDCWD, p);
         root = open(d, O_PATH | O_DIRECTORY | O_CLOEXEC);
 
-        CHECK(root_read_file(root, "/etc/passwd", 1024, &buf) == -ENOENT, "absolute symlink stays in the root");
-        CHECK(root_read_file(root, "/etc/group", 1024, &buf) == -EBADFD, "a FIFO is refused without blocking");
+        CHECK(root_read_file(root, "/etc/passwd", 1024, &buf) == -ENOENT,
+              "absolute symlink stays in the root");
+        CHECK(root_read_file(root, "/etc/group", 1024, &buf) == -EBADFD,
+              "a FIFO is refused without blocking");
         r = root_mkdir_p(root, "/out/sub/dir", 0755, &fd);
         CHECK(r == 0, "mkdir -p through a symlink that climbs out (r=%d)", r);
         snprintf(p, sizeof p, "%s/tmp/sub/dir", d);
@@ -98,7 +103,8 @@ static void test_root(void) {
         symlinkat("/tmp", AT_FDCWD, p);
         CHECK(root_replace_symlink_with_dir(root, "dev") == 1, "/dev symlink replaced");
         struct stat st;
-        CHECK(fstatat(root, "dev", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode), "/dev is a directory");
+        CHECK(fstatat(root, "dev", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode),
+              "/dev is a directory");
         snprintf(p, sizeof p, "%s/etc/resolv.conf", d);
         symlinkat("/etc/shadow", AT_FDCWD, p);
         CHECK(root_ensure_regular_file(root, "/etc/resolv.conf") == 1, "resolv.conf symlink replaced");
@@ -114,28 +120,29 @@ static void test_root(void) {
 static void test_spec(void) {
         CHECK(spec_path_is_safe("/data") && spec_path_is_safe("/a/b..c") && spec_path_is_safe("/a/..b"),
               "safe paths");
-        CHECK(!spec_path_is_safe("/a/../etc") && !spec_path_is_safe("/..") && !spec_path_is_safe("relative") &&
-                      !spec_path_is_safe("/proc/self/fd/7") && !spec_path_is_safe("/sys") &&
-                      !spec_path_is_safe(""),
+        CHECK(!spec_path_is_safe("/a/../etc") && !spec_path_is_safe("/..") &&
+                      !spec_path_is_safe("relative") && !spec_path_is_safe("/proc/self/fd/7") &&
+                      !spec_path_is_safe("/sys") && !spec_path_is_safe(""),
               "unsafe paths");
 
         RunOptions o = {};
         char **caps = NULL;
         const char *bad = NULL;
-        char *drop[] = { (char *) "ALL", NULL }, *add[] = { (char *) "net_admin", (char *) "CAP_SYS_TIME", NULL };
+        char *drop[] = {(char *) "ALL", NULL},
+             *add[] = {(char *) "net_admin", (char *) "CAP_SYS_TIME", NULL};
         o.cap_drop = drop;
         o.cap_add = add;
         CHECK(spec_capabilities(&o, &caps, &bad) == 0 && strv_length(caps) == 2 &&
                       strv_contains(caps, "CAP_NET_ADMIN") && strv_contains(caps, "CAP_SYS_TIME"),
               "--cap-drop ALL --cap-add ...");
         strv_free(caps);
-        char *bogus[] = { (char *) "CAP_NOPE", NULL };
+        char *bogus[] = {(char *) "CAP_NOPE", NULL};
         o.cap_add = bogus;
         CHECK(spec_capabilities(&o, &caps, &bad) == -EINVAL && bad && strcmp(bad, "CAP_NOPE") == 0,
               "unknown capability named");
 
         RunOptions e = {};
-        char *env[] = { (char *) "A=override", (char *) "NEW=1", NULL };
+        char *env[] = {(char *) "A=override", (char *) "NEW=1", NULL};
         e.env = env;
         json_t *icfg = json_pack("{s:[s, s, s]}", "Env", "A=image", "PATH=/bin", "noequals");
         char **out = NULL;
