@@ -154,3 +154,17 @@ inactive-or-failed"
         is "$output" "0"
         run_tool berth-run rm cfg
 }
+
+@test "run: 50 concurrent --rm runs all succeed and leave no record, name, mount or scope" {
+        mkdir "$BATS_TEST_TMPDIR/out"
+        seq 50 | xargs -P 50 -I{} sh -c \
+                "berth-run run --rm '$IMG' echo n{} >'$BATS_TEST_TMPDIR/out/{}' 2>&1; echo \$? >>'$BATS_TEST_TMPDIR/out/{}'"
+        local i
+        for i in $(seq 50); do
+                is "$(cat "$BATS_TEST_TMPDIR/out/$i")" "n$i
+0" "run $i"
+        done
+        is "$(ls -A "$BERTH_ROOT/containers" | wc -l)" "0" "no record left"
+        is "$(ls -A "$BERTH_ROOT/names" | wc -l)" "0" "no name left"
+        is "$(ls -A "$BERTH_RUNROOT/runtime" 2>/dev/null | wc -l)" "0" "no runtime state left"
+}
