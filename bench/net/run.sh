@@ -41,7 +41,9 @@ command -v jq >/dev/null || {
         exit 1
 }
 
-work=$(mktemp -d /var/tmp/berth-bench-net.XXXXXX)
+# Runtime state on tmpfs (the world's /run), where both tools keep it in production (/run/berth,
+# /run/containers/networks): the fsyncs of atomic writes are free there.
+work=$(mktemp -d /run/berth-bench-net.XXXXXX)
 export BERTH_ROOT=$work/root BERTH_RUNROOT=$work/run
 mkdir -p "$BERTH_ROOT" "$BERTH_RUNROOT" "$work/nv" "$work/cni"
 ID1=$(printf 'bench-1' | sha256sum | cut -c1-64)
