@@ -191,10 +191,14 @@ v() { echo "${VICTIM#/}"; }
 
 @test "U12: overlay xattrs from the image are dropped, others kept" {
         contained u12-overlay-xattrs
-        local d
+        # user.* xattrs need tmpfs from Linux 6.6 on; where the filesystem has none, berth warns and goes on.
+        local keep=kept d
+        touch "$BATS_TEST_TMPDIR/probe"
+        python3 -S -c 'import os, sys; os.setxattr(sys.argv[1], "user.probe", b"1")' "$BATS_TEST_TMPDIR/probe" \
+                2>/dev/null || keep="<none>"
         for d in "$TREE" "$LAYER"; do
                 is "$(xattrs "$d/o" trusted.overlay.opaque "$d/o/f" trusted.overlay.redirect "$d/o/f" user.overlay.origin \
-                        "$d/o/f" user.keep)" $'<none>\n<none>\n<none>\nkept' "xattrs in $d"
+                        "$d/o/f" user.keep)" "<none>"$'\n'"<none>"$'\n'"<none>"$'\n'"$keep" "xattrs in $d"
         done
 }
 
