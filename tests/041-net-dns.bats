@@ -21,6 +21,11 @@ teardown() {
                         [[ -e $f ]] && berth-net detach --container "$(basename "$f" .json)" 2>/dev/null
                 done
         fi
+        # bridges live as long as their networks, and this test's networks go with its root
+        local br
+        for br in $(ip -o link show type bridge 2>/dev/null | awk -F': ' '{print $2}'); do
+                [[ $br == berth* ]] && ip link delete "$br" 2>/dev/null
+        done
         berth_teardown || leaks+=("see above")
         if ((${#leaks[@]} > 0)); then
                 _box "FAIL: the test left network state behind:" "${leaks[@]}"
