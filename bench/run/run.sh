@@ -93,7 +93,10 @@ table=$(
                 "$(echo "$cb / $cp" | bc -l)" "$(echo "$cp / $cb" | bc -l)"
         printf '| supervisor RSS | %s KiB (monitor) | %s KiB (conmon) | | %.2f | |\n' "$rss_b" "$rss_c" \
                 "$(echo "$rss_b / $rss_c" | bc -l)"
-        printf '\nLeft behind by the 50 berth runs: %s records. Machine: %s cores, %s.\n' "$left" "$(nproc)" "$(uname -r)"
+        printf '\nLeft behind by the 50 berth runs: %s records. Machine: %s cores, %s, load average %s when done.\n' \
+                "$left" "$(nproc)" "$(uname -r)" "$(cut -d' ' -f1-3 /proc/loadavg)"
+        printf '`berth-run --log-level debug run ...` prints the time of each step; the runtime itself (runc run\n'
+        printf -- '--detach) is most of it.\n'
 )
 echo "$table"
 if [[ -n $write ]]; then

@@ -263,6 +263,7 @@ int container_create(const RunOptions *o, bool keep_mounted, char **ret_id) {
                         return log_error_errno(r, "--init needs catatonit, which is not installed"),
                                EXIT_BERTH_FAILED;
         }
+        phase("lookup image");
         r = find_image(o, &img);
         if (r < 0)
                 return EXIT_BERTH_FAILED;
@@ -320,6 +321,7 @@ int container_create(const RunOptions *o, bool keep_mounted, char **ret_id) {
                        EXIT_BERTH_FAILED;
         }
 
+        phase("record and /etc files written");
         r = rootfs_mount(c.id, img->id);
         if (r < 0) {
                 created_undo(&c);
@@ -407,6 +409,7 @@ int container_create(const RunOptions *o, bool keep_mounted, char **ret_id) {
                 .init_path = init_path,
                 .notify_dir = notify_dir,
         };
+        phase("rootfs mounted, user resolved, rootfs prepared");
         r = spec_build(&in, &spec, &why);
         if (r < 0) {
                 log_error("Invalid configuration for '%s': %s", c.name, why ?: strerror(-r));

@@ -381,6 +381,7 @@ static void runtime_delete(const char *runtime, const char *id) {
 static void finish(Monitor *m, int exit_code, const char *error) {
         int r;
 
+        phase("container exited");
         r = record_set_exited(m->id, exit_code, error);
         if (r < 0)
                 log_warning_errno(r, "Cannot record the exit of '%s', ignoring: %m", m->name);
@@ -388,6 +389,7 @@ static void finish(Monitor *m, int exit_code, const char *error) {
         cgroup_v1_cleanup(m->unit);
         if (cgroup_is_hybrid())
                 cgroup_unified_cleanup(m->unit);
+        phase("runtime state deleted");
         r = rootfs_umount(m->id);
         if (r < 0)
                 log_warning_errno(r, "Cannot unmount the rootfs of '%s', ignoring: %m", m->name);
@@ -404,6 +406,7 @@ static void finish(Monitor *m, int exit_code, const char *error) {
                 _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
                 (void) bus_stop_unit(m->bus, m->unit, &e);
         }
+        phase("unmounted, scope stopped");
         if (m->health_timer)
                 health_timer_stop(m->name);
         if (m->rm) {
@@ -484,6 +487,7 @@ static char *strstrip_nl(char *s) {
 static int start_in_monitor(Monitor *m, json_t *rec, int notify_fd) {
         int r;
 
+        phase("start");
         r = prepare(m, rec);
         if (r >= 0)
                 r = monitor_spawn_runtime(m);
@@ -494,6 +498,7 @@ static int start_in_monitor(Monitor *m, json_t *rec, int notify_fd) {
                         (void) dprintf(notify_fd, "%d\n", code);
                 return code;
         }
+        phase("runtime started the container");
         r = record_set_running(m->id, m->pid, getpid());
         if (r < 0)
                 log_warning_errno(r, "Cannot record that '%s' runs, ignoring: %m", m->name);

@@ -215,3 +215,12 @@ static int apply_stop_requested(json_t *rec, void *userdata) {
 int record_set_stop_requested(const char *id, bool b) {
         return record_update(id, apply_stop_requested, b ? (void *) 1 : NULL);
 }
+
+void phase(const char *what) {
+        static usec_t t0 = 0;
+        usec_t now = now_usec(CLOCK_MONOTONIC);
+        if (t0 == 0)
+                t0 = now;
+        if (log_get_max_level() >= LOG_DEBUG)
+                log_debug("%7.1f ms  %s", (double) (now - t0) / USEC_PER_MSEC, what);
+}

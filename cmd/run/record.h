@@ -34,3 +34,6 @@ json_int_t record_get_int(json_t *rec, const char *path);
 
 /* Remove the record, its directory and its name. */
 int record_remove(const char *id);
+
+/* --log-level debug: how long each step of a run took (milliseconds since the program started). */
+void phase(const char *what);

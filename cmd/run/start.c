@@ -218,11 +218,13 @@ int monitor_spawn_runtime(Monitor *m) {
                         .stop_timeout_usec = m->stop_timeout_usec,
                         .kill_signal = m->stop_signal,
                 };
+                phase("runtime forked, starting the scope");
                 r = scope_start(m->bus, &p, &cgroup);
                 if (r < 0)
                         return r;
                 m->scope_made = true;
         }
+        phase("scope ready");
         if (write(go_w, "g", 1) != 1)
                 return log_error_errno(errno, "Cannot start the runtime: %m");
         go_w = safe_close(go_w);
