@@ -24,7 +24,8 @@ teardown() {
                 systemctl --user reset-failed $_GEN_UNITS 2>/dev/null || true
         fi
         rm -rf /run/systemd/user-generators/berth-generator "$XDG_RUNTIME_DIR"/systemd/user/berth*.service \
-                "$XDG_RUNTIME_DIR"/systemd/user/berth@tmpl.service.d "$XDG_RUNTIME_DIR"/systemd/user/gen-*.service
+                "$XDG_RUNTIME_DIR"/systemd/user/berth@tmpl.service.d "$XDG_RUNTIME_DIR"/systemd/user/berth-prune.service.d \
+                "$XDG_RUNTIME_DIR"/systemd/user/gen-*.service
         rm -rf "$HOME/.config/berth"
         if [[ -n ${_GEN_UNITS:-} ]]; then
                 systemctl --user daemon-reload 2>/dev/null || true
@@ -549,4 +550,62 @@ generator"
         run_tool systemctl --user is-active gen-net-network.service
         is "$output" active
         run_tool berth-net rm gen-net
+}
+
+@test "units: berth-prune.service removes --rm leftovers and unused layers and blobs, nothing in use" {
+        requires_berth_run --ignore
+        requires cmd:berth-ps cmd:berth-unpack
+        local img layered
+        img=$(fixture_ref busybox:latest)
+        layered=$(fixture_ref layered:latest)
+        run_tool berth-pull -q "$img"
+        run_tool berth-pull -q "$layered"
+        run_tool berth-unpack "$layered"
+
+        # A container kept on purpose, and an --rm one whose supervisor and process were SIGKILLed.
+        run_tool berth-run run --name keep -- "$img" true
+        berth-run run --rm --name left -- "$img" sleep 600 3>&- &
+        local sup=$! pid=0 i
+        for ((i = 0; i < 100; i++)); do
+                pid=$(berth-ps inspect left 2>/dev/null | jq -r '.[0].State.Pid // 0') || pid=0
+                ((pid > 0)) && break
+                sleep 0.05
+        done
+        ((pid > 0)) || die "the container 'left' did not start"
+        kill -KILL "$sup" "$pid"
+        wait "$sup" 2>/dev/null || true
+        run_tool berth-ps -a --format '{{.Names}} {{.State}}'
+        run_tool sort <<<"$output"
+        is "$output" "keep exited
+left exited"
+
+        # layered is no longer wanted: its own layers and blobs become garbage.
+        run_tool berth-pull rmi "$layered"
+        local layers_before blobs_before
+        layers_before=$(find "$BERTH_ROOT/layers" -mindepth 1 -maxdepth 1 -not -name '.*' | wc -l)
+        blobs_before=$(find "$BERTH_ROOT/oci/blobs/sha256" -type f | wc -l)
+
+        mkdir -p "$XDG_RUNTIME_DIR/systemd/user/berth-prune.service.d"
+        sed "s|@bindir@|$BIN|g" "$BERTH_TESTS_DIR/../units/berth-prune.service.in" >"$XDG_RUNTIME_DIR/systemd/user/berth-prune.service"
+        printf '[Service]\nEnvironment=BERTH_ROOT=%s BERTH_RUNROOT=%s\n' "$BERTH_ROOT" "$BERTH_RUNROOT" \
+                >"$XDG_RUNTIME_DIR/systemd/user/berth-prune.service.d/state.conf"
+        _GEN_UNITS=berth-prune.service
+        run_tool systemctl --user daemon-reload
+        run_tool systemctl --user start berth-prune.service
+        run_tool systemctl --user show -p Result --value berth-prune.service
+        is "$output" success
+
+        run_tool berth-ps -a --format '{{.Names}}'
+        is "$output" "keep" "the leftover is gone, the kept container stays"
+        run_tool bash -c "findmnt -rn -o TARGET | grep -F '$BERTH_ROOT' || true"
+        is "$output" "" "no rootfs mount left"
+        local layers_after blobs_after
+        layers_after=$(find "$BERTH_ROOT/layers" -mindepth 1 -maxdepth 1 -not -name '.*' | wc -l)
+        blobs_after=$(find "$BERTH_ROOT/oci/blobs/sha256" -type f | wc -l)
+        ((layers_after < layers_before)) || die "no layer collected ($layers_before -> $layers_after)"
+        ((blobs_after < blobs_before)) || die "no blob collected ($blobs_before -> $blobs_after)"
+        # What is in use still works: the image runs without a pull.
+        run_tool berth-run run --rm --pull=never -- "$img" echo still-here
+        is "$output" "still-here"
+        run_tool berth-run rm keep
 }
