@@ -173,3 +173,18 @@ unit_state() {
         run_tool berth-net detach --container "$b"
         run_tool berth-net rm other
 }
+
+@test "dns: real containers (berth run) find each other by alias; nothing is left after rm" {
+        requires registry
+        local img
+        img=$(fixture_ref busybox:latest)
+        run_tool berth-pull -q "$img"
+        run_tool berth run -d --name web --network berth --network-alias www "$img" sleep 60
+        run_tool berth run --rm --name client --network berth "$img" nslookup www
+        assert_contains "$output" "Name:	www"
+        assert_contains "$output" "Address: 10.88."
+        run_tool berth rm -f web
+        is "$(ls "$BERTH_RUNROOT/netns" 2>/dev/null)" "" "netns after rm"
+        is "$(ls "$BERTH_RUNROOT/net/containers" 2>/dev/null)" "" "attachments after rm"
+        is "$(unit_state berth)" inactive "DNS unit after rm"
+}

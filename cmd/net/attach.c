@@ -216,11 +216,17 @@ static int attach_one(const AttachOptions *o, json_t *st, const char *netns, con
                 return log_oom();
         for (char **a = o->aliases; a && *a; a++)
                 json_array_append_new(aliases, json_string(*a));
-        if (o->name)
-                json_array_append_new(names, json_string(o->name));
-        if (o->hostname && !streq_ptr(o->hostname, o->name))
-                json_array_append_new(names, json_string(o->hostname));
-        json_array_append_new(names, json_stringn(o->container_id, MIN(strlen(o->container_id), 12)));
+        char short_id[13];
+        snprintf(short_id, sizeof short_id, "%s", o->container_id);
+        /* name, host name (often the short ID already) and short ID, each once */
+        const char *cand[] = {o->name, o->hostname, short_id};
+        for (size_t i = 0; i < ELEMENTSOF(cand); i++) {
+                bool dup = !cand[i];
+                for (size_t k = 0; k < i && !dup; k++)
+                        dup = streq_ptr(cand[k], cand[i]);
+                if (!dup)
+                        json_array_append_new(names, json_string(cand[i]));
+        }
         (void) pid_start_time(getpid(), &start);
 
         json_t *e =
