@@ -148,3 +148,23 @@ last" "stdout, in order, to the end"
         run_tool berth-run rm -f fg1
         [[ ! -e /proc/$pid ]] || grep -q '^State:.*Z' "/proc/$pid/status" || die "still running"
 }
+
+@test "monitor and container killed, runtime dir lost (a reboot, as far as berth knows): stop, start and rm work" {
+        run_tool berth-run run -d --name rb "$IMG" sleep 1000
+        local mon pid
+        mon=$(record rb .State.MonitorPid)
+        pid=$(record rb .State.Pid)
+        kill -KILL "$mon" "$pid"
+        for _ in $(seq 50); do
+                [[ -e /proc/$pid ]] && ! grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null || break
+                sleep 0.02
+        done
+        rm -rf "${BERTH_RUNROOT:?}/containers"
+        is "$(record rb .State.Status)" "running" "the record still says running"
+        run_tool berth-run stop rb
+        is "$(record rb .State.Status)" "exited"
+        run_tool berth-run start rb
+        is "$(record rb .State.Status)" "running"
+        run_tool berth-run rm -f rb
+        [[ ! -e $BERTH_ROOT/names/rb ]] || die "name left"
+}
