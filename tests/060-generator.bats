@@ -425,6 +425,10 @@ unit_logs() {
         journalctl --no-pager -o cat -t "${1%.service}" 2>/dev/null
 }
 
+left_exited() {
+        [[ $(berth-ps -a --filter name=left --format '{{.State}}') == exited ]]
+}
+
 main_status_is() {
         [[ $(systemctl --user show -p ExecMainStatus --value "$2") == "$1" ]]
 }
@@ -566,7 +570,7 @@ generator"
         run_tool berth-run run --name keep -- "$img" true
         berth-run run --rm --name left -- "$img" sleep 600 3>&- &
         local sup=$! pid=0 i
-        for ((i = 0; i < 100; i++)); do
+        for ((i = 0; i < 300; i++)); do
                 pid=$(berth-ps inspect left 2>/dev/null | jq -r '.[0].State.Pid // 0') || pid=0
                 ((pid > 0)) && break
                 sleep 0.05
@@ -574,6 +578,8 @@ generator"
         ((pid > 0)) || die "the container 'left' did not start"
         kill -KILL "$sup" "$pid"
         wait "$sup" 2>/dev/null || true
+        # SIGKILL is delivered asynchronously; berth-ps reads the dead processes as exited soon after.
+        wait_until 10 left_exited
         run_tool berth-ps -a --format '{{.Names}} {{.State}}'
         run_tool sort <<<"$output"
         is "$output" "keep exited
