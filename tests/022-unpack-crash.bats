@@ -14,6 +14,10 @@ setup_file() {
         local py=$BERTH_TESTS_DIR/unpack-hostile.py
         python3 "$py" "$SHARED/oci" /nonexistent --tar many "$SHARED/many.tar" >/dev/null
         python3 "$py" "$SHARED/oci" /nonexistent --tar liar "$SHARED/many.tar" --lie-isize >/dev/null
+        mkdir -p "$SHARED/files/big"
+        head -c 16M /dev/zero >"$SHARED/files/big/zeros"
+        tar -C "$SHARED/files" -cf "$SHARED/big.tar" big
+        python3 "$py" "$SHARED/oci" /nonexistent --tar bigliar "$SHARED/big.tar" --lie-isize >/dev/null
         python3 "$py" "$SHARED/oci" /nonexistent ok-12layers gc-a gc-b >/dev/null
 }
 
@@ -104,6 +108,19 @@ writing() { compgen -G "$BERTH_ROOT/layers/.tmp-*/diff/m/*" >/dev/null; }
         is "${#stderr_lines[@]}" 1
         assert_contains "$stderr" "No space left on device"
         is "$(chain_dirs) $(tmp_dirs)" "0 0"
+        umount "$BERTH_ROOT/layers"
+        # --min-free holds while writing too, whatever the estimate said.
+        mount -t tmpfs -o size=24m,mode=0700 tmpfs "$BERTH_ROOT/layers"
+        run_tool --stderr 1 berth-unpack --min-free 16m "$(img bigliar)"
+        is "${#stderr_lines[@]}" 1
+        assert_contains "$stderr" "free space fell below --min-free"
+        is "$(chain_dirs) $(tmp_dirs)" "0 0"
+        run_tool --stderr 1 berth-unpack --min-free 16m --to "$BERTH_ROOT/layers/tree" "$(img bigliar)"
+        assert_contains "$stderr" "free space fell below --min-free"
+        [[ ! -e $BERTH_ROOT/layers/tree ]] || die "--to left a partial tree"
+        run_tool berth-unpack --min-free 1m "$(img bigliar)"
+        umount "$BERTH_ROOT/layers"
+        mount -t tmpfs -o size=2m,nr_inodes=2000,mode=0700 tmpfs "$BERTH_ROOT/layers"
         # The estimate catches the honest blob up front.
         run_tool --stderr 1 berth-unpack --min-free 0 "$(img many)"
         assert_contains "$stderr" "Not enough free space"

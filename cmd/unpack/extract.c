@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -16,6 +17,8 @@
 #include "log.h"
 #include "macro.h"
 #include "strmap.h"
+
+#define SPACE_CHECK_BYTES (4U * 1024U * 1024U)
 
 static bool xattr_allowed(const char *name) {
         /* The overlay namespace belongs to the kernel: an image could forge opaque, redirect or metacopy
@@ -91,6 +94,22 @@ static int set_metadata(Extract *x, struct archive_entry *e, int dirfd, const ch
         return 0;
 }
 
+/* The estimate made before unpacking can be wrong (a gzip trailer is easy to fake): keep --min-free while
+ * writing too, checked every few MiB. */
+static int check_space(Extract *x, size_t written) {
+        struct statvfs sv;
+        uint64_t before = x->stats.bytes;
+        x->stats.bytes += written;
+        if (x->o->min_free == 0 || before / SPACE_CHECK_BYTES == x->stats.bytes / SPACE_CHECK_BYTES)
+                return 0;
+        if (fstatvfs(x->rootfd, &sv) < 0)
+                return extract_fail(x, -errno, "cannot check free space: %m");
+        if ((uint64_t) sv.f_bavail * sv.f_frsize < x->o->min_free)
+                return extract_fail(x, -ENOSPC, "free space fell below --min-free after %llu MiB",
+                                    (unsigned long long) (x->stats.bytes >> 20));
+        return 0;
+}
+
 static int write_data(Extract *x, struct archive_entry *e, int fd) {
         int64_t pos = 0, size = archive_entry_size(e);
         for (;;) {
@@ -109,7 +128,9 @@ static int write_data(Extract *x, struct archive_entry *e, int fd) {
                 if (r < 0)
                         return extract_fail(x, r, "cannot write: %s", strerror(-r));
                 pos = off + (int64_t) len;
-                x->stats.bytes += len;
+                r = check_space(x, len);
+                if (r < 0)
+                        return r;
         }
         if (pos < size && ftruncate(fd, size) < 0)
                 return extract_fail(x, -errno, "cannot extend to %lld bytes: %m", (long long) size);

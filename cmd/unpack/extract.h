@@ -34,6 +34,7 @@ typedef struct ExtractOptions {
         const IdMap *uidmap; /* NULL: identity */
         const IdMap *gidmap;
         uint64_t max_entries; /* 0: no limit */
+        uint64_t min_free; /* stop when the filesystem has less free space than this (checked every 4 MiB) */
 } ExtractOptions;
 
 typedef struct ExtractStats {

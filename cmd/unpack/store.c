@@ -193,6 +193,7 @@ static int layer_fill(int lfd, const char *tmp, const OciImage *img, size_t i, c
                 .uidmap = o->uidmap,
                 .gidmap = o->gidmap,
                 .max_entries = o->max_entries,
+                .min_free = o->min_free,
         };
         r = extract_tar(dfd, s, &eo, &st, why, why_size);
         if (r < 0)
@@ -385,6 +386,7 @@ static int tree_fill(const OciImage *img, const char *spec, const char *dir, int
                         .uidmap = o->uidmap,
                         .gidmap = o->gidmap,
                         .max_entries = o->max_entries,
+                        .min_free = o->min_free,
                 };
                 r = layer_open_stream(&img->layers[i], o->max_layer_size, &s, why, sizeof why);
                 if (r >= 0)
