@@ -16,7 +16,7 @@ setup() {
 
 teardown() {
         if [[ -n $FREEZER_CG && -d $FREEZER_CG ]]; then
-                echo THAWED >"$FREEZER_CG/freezer.state" 2>/dev/null || true
+                freeze_cg 0 2>/dev/null || true
         fi
         local p
         for p in "${PIDS_TO_KILL[@]}"; do
@@ -264,27 +264,39 @@ json_field() {
         is "$output" "stopping Stopping"
 }
 
-@test "ps: paused from the record and from the v1 freezer" {
+# freeze_cg 1|0: freezes or thaws $FREEZER_CG (v1 freezer, or cgroup.freeze on a unified host).
+freeze_cg() {
+        if [[ -f $FREEZER_CG/freezer.state ]]; then
+                echo "$([[ $1 == 1 ]] && echo FROZEN || echo THAWED)" >"$FREEZER_CG/freezer.state"
+        else
+                echo "$1" >"$FREEZER_CG/cgroup.freeze"
+        fi
+}
+
+@test "ps: paused from the record and from the cgroup freezer" {
         requires root
-        [[ -d /sys/fs/cgroup/freezer ]] || skip "no v1 freezer on this host"
         make_running p1
         local p1=$ID
         run_tool berth-ps --format '{{.Names}} {{.State}}'
         is "$output" "p1 running"
 
-        FREEZER_CG=/sys/fs/cgroup/freezer/berth-ps-test-$$-$BATS_TEST_NUMBER
+        if [[ -f /sys/fs/cgroup/cgroup.controllers ]]; then
+                FREEZER_CG=/sys/fs/cgroup/berth-ps-test-$$-$BATS_TEST_NUMBER
+        else
+                FREEZER_CG=/sys/fs/cgroup/freezer/berth-ps-test-$$-$BATS_TEST_NUMBER
+        fi
         mkdir "$FREEZER_CG"
         echo "$SPID" >"$FREEZER_CG/cgroup.procs"
-        echo FROZEN >"$FREEZER_CG/freezer.state"
+        freeze_cg 1
         run_tool berth-ps --format '{{.Names}} {{.State}} {{.Status}}'
         is "$output" "p1 paused Paused" "a frozen cgroup is paused whatever the record says"
 
-        echo THAWED >"$FREEZER_CG/freezer.state"
+        freeze_cg 0
         jq '.State.Status = "paused"' "$BERTH_ROOT/containers/$p1/container.json" >"$BATS_TEST_TMPDIR/r"
         mv "$BATS_TEST_TMPDIR/r" "$BERTH_ROOT/containers/$p1/container.json"
         run_tool berth-ps --format '{{.Names}} {{.State}}'
         is "$output" "p1 running" "the record says paused, the cgroup is thawed"
-        echo "$SPID" >/sys/fs/cgroup/freezer/cgroup.procs
+        echo "$SPID" >"${FREEZER_CG%/*}/cgroup.procs"
 }
 
 @test "ps: corrupt, half-written and foreign records show as unknown; the listing never fails (S2)" {
