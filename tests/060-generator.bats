@@ -615,3 +615,18 @@ left exited"
         is "$output" "still-here"
         run_tool berth-run rm keep
 }
+
+@test "service: Notify=healthy: start returns once the health check passes" {
+        requires_berth_run --sdnotify --health-cmd
+        install_user_generator
+        run_tool berth-pull -q "$(fixture_ref busybox:latest)"
+        container_file gen-health "Notify=healthy" "HealthCmd=test -f /tmp/ok" "HealthInterval=1s" \
+                "Exec=sh -c 'trap \"exit 0\" TERM; sleep 1; touch /tmp/ok; while :; do sleep 0.1; done'"
+        _GEN_UNITS=gen-health.service
+        run_tool systemctl --user daemon-reload
+        run_tool systemctl --user start gen-health.service
+        run_tool berth-ps inspect gen-health
+        run_tool jq -r '.[0].State.Health.Status' <<<"$output"
+        is "$output" healthy "READY=1 came only once healthy"
+        run_tool systemctl --user stop gen-health.service
+}
