@@ -17,6 +17,8 @@ setup_file() {
 
 setup() {
         berth_setup
+        # Overlay whiteouts (0:0 devices), trusted.overlay.* xattrs, owners and mounts need real root.
+        requires root
         ln -s "$CORPUS/oci" "$BERTH_ROOT/oci"
         TREE=$BATS_TEST_TMPDIR/tree
         touch "$BATS_TEST_TMPDIR/.start"

@@ -23,6 +23,8 @@ setup_file() {
 
 setup() {
         berth_setup
+        # Overlay whiteouts (0:0 devices), trusted.overlay.* xattrs, owners and mounts need real root.
+        requires root
         ln -s "$SHARED/oci" "$BERTH_ROOT/oci"
 }
 
