@@ -49,6 +49,14 @@ record() { # record NAME JQ-FILTER
         is "$(ls -A "$BERTH_ROOT/containers" "$BERTH_ROOT/names" | grep -vc -e : -e '^$')" "0" "failed runs leave no record"
 }
 
+@test "run: --pull=always pulls again, --pull=never uses the store" {
+        run_tool berth-run run --rm "$IMG" true
+        run_tool berth-run run --rm --pull=never "$IMG" echo from-store
+        is "$output" "from-store"
+        run_tool berth-run run --rm --pull=always "$IMG" echo pulled
+        is "${lines[-1]}" "pulled"
+}
+
 @test "run: the record says exited with code and times; a name in use is refused" {
         run_tool 7 berth-run run --name rec1 "$IMG" sh -c 'exit 7'
         is "$(record rec1 .State.Status)" "exited"

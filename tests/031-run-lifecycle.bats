@@ -168,3 +168,20 @@ last" "stdout, in order, to the end"
         run_tool berth-run rm -f rb
         [[ ! -e $BERTH_ROOT/names/rb ]] || die "name left"
 }
+
+@test "the foreground CLI forwards SIGTERM to the container and records its exit" {
+        berth-run run --name fwd "$IMG" sh -c 'trap "echo got-term; exit 7" TERM; while :; do sleep 0.05; done' \
+                >"$BATS_TEST_TMPDIR/out" 2>&1 &
+        local cli=$!
+        for _ in $(seq 100); do
+                [[ -e $BERTH_ROOT/names/fwd && $(record fwd .State.Status 2>/dev/null) == running ]] && break
+                sleep 0.05
+        done
+        kill -TERM "$cli"
+        local rc=0
+        wait "$cli" || rc=$?
+        is "$rc" "7" "berth-run exits with the container's status"
+        is "$(cat "$BATS_TEST_TMPDIR/out")" "got-term"
+        is "$(record fwd .State.ExitCode)" "7"
+        run_tool berth-run rm fwd
+}

@@ -24,6 +24,10 @@ record() {
         assert_contains "$output" "typed-42"
         run_tool berth-run run --rm "$IMG" sh -c 'test -t 1 || echo no-tty'
         is "$output" "no-tty"
+        run_tool berth-run run -d --name tt "$IMG" sleep 1000
+        run_tool script -qec "berth-run exec -t tt sh -c 'test -t 1 && echo exec-tty'" /dev/null
+        assert_contains "$output" "exec-tty"
+        run_tool berth-run rm -f tt
 }
 
 @test "seccomp: docker's default filter, unconfined, and a profile from a file" {
