@@ -131,6 +131,12 @@ tmpfs"
         [[ $output -ge 1 ]]
         run_tool berth-run run --rm "$IMG" sh -c 'ip link | grep -c "^[0-9]"'
         is "$output" "1" "a new netns has only lo"
+        run_tool berth-run run -d --name nsowner "$IMG" sh -c 'echo shared >/dev/shm/x 2>/dev/null; sleep 1000'
+        run_tool berth-run run --rm --pid container:nsowner --ipc container:nsowner "$IMG" sh -c 'ps -o comm | grep -c sleep'
+        is "$output" "1" "the other container's processes are visible"
+        run_tool berth-run rm -f nsowner
+        run_tool 125 berth-run run --rm --pid container:nsowner "$IMG" true
+        assert_contains "$output" "No such container 'nsowner'"
         run_tool berth-run run --name lab --label app=web --label tier=front "$IMG" true
         is "$(record lab '.Config.Labels.app + "," + .Config.Labels.tier')" "web,front"
         run_tool berth-run rm lab

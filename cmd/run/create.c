@@ -145,6 +145,29 @@ static int resolve_binds(const RunOptions *o, json_t **ret) {
         return 0;
 }
 
+/* --pid/--ipc container:NAME: the namespace of that container's running init */
+static int peer_ns(const char *mode, const char *ns, char **ret) {
+        const char *peer = mode ? startswith(mode, "container:") : NULL;
+        _cleanup_free_ char *id = NULL;
+        json_t *rec = NULL;
+        int r;
+
+        *ret = NULL;
+        if (!peer)
+                return 0;
+        r = lookup_container(peer, &id, &rec);
+        if (r < 0)
+                return r;
+        bool alive = record_init_alive(rec);
+        json_int_t pid = record_get_int(rec, "State.Pid");
+        json_decref(rec);
+        if (!alive)
+                return log_error_errno(-ESRCH, "Container '%s' (--%s container:) is not running", peer, ns);
+        if (asprintf(ret, "/proc/%lld/ns/%s", (long long) pid, ns) < 0)
+                return log_oom();
+        return 0;
+}
+
 static json_t *strv_json(char **v) {
         json_t *a = json_array();
         for (size_t i = 0; v && v[i]; i++)
@@ -264,6 +287,9 @@ int container_create(const RunOptions *o, bool keep_mounted, char **ret_id) {
                                EXIT_BERTH_FAILED;
         }
         phase("lookup image");
+        _cleanup_free_ char *pidns = NULL, *ipcns = NULL;
+        if (peer_ns(o->pid, "pid", &pidns) < 0 || peer_ns(o->ipc, "ipc", &ipcns) < 0)
+                return EXIT_BERTH_FAILED;
         r = find_image(o, &img);
         if (r < 0)
                 return EXIT_BERTH_FAILED;
@@ -408,6 +434,8 @@ int container_create(const RunOptions *o, bool keep_mounted, char **ret_id) {
                 .binds = binds,
                 .init_path = init_path,
                 .notify_dir = notify_dir,
+                .pidns_path = pidns,
+                .ipcns_path = ipcns,
         };
         phase("rootfs mounted, user resolved, rootfs prepared");
         r = spec_build(&in, &spec, &why);

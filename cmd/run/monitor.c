@@ -488,7 +488,8 @@ static int start_in_monitor(Monitor *m, json_t *rec, int notify_fd) {
         int r;
 
         phase("start");
-        /* leftovers of a monitor that died with its container (SIGKILL, OOM) would make the runtime refuse the ID */
+        /* leftovers of a monitor that died with its container (SIGKILL, OOM) would make the runtime refuse
+         * the ID */
         runtime_delete(m->runtime, m->id);
         r = prepare(m, rec);
         if (r >= 0)

@@ -52,8 +52,8 @@ void run_help(const char *verb) {
                "     --cpu-shares N        CPU shares (CPUWeight)\n"
                "     --pids-limit N        Task limit (TasksMax)\n"
                "     --ulimit NAME=S[:H]   Resource limit\n"
-               "     --ipc MODE            host or private\n"
-               "     --pid MODE            host or private\n"
+               "     --ipc MODE            host, private or container:NAME\n"
+               "     --pid MODE            host, private or container:NAME\n"
                "     --network NAME        none (default), host, or berth-net networks (repeatable)\n"
                "     --ip IP, --ip6 IP     Static addresses (berth-net networks)\n"
                "     --network-alias NAME  DNS alias (repeatable)\n"
@@ -351,13 +351,16 @@ int run_options_parse(int argc, char *argv[], RunOptions *o, bool is_run) {
                         break;
                 case ARG_IPC:
                         if (!streq(optarg, "host") && !streq(optarg, "private") &&
-                            !streq(optarg, "shareable"))
-                                return cli_usage_error("Invalid --ipc '%s': host or private", optarg);
+                            !streq(optarg, "shareable") && !startswith(optarg, "container:"))
+                                return cli_usage_error("Invalid --ipc '%s': host, private or container:NAME",
+                                                       optarg);
                         o->ipc = optarg;
                         break;
                 case ARG_PID:
-                        if (!streq(optarg, "host") && !streq(optarg, "private"))
-                                return cli_usage_error("Invalid --pid '%s': host or private", optarg);
+                        if (!streq(optarg, "host") && !streq(optarg, "private") &&
+                            !startswith(optarg, "container:"))
+                                return cli_usage_error("Invalid --pid '%s': host, private or container:NAME",
+                                                       optarg);
                         o->pid = optarg;
                         break;
                 case ARG_NETWORK: {

@@ -35,9 +35,10 @@ typedef struct SpecInput {
         const char *hosts_file, *resolv_file, *hostname_file;
         const char *netns_path; /* NULL: a new empty netns, "host": the host's */
         const char *cgroups_path;
-        json_t *binds;          /* [{"Source","Destination","RW"}] resolved volumes */
-        const char *init_path;  /* --init: host path of catatonit */
-        const char *notify_dir; /* --sdnotify=container: host dir of the proxy socket */
+        json_t *binds;                       /* [{"Source","Destination","RW"}] resolved volumes */
+        const char *init_path;               /* --init: host path of catatonit */
+        const char *notify_dir;              /* --sdnotify=container: host dir of the proxy socket */
+        const char *pidns_path, *ipcns_path; /* --pid/--ipc container:NAME: /proc/PID/ns/... */
 } SpecInput;
 
 int spec_build(const SpecInput *in, json_t **ret, char **ret_why);

@@ -255,9 +255,13 @@ int spec_build(const SpecInput *in, json_t **ret, char **ret_why) {
         json_t *ns = json_array();
         json_array_append_new(ns, json_pack("{s:s}", "type", "mount"));
         if (!streq_ptr(o->pid, "host"))
-                json_array_append_new(ns, json_pack("{s:s}", "type", "pid"));
+                json_array_append_new(
+                        ns, in->pidns_path ? json_pack("{s:s, s:s}", "type", "pid", "path", in->pidns_path)
+                                           : json_pack("{s:s}", "type", "pid"));
         if (!streq_ptr(o->ipc, "host"))
-                json_array_append_new(ns, json_pack("{s:s}", "type", "ipc"));
+                json_array_append_new(
+                        ns, in->ipcns_path ? json_pack("{s:s, s:s}", "type", "ipc", "path", in->ipcns_path)
+                                           : json_pack("{s:s}", "type", "ipc"));
         json_array_append_new(ns, json_pack("{s:s}", "type", "uts"));
         json_array_append_new(ns, json_pack("{s:s}", "type", "cgroup"));
         if (!streq_ptr(in->netns_path, "host")) {
