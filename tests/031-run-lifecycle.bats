@@ -185,3 +185,17 @@ last" "stdout, in order, to the end"
         is "$(record fwd .State.ExitCode)" "7"
         run_tool berth-run rm fwd
 }
+
+@test "races: stop against a natural exit ends with a consistent record" {
+        local i
+        for i in 1 2 3 4 5; do
+                run_tool berth-run run -d --name race$i "$IMG" sh -c "sleep 0.0$((i * 2))"
+                berth-run stop --time 1 race$i >/dev/null 2>&1 &
+                berth-run stop --time 1 race$i >/dev/null 2>&1 &
+                wait
+                run_tool berth-run wait race$i
+                is "$output" "0|137|143"
+                is "$(record race$i .State.Status)" "exited"
+                run_tool berth-run rm race$i
+        done
+}
