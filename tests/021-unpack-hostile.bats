@@ -113,7 +113,8 @@ v() { echo "${VICTIM#/}"; }
         local body
         body=$(<"$BATS_TEST_FILENAME")
         while read -r c _; do
-                [[ $body == *"refused $c "* || $body == *"contained $c"$'\n'* ]] || die "case $c has no test"
+                [[ $body == *"refused $c "* || $body == *"contained $c"$'\n'* || $body == *" $c "*"; do"* ||
+                        $body == *" $c; do"* ]] || die "case $c has no test"
         done <"$BATS_FILE_TMPDIR/cases"
 }
 
@@ -257,6 +258,16 @@ v() { echo "${VICTIM#/}"; }
         refused u19-hardlink-forward "hardlink target 'late' does not exist"
         contained u19-dup-hardlinks
         is "$(stat -c %h "$TREE/f" "$LAYER/f")" $'3\n3'
+        # A whiteout of a directory and new entries below it, in either order: only the new entries remain,
+        # in the tree and in the mounted store alike.
+        local c m=$BATS_TEST_TMPDIR/m
+        for c in u19-whiteout-then-content u19-content-then-whiteout; do
+                contained "$c"
+                is "$(cd "$TREE/w" && find . | LC_ALL=C sort)" $'.\n./sub\n./sub/new' "$c: tree"
+                run_tool berth-unpack mount --read-only "$(img "$c")" "$m"
+                is "$(cd "$m/w" && find . | LC_ALL=C sort)" $'.\n./sub\n./sub/new' "$c: mounted store"
+                run_tool berth-unpack umount "$m"
+        done
 }
 
 @test "U20: long names, PAX and GNU overrides, NUL bytes" {

@@ -222,6 +222,9 @@ def cases(victim):
     c["u19-file-dir-file"] = [layer([entry("p", data=b"one\n"), d("p"), entry("p/in", data=b"in"),
                                      entry("p", data=b"three\n")])]
     c["u19-hardlink-forward"] = [layer([hard("early", "late"), entry("late", data=b"late\n")])]
+    lower = layer([d("w"), entry("w/lower", data=b"lower\n"), d("w/sub"), entry("w/sub/old", data=b"old\n")])
+    c["u19-whiteout-then-content"] = [lower, layer([entry(".wh.w"), entry("w/sub/new", data=b"new\n")])]
+    c["u19-content-then-whiteout"] = [lower, layer([entry("w/sub/new", data=b"new\n"), entry(".wh.w")])]
     c["u19-dup-hardlinks"] = [layer([entry("f", data=b"f\n"), hard("h1", "f"), hard("h2", "f"), hard("h1", "f")])]
     # U20: names
     long_ok = "/".join(["d" * 200] * 15) + "/f"  # ~3 KiB, every component fits

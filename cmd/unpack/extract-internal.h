@@ -71,4 +71,6 @@ int get_parent(Extract *x, const char *parent, int *ret_fd);
 
 int extract_whiteout(Extract *x, const char *path, const char *parent, const char *name);
 int extract_opaque(Extract *x, const char *dir);
+/* Overlay form: trusted.overlay.opaque=y on dirfd/name, a directory. */
+int make_opaque(Extract *x, int dirfd, const char *name);
 int apply_opaque(Extract *x);

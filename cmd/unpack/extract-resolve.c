@@ -191,7 +191,7 @@ int apply_dir_times(Extract *x) {
  * mapped root) as tar does. Returns an O_PATH fd. */
 int open_parent(Extract *x, const char *parent, bool create, int *ret_fd) {
         int fd = open_in_root(x->rootfd, parent, O_PATH | O_DIRECTORY);
-        if (fd >= 0 || fd != -ENOENT || !create) {
+        if (fd >= 0 || (fd != -ENOENT && fd != -ENOTDIR) || !create) {
                 if (fd == -ENOTDIR)
                         return extract_fail(x, fd, "parent '%.160s' is not a directory", parent);
                 if (fd < 0)
@@ -211,6 +211,24 @@ int open_parent(Extract *x, const char *parent, bool create, int *ret_fd) {
                 if (slash)
                         *slash = 0;
                 int next = open_in_root(x->rootfd, prefix, O_PATH | O_DIRECTORY);
+                if (next == -ENOTDIR && x->o->mode == EXTRACT_LAYER) {
+                        /* Our own whiteout (an earlier ".wh.NAME" of this layer) in the way of an entry
+                         * below NAME: it becomes an opaque directory, which hides the lower NAME just as
+                         * well. */
+                        struct stat st;
+                        if (fstatat(cur, p, &st, AT_SYMLINK_NOFOLLOW) >= 0 && S_ISCHR(st.st_mode) &&
+                            st.st_rdev == makedev(0, 0)) {
+                                if (unlinkat(cur, p, 0) < 0 || mkdirat(cur, p, 0755) < 0)
+                                        return extract_fail(x, -errno,
+                                                            "cannot replace whiteout '%.160s': %m", prefix);
+                                int k = make_opaque(x, cur, p);
+                                if (k < 0)
+                                        return k;
+                                next = open_in_root(x->rootfd, prefix, O_PATH | O_DIRECTORY);
+                        }
+                }
+                if (next == -ENOTDIR)
+                        return extract_fail(x, next, "parent '%.160s' is not a directory", prefix);
                 if (next == -ENOENT) {
                         uint32_t uid = 0, gid = 0;
                         if (mkdirat(cur, p, 0755) < 0)

@@ -14,6 +14,13 @@
 #include "log.h"
 #include "macro.h"
 
+int make_opaque(Extract *x, int dirfd, const char *name) {
+        _cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0 || fsetxattr(fd, "trusted.overlay.opaque", "y", 1, 0) < 0)
+                return extract_fail(x, -errno, "cannot mark '%.160s' opaque: %m", name);
+        return 0;
+}
+
 int extract_whiteout(Extract *x, const char *path, const char *parent, const char *name) {
         _cleanup_close_ int pfd = -EBADF;
         int r;
@@ -24,9 +31,15 @@ int extract_whiteout(Extract *x, const char *path, const char *parent, const cha
                 r = open_parent(x, parent, true, &pfd);
                 if (r < 0)
                         return r;
-                /* Written by this layer already: a whiteout hides only the layers below. */
-                if (faccessat(pfd, name, F_OK, AT_SYMLINK_NOFOLLOW) >= 0)
+                /* Written by this layer already: a whiteout hides only the layers below. A directory this
+                 * layer made (a parent of its own entries) becomes opaque instead: ours stays, the lower one
+                 * goes. */
+                struct stat st;
+                if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) >= 0) {
+                        if (S_ISDIR(st.st_mode))
+                                return make_opaque(x, pfd, name);
                         return 0;
+                }
                 r = track_dir(x, pfd, parent, NULL);
                 if (r < 0)
                         return r;
@@ -40,6 +53,9 @@ int extract_whiteout(Extract *x, const char *path, const char *parent, const cha
                 return -ENOMEM;
         if (strmap_get(x->written, target, NULL))
                 return 0;
+        /* A directory holding entries of this layer: what the layers below put there goes, ours stays. */
+        if (strmap_get(x->ancestors, target, NULL))
+                return extract_opaque(x, target);
         r = open_parent(x, parent, false, &pfd);
         if (r == -ENOENT || r == -ENOTDIR)
                 return 0;
