@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* berth-unpack's name handling: archive path cleaning, id maps, the path map (cmd/unpack/extract-resolve.c
- * and strmap.c have no main() and need only lib/, so they are compiled into this test directly). */
+/* berth-unpack's name handling: archive path cleaning, id maps, the path map (cmd/unpack/extract-resolve.c,
+ * extract-whiteout.c and strmap.c have no main() and need only lib/, so they are compiled in directly). */
 #include "../../cmd/unpack/extract-resolve.c"
+#include "../../cmd/unpack/extract-whiteout.c"
 #include "../../cmd/unpack/strmap.c"
 #include "tap.h"
 
