@@ -119,10 +119,9 @@ int cgroup_unified_path(pid_t pid, char **ret) {
 int cgroup_unified_move(const char *from, const char *to) {
         _cleanup_free_ char *src = path_join("/sys/fs/cgroup/unified", from, "cgroup.procs");
         _cleanup_free_ char *dst = path_join("/sys/fs/cgroup/unified", to, "cgroup.procs");
-        _cleanup_free_ char *srcdir = path_join("/sys/fs/cgroup/unified", from);
         int r;
 
-        if (!src || !dst || !srcdir)
+        if (!src || !dst)
                 return -ENOMEM;
         /* A process may fork while we move: loop until the cgroup is empty. */
         for (int round = 0; round < 100; round++) {
