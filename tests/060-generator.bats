@@ -628,3 +628,23 @@ left exited"
         is "$output" healthy "READY=1 came only once healthy"
         run_tool systemctl --user stop gen-health.service
 }
+
+@test "service: Network=NAME.network starts the network's unit first and attaches the container" {
+        requires_berth_run --sdnotify --network
+        requires uid0 cmd:berth-net
+        install_user_generator
+        run_tool berth-pull -q "$(fixture_ref busybox:latest)"
+        printf '[Network]\nNetworkName=gen-netname\nSubnet=10.89.32.0/24\nRoot=%s\nRunRoot=%s\n' \
+                "$BERTH_ROOT" "$BERTH_RUNROOT" >"$HOME/.config/berth/gen-n.network"
+        container_file gen-netc "Network=gen-n.network" "IP=10.89.32.7" \
+                "Exec=sh -c 'trap \"exit 0\" TERM; ip -o -4 addr show; while :; do sleep 0.1; done'"
+        _GEN_UNITS="gen-netc.service gen-n-network.service"
+        run_tool systemctl --user daemon-reload
+        run_tool systemctl --user start gen-netc.service
+        run_tool systemctl --user is-active gen-n-network.service
+        is "$output" active "the container pulled in its network"
+        wait_until 10 unit_logs_contain gen-netc.service 10.89.32.7/24
+        run_tool berth-net inspect gen-netname
+        run_tool systemctl --user stop gen-netc.service gen-n-network.service
+        run_tool berth-net rm gen-netname
+}
