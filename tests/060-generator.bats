@@ -375,7 +375,7 @@ not-found"
 # requires_berth_run FLAG...: berth-run is built and its 'run'/'rm' help lists every FLAG; skips otherwise
 # (a failure under BERTH_STRICT=1, as requires does).
 requires_berth_run() {
-        requires systemd registry cmd:berth-run cmd:berth-pull
+        requires uid0 systemd registry cmd:berth-run cmd:berth-pull cmd:runc
         local help f
         help=$(berth-run run --help 2>&1; berth-run rm --help 2>&1) || true
         for f in "$@"; do
