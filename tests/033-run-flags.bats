@@ -122,7 +122,7 @@ tmpfs"
         assert_contains "$output" "invalid --ulimit"
 }
 
-@test "namespaces: --pid host, --ipc host, --network host; labels; --init reaps" {
+@test "namespaces: --pid host, --pid/--ipc container:NAME, --network host; labels; --init runs catatonit as PID 1" {
         run_tool berth-run run --rm "$IMG" sh -c 'echo $$'
         is "$output" "1"
         run_tool berth-run run --rm --pid host "$IMG" sh -c 'echo $$'
