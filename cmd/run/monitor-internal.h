@@ -30,3 +30,10 @@ typedef struct Monitor {
 } Monitor;
 
 int monitor_spawn_runtime(Monitor *m);
+
+/* supervise.c: wait for the container's exit, relaying output and signals; returns its exit code */
+int monitor_supervise(Monitor *m, bool forward_signals);
+/* cleanup.c */
+void monitor_cgroup_v1_cleanup(const char *unit);
+void monitor_runtime_delete(const char *runtime, const char *id);
+void monitor_finish(Monitor *m, int exit_code, const char *error);

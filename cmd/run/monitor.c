@@ -35,8 +35,6 @@
 #include "tty.h"
 #include "util.h"
 
-#define LINE_MAX_BYTES (16U * 1024U)
-
 static void monitor_done(Monitor *m) {
         free(m->id);
         free(m->name);
@@ -134,288 +132,6 @@ static int monitor_init(Monitor *m, const char *id, json_t *rec) {
         return 0;
 }
 
-/* --- output to the journal ---------------------------------------------------------------------------- */
-
-static void emit_line(Monitor *m, const char *line, size_t len, bool is_err) {
-        if (m->log_fd >= 0) {
-                char ts[64];
-                (void) format_rfc3339(now_usec(CLOCK_REALTIME), ts, sizeof ts);
-                dprintf(m->log_fd, "%s %s %.*s\n", ts, is_err ? "stderr" : "stdout", (int) len, line);
-                return;
-        }
-        char f_id[32], f_full[96], f_tag[32];
-        _cleanup_free_ char *f_name = NULL, *f_image = NULL, *f_ident = NULL, *f_msg = NULL;
-        snprintf(f_id, sizeof f_id, "CONTAINER_ID=%s", m->short_id);
-        snprintf(f_full, sizeof f_full, "CONTAINER_ID_FULL=%s", m->id);
-        snprintf(f_tag, sizeof f_tag, "CONTAINER_TAG=%s", m->short_id);
-        if (asprintf(&f_name, "CONTAINER_NAME=%s", m->name) < 0 ||
-            asprintf(&f_image, "IMAGE_NAME=%s", m->image_name) < 0 ||
-            asprintf(&f_ident, "SYSLOG_IDENTIFIER=%s", m->name) < 0 ||
-            asprintf(&f_msg, "MESSAGE=%.*s", (int) len, line) < 0)
-                return;
-        struct iovec iov[] = {
-                {f_msg, strlen(f_msg)},     {(char *) (is_err ? "PRIORITY=3" : "PRIORITY=6"), 10},
-                {f_id, strlen(f_id)},       {f_full, strlen(f_full)},
-                {f_name, strlen(f_name)},   {f_tag, strlen(f_tag)},
-                {f_image, strlen(f_image)}, {f_ident, strlen(f_ident)},
-        };
-        (void) sd_journal_sendv(iov, ELEMENTSOF(iov));
-}
-
-typedef struct LineBuf {
-        char buf[LINE_MAX_BYTES];
-        size_t n;
-} LineBuf;
-
-/* Returns false at EOF or error. */
-static bool relay(Monitor *m, int fd, LineBuf *b, bool is_err) {
-        ssize_t k = read(fd, b->buf + b->n, sizeof b->buf - b->n);
-        if (k < 0 && (errno == EINTR || errno == EAGAIN))
-                return true;
-        if (k <= 0) {
-                if (b->n > 0)
-                        emit_line(m, b->buf, b->n, is_err);
-                b->n = 0;
-                return false;
-        }
-        b->n += (size_t) k;
-        char *start = b->buf, *nl;
-        while ((nl = memchr(start, '\n', b->n - (size_t) (start - b->buf)))) {
-                emit_line(m, start, (size_t) (nl - start), is_err);
-                start = nl + 1;
-        }
-        size_t rest = b->n - (size_t) (start - b->buf);
-        if (rest == sizeof b->buf) { /* a line longer than the buffer: split it */
-                emit_line(m, b->buf, rest, is_err);
-                rest = 0;
-        }
-        memmove(b->buf, start, rest);
-        b->n = rest;
-        return true;
-}
-
-/* --- supervision ----------------------------------------------------------------------------------------
- */
-
-static void pump(int from, int to, int *from_slot) {
-        char buf[8192];
-        ssize_t k = read(from, buf, sizeof buf);
-        if (k < 0 && (errno == EINTR || errno == EAGAIN))
-                return;
-        if (k <= 0 || write_all(to, buf, (size_t) k) < 0)
-                *from_slot = safe_close(*from_slot);
-}
-
-static int supervise(Monitor *m, bool forward_signals) {
-        static LineBuf out, err, term;
-        int in_fd = m->tty && m->interactive && !m->detached ? STDIN_FILENO : -EBADF;
-        sigset_t mask;
-        int status = -1, exit_code = EXIT_BERTH_FAILED;
-
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGCHLD);
-        if (forward_signals) {
-                int fwd[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
-                for (size_t i = 0; i < ELEMENTSOF(fwd); i++)
-                        sigaddset(&mask, fwd[i]);
-        }
-        _cleanup_close_ int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-        if (sfd < 0)
-                return log_error_errno(errno, "signalfd() failed: %m");
-
-        for (;;) {
-                struct pollfd p[6] = {
-                        {.fd = sfd, .events = POLLIN},         {.fd = m->out_pipe, .events = POLLIN},
-                        {.fd = m->err_pipe, .events = POLLIN}, {.fd = m->master, .events = POLLIN},
-                        {.fd = in_fd, .events = POLLIN},       {.fd = m->notify_fd, .events = POLLIN},
-                };
-                if (status >= 0 && m->out_pipe < 0 && m->err_pipe < 0 && m->master < 0)
-                        break;
-                /* After the exit, drain what is buffered in the pipes but do not wait for other writers. */
-                bool wait_healthy = status < 0 && !m->ready_sent && m->health &&
-                                    streq_ptr(m->sdnotify, "healthy") && getenv("NOTIFY_SOCKET");
-                int n = poll(p, 6, status >= 0 ? 0 : wait_healthy ? 250 : -1);
-                if (wait_healthy) {
-                        json_t *rec = NULL;
-                        if (container_load(m->id, &rec, NULL) >= 0 &&
-                            streq_ptr(record_get_string(rec, "State.Health.Status"), "healthy")) {
-                                notify_ready(getpid());
-                                m->ready_sent = true;
-                        }
-                        json_decref(rec);
-                }
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return log_error_errno(errno, "poll() failed: %m");
-                }
-                if (n == 0 && status >= 0)
-                        break;
-                if (p[0].revents & POLLIN) {
-                        struct signalfd_siginfo si;
-                        while (read(sfd, &si, sizeof si) == sizeof si) {
-                                if (si.ssi_signo == SIGWINCH && m->master >= 0) {
-                                        tty_copy_size(STDIN_FILENO, m->master);
-                                        continue;
-                                }
-                                if (si.ssi_signo != SIGCHLD) {
-                                        if (status < 0)
-                                                (void) kill(m->pid, (int) si.ssi_signo);
-                                        continue;
-                                }
-                        }
-                        for (;;) {
-                                int st;
-                                pid_t w = waitpid(-1, &st, WNOHANG);
-                                if (w <= 0)
-                                        break;
-                                if (w == m->pid) {
-                                        status = st;
-                                        exit_code = WIFEXITED(st)     ? WEXITSTATUS(st)
-                                                    : WIFSIGNALED(st) ? 128 + WTERMSIG(st)
-                                                                      : EXIT_BERTH_FAILED;
-                                }
-                        }
-                }
-                if (p[1].revents & (POLLIN | POLLHUP | POLLERR) && !relay(m, m->out_pipe, &out, false))
-                        m->out_pipe = safe_close(m->out_pipe);
-                if (p[2].revents & (POLLIN | POLLHUP | POLLERR) && !relay(m, m->err_pipe, &err, true))
-                        m->err_pipe = safe_close(m->err_pipe);
-                if (p[3].revents & (POLLIN | POLLHUP | POLLERR)) {
-                        if (m->detached) {
-                                if (!relay(m, m->master, &term, false))
-                                        m->master = safe_close(m->master);
-                        } else
-                                pump(m->master, STDOUT_FILENO, &m->master);
-                }
-                if (p[5].revents & POLLIN)
-                        (void) notify_proxy_relay(m->notify_fd, getpid());
-                if (p[4].revents & (POLLIN | POLLHUP | POLLERR) && m->master >= 0) {
-                        pump(in_fd, m->master, &in_fd);
-                        if (in_fd < 0)
-                                (void) write(m->master, "\x04",
-                                             1); /* EOF on our stdin: ^D to the terminal */
-                }
-        }
-        if (term.n > 0)
-                emit_line(m, term.buf, term.n, false);
-        if (out.n > 0)
-                emit_line(m, out.buf, out.n, false);
-        if (err.n > 0)
-                emit_line(m, err.buf, err.n, true);
-        return exit_code;
-}
-
-static void cgroup_v1_cleanup(const char *unit) {
-        /* The runtime removes its own cgroup (<unit>/container) but not the <unit> level above it, which it
-         * created below our own cgroup in each v1 hierarchy (cgroupsPath is relative, see docs/run.md). */
-        _cleanup_free_ char *buf = NULL;
-        if (read_full_file("/proc/self/cgroup", 64 * 1024, &buf, NULL) < 0)
-                return;
-        char *save = NULL;
-        for (char *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-                char *c1 = strchr(l, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-                if (!c2 || c2 == c1 + 1)
-                        continue;
-                *c2 = 0;
-                const char *ctrls = c1 + 1;
-                const char *path = c2 + 1;
-                const char *dir = startswith(ctrls, "name=") ?: ctrls;
-                if (strchr(dir, ','))
-                        continue; /* co-mounted hierarchies appear under their joint name, e.g. cpu,cpuacct
-                                   */
-                _cleanup_free_ char *p = path_join("/sys/fs/cgroup", dir, path, unit, "container");
-                _cleanup_free_ char *q = path_join("/sys/fs/cgroup", dir, path, unit);
-                if (p && q) {
-                        (void) rmdir(p);
-                        (void) rmdir(q);
-                }
-        }
-}
-
-/* What `runc delete` does for a stopped container, without starting a Go program (~20 ms): remove the
- * cgroups listed in its state.json and its state directory. Only for runc, whose layout we know; returns
- * false when the slow path is needed. */
-static bool runtime_delete_fast(const char *runtime, const char *id) {
-        const char *base = strrchr(runtime, '/') ? strrchr(runtime, '/') + 1 : runtime;
-        _cleanup_free_ char *dir = path_join(runtime_state_root(), id);
-        _cleanup_free_ char *state = path_join(runtime_state_root(), id, "state.json");
-        json_t *j = NULL, *v;
-        const char *k;
-
-        if (!streq(base, "runc") || !dir || !state)
-                return false;
-        if (json_read_file(state, 4 * 1024 * 1024, &j, NULL) < 0)
-                return access(dir, F_OK) < 0; /* nothing there: done */
-        json_int_t pid = json_integer_value(json_object_get(j, "init_process_pid"));
-        json_int_t start = json_integer_value(json_object_get(j, "init_process_start"));
-        if (pid > 0 && pid_is_alive((pid_t) pid, (uint64_t) start)) {
-                json_decref(j);
-                return false;
-        }
-        json_object_foreach (json_object_get(j, "cgroup_paths"), k, v)
-                if (json_is_string(v))
-                        (void) rmdir(json_string_value(v));
-        json_decref(j);
-        return rm_rf(dir) >= 0;
-}
-
-static void runtime_delete(const char *runtime, const char *id) {
-        if (runtime_delete_fast(runtime, id))
-                return;
-        const char *argv[] = {runtime, "--root", runtime_state_root(), "delete", "--force", id, NULL};
-        pid_t pid = fork();
-        if (pid == 0) {
-                int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-                (void) dup2(null, 0);
-                (void) dup2(null, 1);
-                (void) dup2(null, 2);
-                execvp(runtime, (char **) argv);
-                _exit(127);
-        }
-        if (pid > 0)
-                while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-                        ;
-}
-
-static void finish(Monitor *m, int exit_code, const char *error) {
-        int r;
-
-        phase("container exited");
-        r = record_set_exited(m->id, exit_code, error);
-        if (r < 0)
-                log_warning_errno(r, "Cannot record the exit of '%s', ignoring: %m", m->name);
-        runtime_delete(m->runtime, m->id);
-        cgroup_v1_cleanup(m->unit);
-        if (cgroup_is_hybrid())
-                cgroup_unified_cleanup(m->unit);
-        phase("runtime state deleted");
-        r = rootfs_umount(m->id);
-        if (r < 0)
-                log_warning_errno(r, "Cannot unmount the rootfs of '%s', ignoring: %m", m->name);
-        if (m->net_attached) {
-                r = net_detach(m->id);
-                if (r < 0)
-                        log_warning_errno(r, "Cannot detach '%s' from its networks, ignoring: %m", m->name);
-        }
-        if (m->scope_made && !m->bus)
-                (void) bus_connect_manager(BUS_MANAGER_AUTO, &m->bus, NULL);
-        if (m->scope_made && m->bus) {
-                /* The scope goes away by itself once empty; stop it so nothing lingers (e.g. a stray
-                 * process). */
-                _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
-                (void) bus_stop_unit(m->bus, m->unit, &e);
-        }
-        phase("unmounted, scope stopped");
-        if (m->health_timer)
-                health_timer_stop(m->name);
-        if (m->rm) {
-                r = record_remove(m->id);
-                if (r < 0)
-                        log_warning_errno(r, "Cannot remove container '%s', ignoring: %m", m->name);
-        }
-}
-
 int container_cleanup_dead(const char *id, int exit_code) {
         _cleanup_(monitor_done) Monitor m = {};
         json_t *rec = NULL;
@@ -432,7 +148,7 @@ int container_cleanup_dead(const char *id, int exit_code) {
         m.rm = false;
         m.net_attached = net_wanted(rec);
         json_decref(rec);
-        finish(&m, exit_code, NULL);
+        monitor_finish(&m, exit_code, NULL);
         return 0;
 }
 
@@ -467,7 +183,7 @@ static int prepare(Monitor *m, json_t *rec) {
                 }
         }
         if (net_wanted(rec)) {
-                m->net_attached = true; /* finish() detaches whatever part of it was done */
+                m->net_attached = true; /* monitor_finish() detaches whatever part of it was done */
                 r = net_attach(m->id, rec);
                 if (r < 0)
                         return r;
@@ -490,13 +206,13 @@ static int start_in_monitor(Monitor *m, json_t *rec, int notify_fd) {
         phase("start");
         /* leftovers of a monitor that died with its container (SIGKILL, OOM) would make the runtime refuse
          * the ID */
-        runtime_delete(m->runtime, m->id);
+        monitor_runtime_delete(m->runtime, m->id);
         r = prepare(m, rec);
         if (r >= 0)
                 r = monitor_spawn_runtime(m);
         if (r < 0) {
                 int code = m->fail_code > 0 ? m->fail_code : EXIT_BERTH_FAILED;
-                finish(m, code, m->error ?: "cannot start");
+                monitor_finish(m, code, m->error ?: "cannot start");
                 if (notify_fd >= 0)
                         (void) dprintf(notify_fd, "%d\n", code);
                 return code;
@@ -555,7 +271,7 @@ static int supervise_with_restarts(Monitor *m, bool forward_signals) {
         unsigned in_a_row = 0;
         for (;;) {
                 usec_t started = now_usec(CLOCK_MONOTONIC);
-                int code = supervise(m, forward_signals);
+                int code = monitor_supervise(m, forward_signals);
                 if (code < 0)
                         return EXIT_BERTH_FAILED;
                 bool again = false;
@@ -571,8 +287,8 @@ static int supervise_with_restarts(Monitor *m, bool forward_signals) {
                 in_a_row++;
 
                 (void) record_set_exited(m->id, code, NULL);
-                runtime_delete(m->runtime, m->id);
-                cgroup_v1_cleanup(m->unit);
+                monitor_runtime_delete(m->runtime, m->id);
+                monitor_cgroup_v1_cleanup(m->unit);
                 if (cgroup_is_hybrid())
                         cgroup_unified_cleanup(m->unit);
                 if (m->scope_made && m->bus) {
@@ -641,7 +357,7 @@ int container_start(const char *id, StartMode mode, bool interactive) {
                 r = supervise_with_restarts(&m, true);
                 if (raw)
                         tty_restore(STDIN_FILENO, &saved);
-                finish(&m, r < 0 ? EXIT_BERTH_FAILED : r, NULL);
+                monitor_finish(&m, r < 0 ? EXIT_BERTH_FAILED : r, NULL);
                 return r < 0 ? EXIT_BERTH_FAILED : r;
         }
 
@@ -699,7 +415,7 @@ int container_start(const char *id, StartMode mode, bool interactive) {
                 (void) malloc_trim(0);
                 drop_code_pages();
                 r = supervise_with_restarts(&m, false);
-                finish(&m, r < 0 ? EXIT_BERTH_FAILED : r, NULL);
+                monitor_finish(&m, r < 0 ? EXIT_BERTH_FAILED : r, NULL);
                 monitor_done(&m);
                 _exit(0);
         }
