@@ -151,6 +151,17 @@ victim_is_empty() {
         run_tool berth-run rm -f fds
 }
 
+@test "the container inherits no blocked or ignored signals from berth-run, foreground or detached" {
+        run_tool berth-run run --rm "$IMG" grep -E "^Sig(Blk|Ign)" /proc/self/status
+        is "$output" "SigBlk:	0000000000000000
+SigIgn:	0000000000000000"
+        run_tool berth-run run -d --name sigs "$IMG" sleep 1000
+        run_tool berth-run exec sigs grep -E "^Sig(Blk|Ign)" /proc/1/status
+        is "$output" "SigBlk:	0000000000000000
+SigIgn:	0000000000000000"
+        run_tool berth-run rm -f sigs
+}
+
 @test "R9: SIGKILL of the monitor leaves the container running; stop and rm still work" {
         run_tool berth-run run -d --name orphan "$IMG" sleep 1000
         local rec=$BERTH_ROOT/containers/$(readlink "$BERTH_ROOT/names/orphan")/container.json

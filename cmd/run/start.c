@@ -172,6 +172,12 @@ int monitor_spawn_runtime(Monitor *m) {
                 if (m->stderr_fd >= 0)
                         (void) dup2(m->stderr_fd, 2);
                 (void) signal(SIGPIPE, SIG_DFL);
+                (void) signal(SIGHUP, SIG_DFL);
+                (void) signal(SIGINT, SIG_DFL);
+                /* the monitor blocks the signals it forwards; the runtime and the container must not inherit that */
+                sigset_t none;
+                sigemptyset(&none);
+                (void) sigprocmask(SIG_SETMASK, &none, NULL);
                 /* the runtime would run its own notify proxy: READY=1 is ours to relay */
                 (void) unsetenv("NOTIFY_SOCKET");
                 close_fds_on_exec();
