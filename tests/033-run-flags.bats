@@ -156,3 +156,18 @@ tmpfs"
         [[ ! -e $BERTH_RUNROOT/netns/$(ls "$BERTH_ROOT/containers" | head -1) ]] || true
         run_tool berth-net rm rnet
 }
+
+@test "-d -t: the terminal's output goes to the journal; logs --since" {
+        run_tool berth-run run -d -t --name dt "$IMG" sh -c 'test -t 1 && echo tty-in-journal; sleep 1000'
+        for _ in $(seq 100); do
+                [[ $(berth-run logs dt) == *tty-in-journal* ]] && break
+                sleep 0.05
+        done
+        run_tool berth-run logs dt
+        is "$output" "tty-in-journal"
+        run_tool berth-run logs --since 1h dt
+        is "$output" "tty-in-journal"
+        run_tool berth-run logs --since 2099-01-01T00:00:00Z dt
+        is "$output" ""
+        run_tool berth-run rm -f dt
+}

@@ -39,6 +39,9 @@
 /* --- output to the journal ---------------------------------------------------------------------------- */
 
 static void emit_line(Monitor *m, const char *line, size_t len, bool is_err) {
+        /* a terminal ends lines with \r\n */
+        if (m->tty && len > 0 && line[len - 1] == '\r')
+                len--;
         if (m->log_fd >= 0) {
                 char ts[64];
                 (void) format_rfc3339(now_usec(CLOCK_REALTIME), ts, sizeof ts);
