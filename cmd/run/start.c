@@ -174,7 +174,8 @@ int monitor_spawn_runtime(Monitor *m) {
                 (void) signal(SIGPIPE, SIG_DFL);
                 (void) signal(SIGHUP, SIG_DFL);
                 (void) signal(SIGINT, SIG_DFL);
-                /* the monitor blocks the signals it forwards; the runtime and the container must not inherit that */
+                /* the monitor blocks the signals it forwards; the runtime and the container must not inherit
+                 * that */
                 sigset_t none;
                 sigemptyset(&none);
                 (void) sigprocmask(SIG_SETMASK, &none, NULL);
