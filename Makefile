@@ -52,7 +52,8 @@ DEB_PACKAGES := build-essential pkg-config libsystemd-dev libseccomp-dev libcap-
 	systemd dbus-user-session util-linux iproute2 iptables nftables procps psmisc curl jq python3 file \
 	runc crun skopeo umoci podman catatonit uidmap docker-registry apache2-utils busybox-static \
 	containernetworking-plugins aardvark-dns dnsmasq-base netavark \
-	bats scdoc hyperfine cppcheck strace bc
+	bats scdoc hyperfine cppcheck shellcheck strace bc time python3-prometheus-client openssl \
+	systemd-container isal zstd
 
 .PHONY: all deps check check-unit check-unit-san check-bats lint fmt fmt-check demo install bench clean man
 
@@ -99,6 +100,7 @@ check-unit-san:
 lint:
 	cppcheck -q --std=c11 --enable=warning,portability --inline-suppr --error-exitcode=1 \
 		--library=.cppcheck.cfg -D__GNUC__ -Ilib --suppress=missingIncludeSystem --suppress=varFuncNullUB --suppress=memleak --suppress=resourceLeak --suppress=nullPointerRedundantCheck lib cmd tests/unit
+	shellcheck -x tests/helpers.bash tests/world.sh tests/fixtures.sh
 
 check-bats: all
 	BERTH_STRICT=1 BERTH_BUILD=$(abspath $(B)) tests/world.sh prove -e 'timeout 900 bats' tests/*.bats
@@ -131,6 +133,8 @@ install: all
 	@for u in $(wildcard units/*.in); do \
 		n=$$(basename $$u .in); d=$(DESTDIR)$(UNITDIR); \
 		install -d $$d; sed 's|@bindir@|$(BINDIR)|g' $$u > $$d/$$n; chmod 0644 $$d/$$n; \
+		case $$n in berth@.service) install -d $(DESTDIR)$(USERUNITDIR); \
+			install -m 0644 $$d/$$n $(DESTDIR)$(USERUNITDIR)/$$n;; esac; \
 	done
 	@if [ -x $(B)/berth-generator ]; then \
 		install -d $(DESTDIR)$(GENDIR) $(DESTDIR)$(USERGENDIR); \
@@ -141,4 +145,4 @@ install: all
 clean:
 	rm -rf build build-san
 
--include $(LIB_OBJ:.o=.d) $(foreach p,$(PROGRAMS),$(patsubst %.c,$(B)/%.d,$(wildcard cmd/$(p)/*.c)))
+-include $(LIB_OBJ:.o=.d) $(UNIT_BINS:=.d) $(foreach p,$(PROGRAMS),$(patsubst %.c,$(B)/%.d,$(wildcard cmd/$(p)/*.c)))
