@@ -174,6 +174,23 @@ int bus_start_transient_unit(sd_bus *bus, const char *name, const char *mode, bu
         return call_with_job(bus, m, error, ret_result);
 }
 
+int bus_append_exec_start(sd_bus_message *m, char *const argv[]) {
+        int r;
+
+        if ((r = sd_bus_message_open_container(m, 'r', "sv")) < 0 ||
+            (r = sd_bus_message_append(m, "s", "ExecStart")) < 0 ||
+            (r = sd_bus_message_open_container(m, 'v', "a(sasb)")) < 0 ||
+            (r = sd_bus_message_open_container(m, 'a', "(sasb)")) < 0 ||
+            (r = sd_bus_message_open_container(m, 'r', "sasb")) < 0 ||
+            (r = sd_bus_message_append(m, "s", argv[0])) < 0 ||
+            (r = sd_bus_message_append_strv(m, (char **) argv)) < 0 || (r = sd_bus_message_append(m, "b", 0)) < 0)
+                return r;
+        for (int i = 0; i < 4; i++)
+                if ((r = sd_bus_message_close_container(m)) < 0)
+                        return r;
+        return 0;
+}
+
 int bus_stop_unit(sd_bus *bus, const char *name, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         int r;

@@ -23,6 +23,8 @@ typedef int (*bus_append_t)(sd_bus_message *m, void *userdata);
  * the job result is "done", -EIO otherwise (result in *ret_result if given, caller frees). */
 int bus_start_transient_unit(sd_bus *bus, const char *name, const char *mode, bus_append_t append_props,
                              bus_append_t append_aux, void *userdata, sd_bus_error *error, char **ret_result);
+/* Append the ("ExecStart", a(sasb)) property that runs argv (argv[0] is the path) inside an open a(sv). */
+int bus_append_exec_start(sd_bus_message *m, char *const argv[]);
 /* StopUnit and wait for the job; -ENOENT (quietly) when the unit is not loaded. */
 int bus_stop_unit(sd_bus *bus, const char *name, sd_bus_error *error);
 int bus_kill_unit(sd_bus *bus, const char *name, const char *whom, int signo, sd_bus_error *error);

@@ -89,36 +89,7 @@ static int append_props(sd_bus_message *m, void *userdata) {
                                   "CollectMode", "s", "inactive-or-failed");
         if (r < 0)
                 return r;
-        r = sd_bus_message_open_container(m, 'r', "sv");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append(m, "s", "ExecStart");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(m, 'v', "a(sasb)");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(m, 'a', "(sasb)");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(m, 'r', "sasb");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append(m, "s", a->argv[0]);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append_strv(m, a->argv);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_append(m, "b", 0);
-        if (r < 0)
-                return r;
-        for (int i = 0; i < 4; i++) {
-                r = sd_bus_message_close_container(m);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
+        return bus_append_exec_start(m, a->argv);
 }
 
 int dns_unit_start(const char *net) {

@@ -29,22 +29,6 @@ typedef struct HealthUnit {
         const char *description;
 } HealthUnit;
 
-static int append_exec(sd_bus_message *m, char **argv) {
-        int r;
-        if ((r = sd_bus_message_open_container(m, 'r', "sv")) < 0 ||
-            (r = sd_bus_message_append(m, "s", "ExecStart")) < 0 ||
-            (r = sd_bus_message_open_container(m, 'v', "a(sasb)")) < 0 ||
-            (r = sd_bus_message_open_container(m, 'a', "(sasb)")) < 0 ||
-            (r = sd_bus_message_open_container(m, 'r', "sasb")) < 0 ||
-            (r = sd_bus_message_append(m, "s", argv[0])) < 0 ||
-            (r = sd_bus_message_append_strv(m, argv)) < 0 || (r = sd_bus_message_append(m, "b", 0)) < 0)
-                return r;
-        for (int i = 0; i < 4; i++)
-                if ((r = sd_bus_message_close_container(m)) < 0)
-                        return r;
-        return 0;
-}
-
 static int timer_props(sd_bus_message *m, void *userdata) {
         HealthUnit *h = userdata;
         return sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)", "Description", "s", h->description,
@@ -62,7 +46,7 @@ static int service_aux(sd_bus_message *m, void *userdata) {
             (r = sd_bus_message_open_container(m, 'a', "(sv)")) < 0 ||
             (r = sd_bus_message_append(m, "(sv)(sv)(sv)", "Description", "s", h->description, "Type", "s",
                                        "oneshot", "CollectMode", "s", "inactive-or-failed")) < 0 ||
-            (r = append_exec(m, h->argv)) < 0 || (r = sd_bus_message_close_container(m)) < 0)
+            (r = bus_append_exec_start(m, h->argv)) < 0 || (r = sd_bus_message_close_container(m)) < 0)
                 return r;
         return sd_bus_message_close_container(m);
 }
