@@ -103,7 +103,7 @@ lint:
 	shellcheck -x tests/helpers.bash tests/world.sh tests/fixtures.sh
 
 check-bats: all
-	BERTH_STRICT=1 BERTH_BUILD=$(abspath $(B)) tests/world.sh prove -e 'timeout 900 bats' tests/*.bats
+	BERTH_STRICT=1 BERTH_BUILD=$(abspath $(B)) tests/world.sh prove --comments -e 'timeout 900 bats' tests/*.bats
 
 check: deps
 	$(MAKE) all
