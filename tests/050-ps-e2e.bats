@@ -75,7 +75,7 @@ json_field() {
         run_tool berth-run run -d --name busy "$IMAGE" sh -c 'i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; sleep 100'
         run_tool berth-ps stats --no-stream
         is "${lines[1]}" "[0-9a-f]{12} *busy *[0-9.]+% .* [1-9][0-9]*"
-        run_tool berth-ps stats --format json
+        run_tool berth-ps stats --no-stream --format json
         is "$(json_field '.[0].PIDsCurrent >= 1')" true
         is "$(json_field '.[0].CPUNano > 0')" true
         is "$(json_field '.[0].MemUsageBytes > 0')" true
@@ -90,6 +90,11 @@ assert s.labels["name"] == "busy" and s.labels["unit"] == "berth-busy.scope", s.
 assert s.value > 0
 print("ok")' <<<"$prom"
         is "$output" ok
+        # Without --no-stream: a sample a second until interrupted.
+        run_tool 124 timeout 2.5 berth-ps stats --format '{{.Name}} {{.PIDs}}'
+        ((${#lines[@]} >= 2)) || die "expected at least 2 samples in 2.5 s, got: $output"
+        is "${lines[1]}" "busy [1-9][0-9]*"
+        run_tool berth-run rm -f busy
 }
 
 @test "e2e: killed supervisor: running while the container lives, exited (255) after (R9)" {

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* berth-ps stats: one sample of the resource use of running containers, as a table, JSON, a template, or the
- * Prometheus text exposition (for node_exporter's textfile collector, run from a timer: metrics, no daemon).
- */
+/* berth-ps stats: the resource use of running containers, as a table, JSON, a template, or the Prometheus text
+ * exposition (for node_exporter's textfile collector, run from a timer: metrics, no daemon). Streams a sample
+ * a second, as docker does, unless --no-stream (or prometheus, which is always one sample). */
 #include <inttypes.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "cgstats.h"
 #include "cli.h"
@@ -17,8 +18,27 @@
 typedef struct Sample {
         const Container *c;
         CgStats s;
-        double cpu_percent; /* average over the container's life, as podman's first sample */
+        double cpu_percent; /* first sample: average over the container's life, as podman's; then per interval */
 } Sample;
+
+/* CPU time of each container at the previous sample, for the per-interval CPU % of a stream. */
+typedef struct CpuMark {
+        char *id;
+        uint64_t cpu_nsec;
+        usec_t at; /* CLOCK_MONOTONIC */
+} CpuMark;
+
+typedef struct CpuMarks {
+        CpuMark *v;
+        size_t n;
+} CpuMarks;
+
+static void cpu_marks_done(CpuMarks *m) {
+        for (size_t i = 0; i < m->n; i++)
+                free(m->v[i].id);
+        m->v = mfree(m->v);
+        m->n = 0;
+}
 
 static const char *image_of(const Container *c) {
         return json_string_value(json_object_get(c->record, "ImageName")) ?: "";
@@ -214,7 +234,7 @@ static bool is_live(const Container *c) {
         return (c->st.status == STATUS_RUNNING || c->st.status == STATUS_PAUSED) && c->st.pid > 0;
 }
 
-int verb_stats(const PsArgs *a) {
+static int stats_once(const PsArgs *a, CpuMarks *marks, bool clear) {
         _cleanup_(container_list_done) ContainerList l = {};
         ReconcileContext ctx;
         bool failed = false;
@@ -267,10 +287,48 @@ int verb_stats(const PsArgs *a) {
                 }
                 n++;
         }
+
+        usec_t mono = now_usec(CLOCK_MONOTONIC);
+        CpuMarks next = {.v = calloc(n ?: 1, sizeof(CpuMark))};
+        if (!next.v)
+                return log_oom();
+        for (size_t i = 0; i < n; i++) {
+                for (size_t k = 0; k < marks->n; k++)
+                        if (streq(marks->v[k].id, v[i].c->id) && v[i].s.cpu_nsec != CG_UNSET &&
+                            v[i].s.cpu_nsec >= marks->v[k].cpu_nsec && mono > marks->v[k].at)
+                                v[i].cpu_percent = 100.0 * (double) (v[i].s.cpu_nsec - marks->v[k].cpu_nsec) /
+                                                   1000.0 / (double) (mono - marks->v[k].at);
+                next.v[next.n] = (CpuMark){ .id = strdup(v[i].c->id), .cpu_nsec = v[i].s.cpu_nsec, .at = mono };
+                if (!next.v[next.n].id) {
+                        cpu_marks_done(&next);
+                        return log_oom();
+                }
+                next.n++;
+        }
+        cpu_marks_done(marks);
+        *marks = next;
+
+        if (clear)
+                fputs("\033[2J\033[H", stdout);
         r = print_samples(v, n, a);
         if (r < 0)
                 return log_error_errno(r, "Failed to write the stats: %m");
         if (fflush(stdout) != 0)
                 return log_error_errno(-errno, "Failed to write the stats: %m");
         return failed ? -ESRCH : 0;
+}
+
+int verb_stats(const PsArgs *a) {
+        _cleanup_(cpu_marks_done) CpuMarks marks = {};
+        bool clear = isatty(STDOUT_FILENO) && arg_output == OUTPUT_TABLE;
+        int r;
+
+        if (a->no_stream || arg_output == OUTPUT_PROMETHEUS)
+                return stats_once(a, &marks, false);
+        for (;;) {
+                r = stats_once(a, &marks, clear);
+                if (r < 0)
+                        return r;
+                (void) nanosleep(&(struct timespec){ .tv_sec = 1 }, NULL);
+        }
 }
