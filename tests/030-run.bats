@@ -118,6 +118,8 @@ inactive-or-failed"
         run_tool berth-run wait scoped
         is "$output" "143"
         is "$(record scoped .State.Status)" "exited"
+        run_tool berth-ps -a --filter name=scoped --format '{{.Names}} {{.State}}'
+        is "$output" "scoped exited"
         run_tool berth-run rm scoped
 }
 
