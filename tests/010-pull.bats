@@ -343,7 +343,7 @@ layer_gets() {
         mount -t tmpfs -o size=1600k tmpfs "$small"
         berth-pull --root "$small" "$HOSTILE/slow:latest" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
         local pid=$! i
-        for ((i = 0; i < 200; i++)); do
+        for ((i = 0; i < 500; i++)); do
                 [[ -n $(find "$small/tmp" -name '*.partial' -size +100k 2>/dev/null || true) ]] && break
                 sleep 0.02
         done
