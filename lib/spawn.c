@@ -2,12 +2,29 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "fileio.h"
 #include "macro.h"
 #include "paths.h"
 #include "spawn.h"
+
+void spawn_reset_signals(void) {
+        /* The raw system call: libc refuses signals 32 and 33 (reserved for itself), yet they can arrive
+         * ignored from our own parent, and Go programs such as runc pass them on untouched into the container. */
+        struct {
+                unsigned long handler, flags, restorer, mask;
+        } dfl = { .handler = (unsigned long) SIG_DFL };
+        sigset_t none;
+
+        for (int sig = 1; sig < _NSIG; sig++)
+                if (sig != SIGKILL && sig != SIGSTOP)
+                        (void) syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
+        sigemptyset(&none);
+        (void) sigprocmask(SIG_SETMASK, &none, NULL);
+}
 
 int sibling_path(const char *program, char **ret) {
         char self[PATH_MAX];
@@ -99,6 +116,7 @@ int spawn_sibling(const char *program, char *const argv[], char **ret_stdout) {
                         (void) dup2(null, STDIN_FILENO);
                 if (ret_stdout)
                         (void) dup2(pipefd[1], STDOUT_FILENO);
+                spawn_reset_signals();
                 execv(path, v);
                 _exit(127);
         }

@@ -11,5 +11,9 @@
 int spawn_sibling(const char *program, char *const argv[], char **ret_stdout);
 /* Like spawn_sibling() but replaces the current process. */
 int exec_sibling(const char *program, char *const argv[]);
+/* In a forked child before exec: every signal back to its default disposition and none blocked, so what the
+ * caller ignored or blocked (nohup, a shell's background job, a monitor's forwarded signals) does not leak into
+ * the program, or into a container through the runtime. */
+void spawn_reset_signals(void);
 /* Path of a sibling program (next to /proc/self/exe, else found on $PATH). */
 int sibling_path(const char *program, char **ret);

@@ -160,6 +160,19 @@ SigIgn:	0000000000000000"
         is "$output" "SigBlk:	0000000000000000
 SigIgn:	0000000000000000"
         run_tool berth-run rm -f sigs
+        # berth-run itself started with signals ignored and blocked (nohup, a background job, a parent's mask)
+        run_tool /usr/bin/python3 -c '
+import os, signal, sys
+for s in (signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2, signal.SIGQUIT, signal.SIGPIPE):
+    signal.signal(s, signal.SIG_IGN)
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM, signal.SIGWINCH})
+# and signal 32, which libc reserves: Go (runc) leaves it alone, so only berth can reset it (seen under CI)
+import ctypes, struct
+act = ctypes.create_string_buffer(struct.pack("QQQQ", 1, 0, 0, 0))
+assert ctypes.CDLL(None, use_errno=True).syscall(13, 32, act, None, 8) == 0
+os.execvp(sys.argv[1], sys.argv[1:])' berth-run run --rm "$IMG" grep -E "^Sig(Blk|Ign)" /proc/self/status
+        is "$output" "SigBlk:	0000000000000000
+SigIgn:	0000000000000000"
 }
 
 @test "R9: SIGKILL of the monitor leaves the container running; stop and rm still work" {

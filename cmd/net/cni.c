@@ -9,6 +9,7 @@
 #include "log.h"
 #include "paths.h"
 #include "util.h"
+#include "spawn.h"
 
 #define CNI_OUTPUT_MAX (1U << 20)
 
@@ -100,6 +101,7 @@ static int cni_exec(const char *command, json_t *conf, const CniRun *run, json_t
                 if (dup2(in_pipe[0], STDIN_FILENO) < 0 || dup2(out_pipe[1], STDOUT_FILENO) < 0)
                         _exit(127);
                 char *argv[] = {bin, NULL};
+                spawn_reset_signals();
                 execve(bin, argv, env);
                 _exit(127);
         }

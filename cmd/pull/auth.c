@@ -11,6 +11,7 @@
 #include "log.h"
 #include "parse.h"
 #include "paths.h"
+#include "spawn.h"
 
 #define TOKEN_MAX (1024U * 1024U)
 
@@ -66,6 +67,7 @@ static int creds_from_helper(const char *name, const char *server, const char *s
         if (pid == 0) {
                 if (dup2(in[0], STDIN_FILENO) < 0 || dup2(outp[1], STDOUT_FILENO) < 0)
                         _exit(127);
+                spawn_reset_signals();
                 execvp(prog, argv);
                 _exit(127);
         }

@@ -17,6 +17,7 @@
 #include "safeio.h"
 #include "spec.h"
 #include "user.h"
+#include "spawn.h"
 
 enum { ARG_PRIV = 0x200 };
 
@@ -166,6 +167,7 @@ int verb_exec(int argc, char *argv[], void *userdata) {
                         if (null >= 0)
                                 (void) dup2(null, 0);
                 }
+                spawn_reset_signals();
                 execvp(rt, rargv);
                 fprintf(stderr, "%s: Cannot execute the runtime '%s': %m\n", log_program(), rt);
                 _exit(EXIT_BERTH_FAILED);

@@ -171,14 +171,9 @@ int monitor_spawn_runtime(Monitor *m) {
                         (void) dup2(m->stdout_fd, 1);
                 if (m->stderr_fd >= 0)
                         (void) dup2(m->stderr_fd, 2);
-                (void) signal(SIGPIPE, SIG_DFL);
-                (void) signal(SIGHUP, SIG_DFL);
-                (void) signal(SIGINT, SIG_DFL);
-                /* the monitor blocks the signals it forwards; the runtime and the container must not inherit
-                 * that */
-                sigset_t none;
-                sigemptyset(&none);
-                (void) sigprocmask(SIG_SETMASK, &none, NULL);
+                /* the monitor blocks and ignores signals, and berth-run may itself have been started with some
+                 * ignored (nohup, a background job): the runtime and the container inherit none of that */
+                spawn_reset_signals();
                 /* the runtime would run its own notify proxy: READY=1 is ours to relay */
                 (void) unsetenv("NOTIFY_SOCKET");
                 close_fds_on_exec();
