@@ -445,7 +445,7 @@ cgroups_cleanup() {
         is "${#lines[@]}" 2 "only the running container"
         is "${lines[1]}" "${ID:0:12} *we\"b *[0-9.]+% .* 1"
 
-        run_tool berth-ps stats --format json
+        run_tool berth-ps stats --no-stream --format json
         is "$(json_field '.[0].PIDsCurrent')" 1
         is "$(json_field '.[0].CPUNano > 0')" true "the busy loop was accounted"
         is "$(json_field '.[0].MemUsageBytes > 0')" true
@@ -506,7 +506,7 @@ print(len(fams))
         local fresh=$BATS_TEST_TMPDIR/fresh
         run_tool berth-ps --root "$fresh/root" --runroot "$fresh/run" -a
         run_tool berth-ps --root "$fresh/root" --runroot "$fresh/run" images
-        run_tool berth-ps --root "$fresh/root" --runroot "$fresh/run" stats
+        run_tool berth-ps --root "$fresh/root" --runroot "$fresh/run" stats --no-stream
         [[ ! -e $fresh ]] || die "berth-ps created $(find "$fresh")"
 
         make_record orphan exited '.Image = "sha256:'"$(printf 'c%.0s' {1..64})"'" | .ImageName = "gone:latest"'
