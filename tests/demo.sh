@@ -11,7 +11,7 @@ step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
 step berth pull "$img"
 step berth images
 step berth run --rm "$img" echo "hello from a berth container"
-step berth run -d --name demo-web "$img" sh -c 'echo serving; exec sleep 30'
+step berth run -d --init --name demo-web "$img" sh -c 'echo serving; exec sleep 300'
 step berth ps
 step systemctl --user status --no-pager --lines=0 berth-demo-web.scope
 step berth logs demo-web
