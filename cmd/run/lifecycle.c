@@ -181,6 +181,24 @@ static int parse_simple(int argc, char *argv[], const char *usage, const struct 
         return 1;
 }
 
+/* Run one() for each CONTAINER argument after the options, as docker does: every failure is reported and the
+ * status is the last one's; a name is printed for each success unless one() returns > 0 (it printed itself, or
+ * there was nothing to do). */
+static int each_container(int argc, char *argv[], int (*one)(const char *spec)) {
+        int r, ret = 0;
+
+        if (optind >= argc)
+                return cli_usage_error("Missing CONTAINER");
+        for (int i = optind; i < argc; i++) {
+                r = one(argv[i]);
+                if (r < 0)
+                        ret = r;
+                else if (r == 0)
+                        puts(argv[i]);
+        }
+        return ret;
+}
+
 static int arg_time = -1;
 static int handle_time(int c, const char *arg) {
         if (c == 't') {
@@ -191,75 +209,55 @@ static int handle_time(int c, const char *arg) {
         return cli_usage_error("Unknown option");
 }
 
+static int stop_verb_one(const char *spec) {
+        int r = stop_one(spec, arg_time);
+        return r < 0 ? r : 0;
+}
+
 int verb_stop(int argc, char *argv[], void *userdata) {
         static const struct option extra[] = {{"time", required_argument, NULL, 't'}, {}};
-        int r, ret = 0;
-        r = parse_simple(argc, argv, "stop [--time SECS] CONTAINER...", extra, "t:", handle_time);
+        int r = parse_simple(argc, argv, "stop [--time SECS] CONTAINER...", extra, "t:", handle_time);
         if (r <= 0)
                 return r;
-        if (optind >= argc)
-                return cli_usage_error("Missing CONTAINER");
-        for (int i = optind; i < argc; i++) {
-                r = stop_one(argv[i], arg_time);
-                if (r < 0)
-                        ret = r;
-                else
-                        puts(argv[i]);
-        }
-        return ret;
+        return each_container(argc, argv, stop_verb_one);
+}
+
+static int start_one(const char *spec) {
+        _cleanup_free_ char *id = NULL;
+        json_t *rec = NULL;
+        int r = lookup_container(spec, &id, &rec);
+        if (r < 0)
+                return r;
+        bool alive = record_init_alive(rec);
+        json_decref(rec);
+        if (alive)
+                return 0;
+        return container_start(id, START_DETACHED, false) != 0 ? -EIO : 0;
 }
 
 int verb_start(int argc, char *argv[], void *userdata) {
-        int r, ret = 0;
-        r = parse_simple(argc, argv, "start CONTAINER...", NULL, NULL, NULL);
+        int r = parse_simple(argc, argv, "start CONTAINER...", NULL, NULL, NULL);
         if (r <= 0)
                 return r;
-        if (optind >= argc)
-                return cli_usage_error("Missing CONTAINER");
-        for (int i = optind; i < argc; i++) {
-                _cleanup_free_ char *id = NULL;
-                json_t *rec = NULL;
-                r = lookup_container(argv[i], &id, &rec);
-                if (r < 0) {
-                        ret = r;
-                        continue;
-                }
-                bool alive = record_init_alive(rec);
-                json_decref(rec);
-                if (alive) {
-                        puts(argv[i]);
-                        continue;
-                }
-                r = container_start(id, START_DETACHED, false);
-                if (r != 0)
-                        ret = -EIO;
-                else
-                        puts(argv[i]);
-        }
-        return ret;
+        return each_container(argc, argv, start_one);
+}
+
+static int restart_one(const char *spec) {
+        _cleanup_free_ char *id = NULL;
+        int r = stop_one(spec, arg_time);
+        if (r >= 0)
+                r = lookup_container(spec, &id, NULL);
+        if (r >= 0 && container_start(id, START_DETACHED, false) != 0)
+                r = -EIO;
+        return r < 0 ? r : 0;
 }
 
 int verb_restart(int argc, char *argv[], void *userdata) {
         static const struct option extra[] = {{"time", required_argument, NULL, 't'}, {}};
-        int r, ret = 0;
-        r = parse_simple(argc, argv, "restart [--time SECS] CONTAINER...", extra, "t:", handle_time);
+        int r = parse_simple(argc, argv, "restart [--time SECS] CONTAINER...", extra, "t:", handle_time);
         if (r <= 0)
                 return r;
-        if (optind >= argc)
-                return cli_usage_error("Missing CONTAINER");
-        for (int i = optind; i < argc; i++) {
-                _cleanup_free_ char *id = NULL;
-                r = stop_one(argv[i], arg_time);
-                if (r >= 0)
-                        r = lookup_container(argv[i], &id, NULL);
-                if (r >= 0 && container_start(id, START_DETACHED, false) != 0)
-                        r = -EIO;
-                if (r < 0)
-                        ret = r;
-                else
-                        puts(argv[i]);
-        }
-        return ret;
+        return each_container(argc, argv, restart_one);
 }
 
 static const char *arg_signal = "KILL";
@@ -273,37 +271,30 @@ static int handle_signal(int c, const char *arg) {
         return cli_usage_error("Unknown option");
 }
 
+static int kill_one(const char *spec) {
+        _cleanup_free_ char *id = NULL;
+        json_t *rec = NULL;
+        int r = lookup_container(spec, &id, &rec);
+        if (r < 0)
+                return r;
+        int sig = parse_signal(arg_signal);
+        if (sig == SIGKILL || sig == SIGTERM)
+                (void) record_set_stop_requested(id, true);
+        r = send_signal(rec, sig);
+        json_decref(rec);
+        if (r == -ESRCH)
+                return log_error_errno(r, "Container '%s' is not running", spec);
+        if (r < 0)
+                return log_error_errno(r, "Cannot signal container '%s': %m", spec);
+        return 0;
+}
+
 int verb_kill(int argc, char *argv[], void *userdata) {
         static const struct option extra[] = {{"signal", required_argument, NULL, 's'}, {}};
-        int r, ret = 0;
-        r = parse_simple(argc, argv, "kill [--signal SIG] CONTAINER...", extra, "s:", handle_signal);
+        int r = parse_simple(argc, argv, "kill [--signal SIG] CONTAINER...", extra, "s:", handle_signal);
         if (r <= 0)
                 return r;
-        if (optind >= argc)
-                return cli_usage_error("Missing CONTAINER");
-        for (int i = optind; i < argc; i++) {
-                _cleanup_free_ char *id = NULL;
-                json_t *rec = NULL;
-                r = lookup_container(argv[i], &id, &rec);
-                if (r < 0) {
-                        ret = r;
-                        continue;
-                }
-                int sig = parse_signal(arg_signal);
-                if (sig == SIGKILL || sig == SIGTERM)
-                        (void) record_set_stop_requested(id, true);
-                r = send_signal(rec, sig);
-                json_decref(rec);
-                if (r == -ESRCH)
-                        r = log_error_errno(r, "Container '%s' is not running", argv[i]);
-                else if (r < 0)
-                        r = log_error_errno(r, "Cannot signal container '%s': %m", argv[i]);
-                if (r < 0)
-                        ret = r;
-                else
-                        puts(argv[i]);
-        }
-        return ret;
+        return each_container(argc, argv, kill_one);
 }
 
 static bool arg_force = false, arg_volumes = false, arg_ignore = false;
@@ -319,116 +310,97 @@ static int handle_rm(int c, const char *arg) {
         return 0;
 }
 
+static int rm_one(const char *spec) {
+        _cleanup_free_ char *id = NULL;
+        _cleanup_close_ int lock = -EBADF;
+        json_t *rec = NULL;
+        int r;
+
+        if (arg_ignore) {
+                _cleanup_free_ char *probe = NULL;
+                if (container_resolve(spec, &probe) == -ENOENT)
+                        return 1;
+        }
+        r = lookup_container(spec, &id, &rec);
+        if (r < 0)
+                return r;
+        bool alive = record_init_alive(rec) || record_monitor_alive(rec);
+        json_decref(rec);
+        if (alive && !arg_force)
+                return log_error_errno(-EBUSY, "Container '%s' is running: stop it first or use --force", spec);
+        if (alive && stop_one(spec, 0) < 0)
+                return -EIO;
+        r = record_lock(id, &lock);
+        if (r == -ENOENT)
+                return 1; /* removed meanwhile (--rm, or a concurrent rm) */
+        if (r < 0)
+                return log_error_errno(r, "Cannot lock container '%s': %m", spec);
+        (void) rootfs_umount(id);
+        r = record_remove(id);
+        if (r < 0)
+                return log_error_errno(r, "Cannot remove container '%s': %m", spec);
+        return 0;
+}
+
 int verb_rm(int argc, char *argv[], void *userdata) {
         static const struct option extra[] = {{"force", no_argument, NULL, 'f'},
                                               {"volumes", no_argument, NULL, 'v'},
                                               {"ignore", no_argument, NULL, 'i'},
                                               {}};
-        int r, ret = 0;
+        int r;
         r = parse_simple(argc, argv, "rm [--force] [--ignore] [--volumes] CONTAINER...", extra, "fvi",
                          handle_rm);
         if (r <= 0)
                 return r;
-        if (optind >= argc)
-                return cli_usage_error("Missing CONTAINER");
-        for (int i = optind; i < argc; i++) {
-                _cleanup_free_ char *id = NULL;
-                _cleanup_close_ int lock = -EBADF;
-                json_t *rec = NULL;
-                if (arg_ignore) {
-                        _cleanup_free_ char *probe = NULL;
-                        if (container_resolve(argv[i], &probe) == -ENOENT)
-                                continue;
-                }
-                r = lookup_container(argv[i], &id, &rec);
-                if (r < 0) {
-                        ret = r;
-                        continue;
-                }
-                bool alive = record_init_alive(rec) || record_monitor_alive(rec);
-                json_decref(rec);
-                if (alive && !arg_force) {
-                        ret = log_error_errno(
-                                -EBUSY, "Container '%s' is running: stop it first or use --force", argv[i]);
-                        continue;
-                }
-                if (alive && stop_one(argv[i], 0) < 0) {
-                        ret = -EIO;
-                        continue;
-                }
-                r = record_lock(id, &lock);
-                if (r == -ENOENT)
-                        continue; /* removed meanwhile (--rm, or a concurrent rm) */
-                if (r < 0) {
-                        ret = log_error_errno(r, "Cannot lock container '%s': %m", argv[i]);
-                        continue;
-                }
-                (void) rootfs_umount(id);
-                r = record_remove(id);
-                if (r < 0)
-                        ret = log_error_errno(r, "Cannot remove container '%s': %m", argv[i]);
-                else
-                        puts(argv[i]);
-        }
-        return ret;
+        return each_container(argc, argv, rm_one);
+}
+
+static int wait_one(const char *spec) {
+        _cleanup_free_ char *id = NULL;
+        json_t *rec = NULL;
+        int r = lookup_container(spec, &id, NULL);
+        if (r < 0)
+                return r;
+        (void) wait_gone(id, UINT64_MAX / 2);
+        r = container_load(id, &rec, NULL);
+        if (r < 0)
+                return log_error_errno(r, "Container '%s' is gone (removed on exit)", spec);
+        printf("%lld\n", (long long) record_get_int(rec, "State.ExitCode"));
+        json_decref(rec);
+        return 1;
 }
 
 int verb_wait(int argc, char *argv[], void *userdata) {
-        int r, ret = 0;
-        r = parse_simple(argc, argv, "wait CONTAINER...", NULL, NULL, NULL);
+        int r = parse_simple(argc, argv, "wait CONTAINER...", NULL, NULL, NULL);
         if (r <= 0)
                 return r;
-        if (optind >= argc)
-                return cli_usage_error("Missing CONTAINER");
-        for (int i = optind; i < argc; i++) {
-                _cleanup_free_ char *id = NULL;
-                json_t *rec = NULL;
-                r = lookup_container(argv[i], &id, NULL);
-                if (r < 0) {
-                        ret = r;
-                        continue;
-                }
-                (void) wait_gone(id, UINT64_MAX / 2);
-                r = container_load(id, &rec, NULL);
-                if (r < 0) {
-                        ret = log_error_errno(r, "Container '%s' is gone (removed on exit)", argv[i]);
-                        continue;
-                }
-                printf("%lld\n", (long long) record_get_int(rec, "State.ExitCode"));
+        return each_container(argc, argv, wait_one);
+}
+
+static bool arg_pause = true;
+static int pause_one(const char *spec) {
+        _cleanup_free_ char *id = NULL;
+        json_t *rec = NULL;
+        int r = lookup_container(spec, &id, &rec);
+        if (r < 0)
+                return r;
+        if (!record_init_alive(rec)) {
                 json_decref(rec);
+                return log_error_errno(-ESRCH, "Container '%s' is not running", spec);
         }
-        return ret;
+        runtime_simple(rec, arg_pause ? "pause" : "resume", id);
+        json_decref(rec);
+        r = record_set_status(id, arg_pause ? "paused" : "running");
+        if (r < 0)
+                return log_error_errno(r, "Cannot record the state of '%s': %m", spec);
+        return 0;
 }
 
 int verb_pause(int argc, char *argv[], void *userdata) {
-        bool pause = streq(argv[0], "pause");
-        int r, ret = 0;
-        r = parse_simple(argc, argv, pause ? "pause CONTAINER..." : "unpause CONTAINER...", NULL, NULL,
-                         NULL);
+        arg_pause = streq(argv[0], "pause");
+        int r = parse_simple(argc, argv, arg_pause ? "pause CONTAINER..." : "unpause CONTAINER...", NULL, NULL,
+                             NULL);
         if (r <= 0)
                 return r;
-        if (optind >= argc)
-                return cli_usage_error("Missing CONTAINER");
-        for (int i = optind; i < argc; i++) {
-                _cleanup_free_ char *id = NULL;
-                json_t *rec = NULL;
-                r = lookup_container(argv[i], &id, &rec);
-                if (r < 0) {
-                        ret = r;
-                        continue;
-                }
-                if (!record_init_alive(rec)) {
-                        json_decref(rec);
-                        ret = log_error_errno(-ESRCH, "Container '%s' is not running", argv[i]);
-                        continue;
-                }
-                runtime_simple(rec, pause ? "pause" : "resume", id);
-                json_decref(rec);
-                r = record_set_status(id, pause ? "paused" : "running");
-                if (r < 0)
-                        ret = log_error_errno(r, "Cannot record the state of '%s': %m", argv[i]);
-                else
-                        puts(argv[i]);
-        }
-        return ret;
+        return each_container(argc, argv, pause_one);
 }
