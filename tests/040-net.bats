@@ -143,6 +143,12 @@ count_leases() {
         is "$output" "berth-net: Subnet '10.0.0.0/8' overlaps network 'berth' (10.88.0.0/16)"
         run_tool 1 berth-net create --subnet 10.93.0.0/24 first
         is "$output" "berth-net: Network 'first' already exists"
+        # --ignore (podman's): the existing network is success and stays as it was
+        run_tool berth-net create --ignore --subnet 10.94.0.0/24 first
+        is "$output" "first"
+        run_tool berth-net inspect --format '{{json .subnets}}' first
+        assert_contains "$output" "10.93.0.0/24"
+        assert_not_contains "$output" "10.94.0.0/24"
         # a host route (in the world's own namespace)
         ip link add dummy-net0 type veth peer name dummy-net1
         ip addr add 172.30.5.1/24 dev dummy-net0

@@ -150,23 +150,6 @@ char *text_escape(const char *w) {
         return out;
 }
 
-char *shell_quote(const char *w) {
-        char *out = malloc(strlen(w) * 4 + 3), *o = out;
-        if (!out)
-                return NULL;
-        *o++ = '\'';
-        for (const char *c = w; *c; c++) {
-                if (*c == '\'') {
-                        memcpy(o, "'\\''", 4);
-                        o += 4;
-                } else
-                        *o++ = *c;
-        }
-        *o++ = '\'';
-        *o = 0;
-        return out;
-}
-
 bool utf8_is_valid(const char *s) {
         const unsigned char *p = (const unsigned char *) s;
         while (*p) {

@@ -20,9 +20,6 @@ char *setting_word_escape(const char *w);
 /* A free-text setting (Description=): '%' doubled, control characters replaced by spaces. */
 char *text_escape(const char *w);
 
-/* One word for /bin/sh: single-quoted, each ' written as '\''. NULL on OOM. */
-char *shell_quote(const char *w);
-
 bool utf8_is_valid(const char *s);
 /* A unit name as systemd accepts it: [A-Za-z0-9:_.@\-]+ with a '.' type suffix, at most 255 bytes. */
 bool unit_name_is_valid(const char *s);

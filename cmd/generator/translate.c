@@ -609,33 +609,6 @@ int container_generate(const GenContext *ctx, const char *base, const Ini *ini, 
         return 0;
 }
 
-static int network_script(const char *bindir, const char *net, char **argv, char **ret) {
-        _cleanup_free_ char *prog = path_join(bindir, "berth-net");
-        _cleanup_free_ char *qprog = prog ? shell_quote(prog) : NULL, *qnet = shell_quote(net);
-        _cleanup_free_ char *buf = NULL;
-        size_t size = 0;
-        FILE *f;
-
-        if (!qprog || !qnet)
-                return -ENOMEM;
-        f = open_memstream(&buf, &size);
-        if (!f)
-                return -ENOMEM;
-        fprintf(f, "%s exists %s || exec %s", qprog, qnet, qprog);
-        for (char **a = argv; *a; a++) {
-                _cleanup_free_ char *q = shell_quote(*a);
-                if (!q) {
-                        fclose(f);
-                        return -ENOMEM;
-                }
-                fprintf(f, " %s", q);
-        }
-        if (fclose(f) != 0)
-                return -ENOMEM;
-        *ret = TAKE_PTR(buf);
-        return 0;
-}
-
 int network_generate(const GenContext *ctx, const char *base, const Ini *ini, Generated **ret,
                      char **ret_name, Problem *problem) {
         _cleanup_(generated_freep) Generated *g = calloc(1, sizeof(Generated));
@@ -662,7 +635,11 @@ int network_generate(const GenContext *ctx, const char *base, const Ini *ini, Ge
         if (r < 0)
                 return r;
 
+        /* Idempotent: an existing network of that name is success, so restarts and reboots with persistent
+         * state work. */
         r = strv_extend(&argv, "create");
+        if (r >= 0)
+                r = strv_extend(&argv, "--ignore");
         if (r < 0)
                 return r;
         for (size_t i = 0; i < ini->n_entries; i++) {
@@ -708,15 +685,7 @@ int network_generate(const GenContext *ctx, const char *base, const Ini *ini, Ge
               f);
         put_env(f, "BERTH_ROOT", root, &oom);
         put_env(f, "BERTH_RUNROOT", runroot, &oom);
-        /* Idempotent: an existing network of that name is success, so restarts and reboots with persistent
-         * state work. berth-net has no 'create --ignore', so a shell asks 'exists' first; every word is
-         * single-quoted for the shell and the script then escaped for systemd. */
-        _cleanup_free_ char *script = NULL;
-        r = network_script(ctx->bindir, net, argv, &script);
-        if (r < 0)
-                return r;
-        char *sh[] = {(char *) "-c", script, NULL};
-        put_exec(f, "ExecStart", "", "/bin", "sh", sh, &oom);
+        put_exec(f, "ExecStart", "", ctx->bindir, "berth-net", argv, &oom);
         pass_through(f, ini, "Service");
 
         r = finish(&f, &buf, oom, g, ini, problem);

@@ -36,7 +36,7 @@ int verb_create(int argc, char *argv[], void *userdata) {
         arg.spec.name = argv[1];
         arg.spec.check_cni_path = arg.cni_path;
         int r = network_create(&arg.spec, &net);
-        if (r < 0)
+        if (r < 0 && !(r == -EEXIST && arg.spec.ignore_existing))
                 return r;
         puts(argv[1]);
         return 0;

@@ -42,6 +42,7 @@ static void help(void) {
                "     --ipv6                   Add an IPv6 subnet (a random ULA /64 unless given)\n"
                "     --internal               No default route and no masquerading\n"
                "     --disable-dns            No DNS server for this network\n"
+               "     --ignore                 create: no error if the network already exists\n"
                "  -l --label KEY=VALUE        Label the network\n"
                "  -o --opt KEY=VALUE          Driver option: parent, mode, mtu, vlan\n"
                "     --interface-name NAME    Bridge name (default berthN)\n\n"
@@ -71,6 +72,7 @@ enum {
         ARG_IPV6,
         ARG_INTERNAL,
         ARG_DISABLE_DNS,
+        ARG_IGNORE,
         ARG_INTERFACE_NAME,
         ARG_CONTAINER,
         ARG_NETWORK,
@@ -114,6 +116,7 @@ static int parse_argv(int argc, char *argv[]) {
                 {"ipv6", no_argument, NULL, ARG_IPV6},
                 {"internal", no_argument, NULL, ARG_INTERNAL},
                 {"disable-dns", no_argument, NULL, ARG_DISABLE_DNS},
+                {"ignore", no_argument, NULL, ARG_IGNORE},
                 {"label", required_argument, NULL, 'l'},
                 {"opt", required_argument, NULL, 'o'},
                 {"interface-name", required_argument, NULL, ARG_INTERFACE_NAME},
@@ -172,6 +175,9 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case ARG_DISABLE_DNS:
                         arg.spec.disable_dns = true;
+                        break;
+                case ARG_IGNORE:
+                        arg.spec.ignore_existing = true;
                         break;
                 case 'l':
                         r = add_kv(&arg.spec.labels, "--label", optarg);

@@ -402,7 +402,7 @@ int network_create(NetworkSpec *spec, json_t **ret) {
                 return log_oom();
         if (access(path, F_OK) == 0)
                 /* the default network made meanwhile by a concurrent first use is no error */
-                return spec->check_cni_path || !is_default
+                return (spec->check_cni_path || !is_default) && !spec->ignore_existing
                                ? log_error_errno(-EEXIST, "Network '%s' already exists", spec->name)
                                : -EEXIST;
         r = network_read_all(&all);

@@ -57,13 +57,6 @@ int main(void) {
         check_escape("bell\a", "\"bell\\x07\"", "\"bell\\x07\"");
         check_escape("é", "é", "é");
 
-        char *q = shell_quote("it's $x");
-        CHECK_STR(q, "'it'\\''s $x'", "shell_quote");
-        free(q);
-        q = shell_quote("");
-        CHECK_STR(q, "''", "shell_quote empty");
-        free(q);
-
         char *t = text_escape("50% off\nnow");
         CHECK_STR(t, "50%% off now", "text_escape");
         free(t);
