@@ -32,52 +32,29 @@ W=$(mktemp -d "${TMPDIR:-/tmp}/bench-pull.XXXXXX")
 trap 'rm -rf "$W"' EXIT
 
 # --- images -----------------------------------------------------------------------------------------
-put_blob() { # FILE LAYOUT -> "sha256:HEX SIZE"
-        local hex
-        hex=$(sha256sum "$1" | cut -d' ' -f1)
-        mv "$1" "$2/blobs/sha256/$hex"
-        echo "sha256:$hex $(stat -c %s "$2/blobs/sha256/$hex")"
-}
+# shellcheck source=bench/lib.sh
+source "$here/../lib.sh"
 
 # make_image LAYOUT TAG SIZE_MB...: one layer of random data per size.
 make_image() {
-        local layout=$1 tag=$2 arch
+        local layout=$1 tag=$2 i=0 mb
         shift 2
-        arch=$(uname -m | sed 's/x86_64/amd64/; s/aarch64/arm64/')
-        local layers='[]' diffs='[]' i=0 mb d
+        LAYERS='[]' DIFFS='[]'
         for mb in "$@"; do
                 i=$((i + 1))
                 mkdir -p "$W/l$i"
                 head -c "$((mb * 1024 * 1024))" /dev/urandom >"$W/l$i/data$i"
                 tar -C "$W/l$i" -cf "$W/l$i.tar" --owner=0 --group=0 "data$i"
-                d=sha256:$(sha256sum "$W/l$i.tar" | cut -d' ' -f1)
-                diffs=$(jq -c --arg d "$d" '. + [$d]' <<<"$diffs")
-                gzip -1 -c "$W/l$i.tar" >"$W/l$i.tgz"
-                read -r d s < <(put_blob "$W/l$i.tgz" "$layout")
-                layers=$(jq -c --arg d "$d" --argjson s "$s" \
-                        '. + [{mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: $d, size: $s}]' <<<"$layers")
-                rm -rf "$W/l$i" "$W/l$i.tar"
+                rm -rf "$W/l$i"
+                layout_add_layer "$layout" "$W/l$i.tar" 1
         done
-        jq -cn --arg a "$arch" --argjson diffs "$diffs" \
-                '{architecture: $a, os: "linux", config: {Cmd: ["sh"]}, rootfs: {type: "layers", diff_ids: $diffs}}' >"$W/config"
-        read -r cd cs < <(put_blob "$W/config" "$layout")
-        jq -cn --arg cd "$cd" --argjson cs "$cs" --argjson layers "$layers" \
-                '{schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json",
-                  config: {mediaType: "application/vnd.oci.image.config.v1+json", digest: $cd, size: $cs},
-                  layers: $layers}' >"$W/manifest"
-        read -r md ms < <(put_blob "$W/manifest" "$layout")
-        jq -c --arg d "$md" --argjson s "$ms" --arg t "$tag" \
-                '.manifests += [{mediaType: "application/vnd.oci.image.manifest.v1+json", digest: $d, size: $s,
-                                 annotations: {"org.opencontainers.image.ref.name": $t}}]' "$layout/index.json" >"$W/index"
-        mv "$W/index" "$layout/index.json"
+        layout_add_image "$layout" "$tag"
 }
 
 if [[ ! -f $cache/done ]]; then
         echo "bench: generating images in $cache (once)" >&2
         rm -rf "$cache"
-        mkdir -p "$cache/blobs/sha256"
-        echo '{"imageLayoutVersion": "1.0.0"}' >"$cache/oci-layout"
-        echo '{"schemaVersion": 2, "manifests": []}' >"$cache/index.json"
+        layout_init "$cache"
         make_image "$cache" big 90 10
         make_image "$cache" many 1 1 1 1 1 1 1 1 1 1 1 1
         touch "$cache/done"

@@ -48,50 +48,25 @@ if [[ $(stat -f -c %T "$W") != tmpfs ]]; then
 fi
 
 # --- images -----------------------------------------------------------------------------------------
-put_blob() { # FILE LAYOUT -> "sha256:HEX SIZE"
-        local hex
-        hex=$(sha256sum "$1" | cut -d' ' -f1)
-        mv "$1" "$2/blobs/sha256/$hex"
-        echo "sha256:$hex $(stat -c %s "$2/blobs/sha256/$hex")"
-}
+# shellcheck source=bench/lib.sh
+source "$here/../lib.sh"
 
 # make_image LAYOUT TAG LISTFILE...: one layer per list of paths (relative to /).
 make_image() {
-        local layout=$1 tag=$2 arch i=0 list d s
+        local layout=$1 tag=$2 list
         shift 2
-        arch=$(uname -m | sed 's/x86_64/amd64/; s/aarch64/arm64/')
-        local layers='[]' diffs='[]'
+        LAYERS='[]' DIFFS='[]'
         for list in "$@"; do
-                i=$((i + 1))
                 tar -C / -cf "$W/l.tar" --no-recursion --numeric-owner -T "$list"
-                d=sha256:$(sha256sum "$W/l.tar" | cut -d' ' -f1)
-                diffs=$(jq -c --arg d "$d" '. + [$d]' <<<"$diffs")
-                gzip -6 -c "$W/l.tar" >"$W/l.tgz"
-                rm -f "$W/l.tar"
-                read -r d s < <(put_blob "$W/l.tgz" "$layout")
-                layers=$(jq -c --arg d "$d" --argjson s "$s" \
-                        '. + [{mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: $d, size: $s}]' <<<"$layers")
+                layout_add_layer "$layout" "$W/l.tar" 6
         done
-        jq -cn --arg a "$arch" --argjson diffs "$diffs" \
-                '{architecture: $a, os: "linux", config: {Cmd: ["sh"]}, rootfs: {type: "layers", diff_ids: $diffs}}' >"$W/config"
-        read -r cd cs < <(put_blob "$W/config" "$layout")
-        jq -cn --arg cd "$cd" --argjson cs "$cs" --argjson layers "$layers" \
-                '{schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json",
-                  config: {mediaType: "application/vnd.oci.image.config.v1+json", digest: $cd, size: $cs},
-                  layers: $layers}' >"$W/manifest"
-        read -r md ms < <(put_blob "$W/manifest" "$layout")
-        jq -c --arg d "$md" --argjson s "$ms" --arg t "$tag" \
-                '.manifests += [{mediaType: "application/vnd.oci.image.manifest.v1+json", digest: $d, size: $s,
-                                 annotations: {"org.opencontainers.image.ref.name": $t}}]' "$layout/index.json" >"$W/index"
-        mv "$W/index" "$layout/index.json"
+        layout_add_image "$layout" "$tag"
 }
 
 if [[ ! -f $cache/done ]]; then
         echo "bench: generating images in $cache (once)" >&2
         rm -rf "$cache"
-        mkdir -p "$cache/blobs/sha256"
-        echo '{"imageLayoutVersion": "1.0.0"}' >"$cache/oci-layout"
-        echo '{"schemaVersion": 2, "manifests": []}' >"$cache/index.json"
+        layout_init "$cache"
         lists=()
         for s in $SRC; do
                 (cd / && find "${s#/}" | LC_ALL=C sort) >"$W/list.$((${#lists[@]} + 1))"
