@@ -204,30 +204,31 @@ int user_resolve_text(const char *spec, const char *passwd, const char *group, C
         return 0;
 }
 
+/* A missing file is no error (NULL); anything else that is not a small regular file is. */
+static int read_user_file(int rootfd, const char *path, char **ret, char **ret_why) {
+        int r = root_read_file(rootfd, path, USER_FILE_MAX, ret);
+        if (r >= 0 || r == -ENOENT)
+                return 0;
+        if (ret_why)
+                (void) asprintf(ret_why, "cannot read the image's %s: %s", path,
+                                r == -EBADFD  ? "not a regular file"
+                                : r == -EFBIG ? "larger than 1 MiB"
+                                              : strerror(-r));
+        return r;
+}
+
 int user_resolve(int rootfd, const char *spec, ContainerUser *ret, char **ret_why) {
         _cleanup_free_ char *passwd = NULL, *group = NULL;
         int r;
 
         /* Refused even for a numeric user, which needs nothing from the files: the runtime reads them too,
          * and would hang on a FIFO (c/s CVE-2024-9676) or choke on a huge file. */
-        r = root_read_file(rootfd, "/etc/passwd", USER_FILE_MAX, &passwd);
-        if (r < 0 && r != -ENOENT) {
-                if (ret_why)
-                        (void) asprintf(ret_why, "cannot read the image's /etc/passwd: %s",
-                                        r == -EBADFD  ? "not a regular file"
-                                        : r == -EFBIG ? "larger than 1 MiB"
-                                                      : strerror(-r));
+        r = read_user_file(rootfd, "/etc/passwd", &passwd, ret_why);
+        if (r < 0)
                 return r;
-        }
-        r = root_read_file(rootfd, "/etc/group", USER_FILE_MAX, &group);
-        if (r < 0 && r != -ENOENT) {
-                if (ret_why)
-                        (void) asprintf(ret_why, "cannot read the image's /etc/group: %s",
-                                        r == -EBADFD  ? "not a regular file"
-                                        : r == -EFBIG ? "larger than 1 MiB"
-                                                      : strerror(-r));
+        r = read_user_file(rootfd, "/etc/group", &group, ret_why);
+        if (r < 0)
                 return r;
-        }
         r = user_resolve_text(spec, passwd, group, ret);
         if (r < 0 && ret_why)
                 (void) asprintf(ret_why, "%s",
