@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # berth: make deps | make | make check | make demo | make install PREFIX=... DESTDIR=... | make bench
 
+SHELL := /bin/bash
 VERSION := 0.2
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
@@ -102,8 +103,11 @@ lint:
 		--library=.cppcheck.cfg -D__GNUC__ -Ilib --suppress=missingIncludeSystem --suppress=varFuncNullUB --suppress=memleak --suppress=resourceLeak --suppress=nullPointerRedundantCheck lib cmd tests/unit
 	shellcheck -x tests/helpers.bash tests/world.sh tests/fixtures.sh
 
+# A failure's diagnostics are printed again at the end, where a truncated CI log still shows them.
 check-bats: all
-	BERTH_STRICT=1 BERTH_BUILD=$(abspath $(B)) tests/world.sh prove --comments -e 'timeout 900 bats' tests/*.bats
+	@set -o pipefail; BERTH_STRICT=1 BERTH_BUILD=$(abspath $(B)) tests/world.sh prove --comments \
+		-e 'timeout 900 bats' tests/*.bats 2>&1 | tee $(B)/bats.log || { \
+		echo '--- the failures again:'; grep -E '^(#|tests/.*(Failed|Wstat))' $(B)/bats.log | tail -n 150; exit 1; }
 
 check: deps
 	$(MAKE) all

@@ -8,6 +8,11 @@
 typedef uint64_t usec_t;
 #define USEC_PER_SEC 1000000ULL
 #define USEC_PER_MSEC 1000ULL
+#define USEC_INFINITY UINT64_MAX
+
+static inline usec_t usec_add(usec_t a, usec_t b) {
+        return a > USEC_INFINITY - b ? USEC_INFINITY : a + b;
+}
 
 usec_t now_usec(int clock);
 /* RFC 3339 with nanoseconds in UTC, as podman prints: 2026-12-06T11:31:23.123456789Z */

@@ -62,10 +62,11 @@ static void sleep_ms(unsigned ms) {
         (void) nanosleep(&ts, NULL);
 }
 
-/* Wait until neither the init nor the monitor lives (the monitor has recorded the exit and cleaned up); if
- * the monitor died without doing that, do it here. */
-static int wait_gone(const char *id, usec_t timeout) {
-        usec_t until = now_usec(CLOCK_MONOTONIC) + timeout;
+/* Wait until the init is dead (up to init_timeout, else -ETIMEDOUT), then until the monitor has recorded the
+ * exit and cleaned up after it (networks, rootfs, scope; up to 30 s more). If the monitor died without doing
+ * that, do it here. */
+static int wait_gone(const char *id, usec_t init_timeout) {
+        usec_t init_until = usec_add(now_usec(CLOCK_MONOTONIC), init_timeout), mon_until = USEC_INFINITY;
         for (;;) {
                 json_t *rec = NULL;
                 int r = container_load(id, &rec, NULL);
@@ -81,10 +82,15 @@ static int wait_gone(const char *id, usec_t timeout) {
                                 (void) container_cleanup_dead(id, 137);
                         return 0;
                 }
-                if (!init && !running && !mon)
+                usec_t n = now_usec(CLOCK_MONOTONIC);
+                if (init && n >= init_until)
+                        return -ETIMEDOUT;
+                if (!init && mon_until == USEC_INFINITY)
+                        mon_until = n + 30 * USEC_PER_SEC;
+                if (!init && n >= mon_until) {
+                        log_warning("The monitor of container %.12s is still cleaning up after 30 s", id);
                         return 0;
-                if (now_usec(CLOCK_MONOTONIC) >= until)
-                        return init ? -ETIMEDOUT : 0;
+                }
                 sleep_ms(10);
         }
 }
@@ -361,7 +367,7 @@ static int wait_one(const char *spec) {
         int r = lookup_container(spec, &id, NULL);
         if (r < 0)
                 return r;
-        (void) wait_gone(id, UINT64_MAX / 2);
+        (void) wait_gone(id, USEC_INFINITY);
         r = container_load(id, &rec, NULL);
         if (r < 0)
                 return log_error_errno(r, "Container '%s' is gone (removed on exit)", spec);
