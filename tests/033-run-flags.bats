@@ -55,6 +55,29 @@ record() {
         assert_contains "$output" "seccomp profile '/no/such.json'"
 }
 
+@test "seccomp: the default filter covers the native architecture; a docker profile's archMap adds the compat ones" {
+        [[ $(uname -m) == x86_64 ]] || skip "x86_64 only: the test calls the i386 system call entry"
+        requires cmd:gcc
+        run_tool berth-run create --name arch "$IMG" true
+        is "$(jq -c '.linux.seccomp.architectures' "$BERTH_ROOT/containers/$output/config.json")" '["SCMP_ARCH_X86_64"]'
+        run_tool berth-run rm arch
+        # getpid through int $0x80 (the i386 entry): the filter has no i386 part, so the kernel's seccomp kills it
+        printf '%s\n' '#include <stdio.h>' \
+                'int main(void) { long r; __asm__ volatile("int $0x80" : "=a"(r) : "a"(20L)); printf("pid %ld\n", r); return 0; }' \
+                >"$BATS_TEST_TMPDIR/i386.c"
+        gcc -static -O2 -o "$BATS_TEST_TMPDIR/i386" "$BATS_TEST_TMPDIR/i386.c"
+        run_tool 159 berth-run run --rm -v "$BATS_TEST_TMPDIR/i386:/i386:ro" "$IMG" /i386
+        cat >"$BATS_TEST_TMPDIR/archmap.json" <<-'EOF2'
+	{"defaultAction": "SCMP_ACT_ALLOW",
+	 "archMap": [{"architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86", "SCMP_ARCH_X32"]},
+	             {"architecture": "SCMP_ARCH_AARCH64", "subArchitectures": ["SCMP_ARCH_ARM"]}],
+	 "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}
+	EOF2
+        run_tool berth-run run --rm --security-opt "seccomp=$BATS_TEST_TMPDIR/archmap.json" \
+                -v "$BATS_TEST_TMPDIR/i386:/i386:ro" "$IMG" /i386
+        assert_contains "$output" "pid 1"
+}
+
 @test "capabilities: --cap-add/--cap-drop (ALL, with or without CAP_), --privileged, no-new-privileges" {
         run_tool berth-run run --rm --cap-drop ALL --cap-add net_admin "$IMG" grep CapBnd /proc/self/status
         is "$output" "CapBnd:	0000000000001000"

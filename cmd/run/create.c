@@ -436,6 +436,7 @@ int container_create(const RunOptions *o, bool keep_mounted, char **ret_id) {
                 .notify_dir = notify_dir,
                 .pidns_path = pidns,
                 .ipcns_path = ipcns,
+                .image_arch = json_string_value(json_object_get(img->config, "architecture")),
         };
         phase("rootfs mounted, user resolved, rootfs prepared");
         r = spec_build(&in, &spec, &why);

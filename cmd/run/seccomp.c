@@ -407,7 +407,45 @@ static json_t *rule(json_t *names, const char *action) {
         return json_pack("{s:o, s:s}", "names", names, "action", action);
 }
 
-int seccomp_default_profile(char *const *caps, json_t **ret) {
+/* The host's native seccomp architecture, its OCI (GOARCH) name, and the architectures whose system calls its
+ * kernel also takes (docker's "archMap"). */
+static const struct {
+        uint32_t token;
+        const char *name, *oci;
+        const char *compat[3];
+} arch_table[] = {
+        {SCMP_ARCH_X86_64, "SCMP_ARCH_X86_64", "amd64", {"SCMP_ARCH_X86", "SCMP_ARCH_X32"}},
+        {SCMP_ARCH_AARCH64, "SCMP_ARCH_AARCH64", "arm64", {"SCMP_ARCH_ARM"}},
+        {SCMP_ARCH_PPC64LE, "SCMP_ARCH_PPC64LE", "ppc64le", {}},
+        {SCMP_ARCH_S390X, "SCMP_ARCH_S390X", "s390x", {"SCMP_ARCH_S390"}},
+#ifdef SCMP_ARCH_RISCV64
+        {SCMP_ARCH_RISCV64, "SCMP_ARCH_RISCV64", "riscv64", {}},
+#endif
+};
+
+static int native_arch(void) {
+        uint32_t t = seccomp_arch_native();
+        for (size_t i = 0; i < ELEMENTSOF(arch_table); i++)
+                if (arch_table[i].token == t)
+                        return (int) i;
+        return -1;
+}
+
+/* The filter covers the native architecture only, unless the image is built for another one (a 32-bit image
+ * on a 64-bit host): then its compat architectures too. Each architecture costs runc ~8 ms to compile. */
+static json_t *architectures(const char *image_arch) {
+        int n = native_arch();
+        json_t *a = json_array();
+        if (!a || n < 0)
+                return a; /* empty: the runtime's native one */
+        json_array_append_new(a, json_string(arch_table[n].name));
+        if (image_arch && !streq(image_arch, arch_table[n].oci))
+                for (size_t i = 0; i < ELEMENTSOF(arch_table[n].compat) && arch_table[n].compat[i]; i++)
+                        json_array_append_new(a, json_string(arch_table[n].compat[i]));
+        return a;
+}
+
+int seccomp_default_profile(char *const *caps, const char *image_arch, json_t **ret) {
         json_t *syscalls = json_array(), *names = json_array();
         bool sys_admin = strv_contains(caps, "CAP_SYS_ADMIN");
 
@@ -438,9 +476,8 @@ int seccomp_default_profile(char *const *caps, json_t **ret) {
                 json_array_append_new(syscalls, json_pack("{s:[s], s:s, s:i}", "names", "clone3", "action",
                                                           "SCMP_ACT_ERRNO", "errnoRet", 38));
         }
-        *ret = json_pack("{s:s, s:i, s:[s, s, s], s:o}", "defaultAction", "SCMP_ACT_ERRNO",
-                         "defaultErrnoRet", 1, "architectures", "SCMP_ARCH_X86_64", "SCMP_ARCH_X86",
-                         "SCMP_ARCH_X32", "syscalls", syscalls);
+        *ret = json_pack("{s:s, s:i, s:o, s:o}", "defaultAction", "SCMP_ACT_ERRNO", "defaultErrnoRet", 1,
+                         "architectures", architectures(image_arch), "syscalls", syscalls);
         return *ret ? 0 : -ENOMEM;
 }
 
@@ -455,7 +492,23 @@ int seccomp_load_profile(const char *path, json_t **ret, char **ret_why) {
                         *ret_why = strdup("no defaultAction");
                 return -EBADMSG;
         }
-        /* docker's profiles list "archMap"; the OCI runtime wants "architectures" only */
+        /* docker's profiles list "archMap"; the OCI runtime wants "architectures": the native one and its
+         * sub-architectures, as docker picks them */
+        json_t *map = json_object_get(j, "archMap"), *e;
+        size_t i;
+        int n = native_arch();
+        if (!json_object_get(j, "architectures") && json_is_array(map) && n >= 0)
+                json_array_foreach (map, i, e) {
+                        if (!streq_ptr(json_string_value(json_object_get(e, "architecture")), arch_table[n].name))
+                                continue;
+                        json_t *a = json_pack("[s]", arch_table[n].name), *sub;
+                        size_t k;
+                        json_array_foreach (json_object_get(e, "subArchitectures"), k, sub)
+                                if (json_is_string(sub))
+                                        json_array_append(a, sub);
+                        json_object_set_new(j, "architectures", a);
+                        break;
+                }
         json_object_del(j, "archMap");
         *ret = j;
         return 0;

@@ -39,6 +39,7 @@ typedef struct SpecInput {
         const char *init_path;               /* --init: host path of catatonit */
         const char *notify_dir;              /* --sdnotify=container: host dir of the proxy socket */
         const char *pidns_path, *ipcns_path; /* --pid/--ipc container:NAME: /proc/PID/ns/... */
+        const char *image_arch;              /* the image config's "architecture" (GOARCH) */
 } SpecInput;
 
 int spec_build(const SpecInput *in, json_t **ret, char **ret_why);

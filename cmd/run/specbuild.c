@@ -311,7 +311,7 @@ int spec_build(const SpecInput *in, json_t **ret, char **ret_why) {
                 json_object_set_new(linux_, "seccomp", sc);
         } else if (!o->privileged && !o->seccomp_unconfined) {
                 json_t *sc = NULL;
-                r = seccomp_default_profile(caps, &sc);
+                r = seccomp_default_profile(caps, in->image_arch, &sc);
                 if (r < 0)
                         return r;
                 json_object_set_new(linux_, "seccomp", sc);
