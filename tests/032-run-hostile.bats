@@ -37,6 +37,11 @@ setup_file() {
         build wdproc ":" --config.workingdir=/proc/self/fd/7
         build wdlink "ln -s $VICTIM/wd data" --config.workingdir=/data/sub/dir
         build volumes ":" --config.volume=/../../../etc --config.volume=/proc --config.volume=/dev/..
+        build volup ":" --config.volume=/../../..$VICTIM/up --config.volume=/a/../../../..$VICTIM/up2
+        build vollink "ln -s $VICTIM/vl data; ln -s ../../../../..$VICTIM/vr rel" --config.volume=/data/sub --config.volume=/rel
+        build volproc "ln -s /proc/self pl; ln -s ../sys/kernel sk" --config.volume=/pl/x
+        build volsys "ln -s ../sys/kernel sk" --config.volume=/sk
+        build voletc "echo SECRET >etc/shadow" --config.volume=/../../../etc
 }
 
 setup() {
@@ -47,6 +52,10 @@ setup() {
 teardown() { berth_teardown; }
 
 hostile() { echo "$BERTH_TEST_REGISTRY/hostile-$1:latest"; }
+
+record() {
+        jq -r "$2" "$BERTH_ROOT/containers/$(readlink "$BERTH_ROOT/names/$1")/container.json"
+}
 
 victim_is_empty() {
         local left
@@ -126,9 +135,53 @@ victim_is_empty() {
         victim_is_empty
 }
 
-@test "R6: hostile image Volumes mount nothing and create nothing" {
-        run_tool berth-run run --rm "$(hostile volumes)" sh -c 'ls /etc/passwd >/dev/null && echo ok'
+# The host's volume store holds only volumes: directories named by 64 hex digits with _data and volume.json.
+volumes_are_clean() {
+        local v
+        for v in "$BERTH_ROOT"/volumes/*; do
+                [[ -e $v ]] || continue
+                [[ ${v##*/} =~ ^[0-9a-f]{64}$ && -d $v/_data && -f $v/volume.json ]] || die "stray $v"
+        done
+}
+
+@test "R6: image Volumes that are or resolve to /, /proc, /sys or /dev are refused in one line" {
+        run_tool 125 berth-run run --rm "$(hostile volumes)" true
+        assert_contains "$output" "of the image is '/', which is / or in /proc, /sys or /dev (use --image-volume ignore)"
+        is "$(grep -c . <<<"$output")" "1" "one line"
+        run_tool 125 berth-run run --rm "$(hostile volproc)" true
+        assert_contains "$output" "volume '/pl/x' of the image resolves to '/proc/self/x'"
+        run_tool 125 berth-run run --rm "$(hostile volsys)" true
+        assert_contains "$output" "volume '/sk' of the image resolves to '/sys/kernel'"
+        is "$(find "$BERTH_ROOT/volumes" -mindepth 1 | wc -l)" "0" "no volume is left behind"
+        is "$(find "$BERTH_ROOT/containers" -mindepth 1 | wc -l)" "0" "no container is left behind"
+        run_tool berth-run run --rm --image-volume ignore "$(hostile volumes)" sh -c 'ls /etc/passwd >/dev/null && echo ok'
         is "$output" "ok"
+        victim_is_empty
+}
+
+@test "R6: '..'-laden and symlinked image Volumes are confined to the rootfs and the volume store" {
+        run_tool berth-run run -d --name vu "$(hostile volup)" sleep 1000
+        run_tool berth-run exec vu sh -c "grep -E ' $VICTIM/up2? ' /proc/mounts | wc -l"
+        is "$output" "2" "both mounted at the cleaned path inside the container"
+        run_tool berth-run rm -f -v vu
+        run_tool berth-run run -d --name vl "$(hostile vollink)" sleep 1000
+        run_tool berth-run exec vl sh -c "echo x >/data/sub/f && echo y >/rel/f && grep -E ' $VICTIM/v[lr](/sub)? ' /proc/mounts | cut -d' ' -f2"
+        is "$output" "$VICTIM/vl/sub
+$VICTIM/vr" "the symlinks were followed inside the root only"
+        is "$(record vl '.Mounts[].Destination' | sort | tr '\n' ' ')" "$VICTIM/vl/sub $VICTIM/vr " "the record has the resolved paths"
+        volumes_are_clean
+        victim_is_empty
+        run_tool berth-run rm -f -v vl
+        # /../../../etc is the image's /etc: its content is copied into the volume, nothing of the host's
+        run_tool berth-run run --rm "$(hostile voletc)" sh -c 'cat /etc/shadow; grep -c " /etc " /proc/mounts'
+        is "$output" "SECRET
+1"
+        volumes_are_clean
+        is "$(find "$BERTH_ROOT/volumes" -mindepth 1 -maxdepth 1 | wc -l)" "0" "run --rm removed the volumes"
+        victim_is_empty
+}
+
+@test "R6: hostile -v destinations are refused" {
         run_tool 125 berth-run run --rm -v "$BATS_TEST_TMPDIR:/proc/x" "$IMG" true
         assert_contains "$output" "bad destination '/proc/x'"
         run_tool 125 berth-run run --rm -v "$BATS_TEST_TMPDIR:/../../x" "$IMG" true

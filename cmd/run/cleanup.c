@@ -18,6 +18,7 @@
 #include "container.h"
 #include "fileio.h"
 #include "health.h"
+#include "imagevol.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "macro.h"
@@ -138,8 +139,17 @@ void monitor_finish(Monitor *m, int exit_code, const char *error) {
         if (m->health_timer)
                 health_timer_stop(m->name);
         if (m->rm) {
+                /* docker run --rm removes the anonymous volumes too */
+                _cleanup_strv_free_ char **anon = NULL;
+                json_t *rec = NULL;
+                if (container_load(m->id, &rec, NULL) >= 0) {
+                        (void) mounts_anonymous_volumes(json_object_get(rec, "Mounts"), &anon);
+                        json_decref(rec);
+                }
                 r = record_remove(m->id);
                 if (r < 0)
                         log_warning_errno(r, "Cannot remove container '%s', ignoring: %m", m->name);
+                else
+                        (void) volumes_remove_unused(anon);
         }
 }

@@ -8,6 +8,7 @@
 #include "container.h"
 #include "create.h"
 #include "fileio.h"
+#include "imagevol.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "macro.h"
@@ -247,9 +248,17 @@ typedef struct Created {
         char id[65];
         const char *name;
         bool name_taken, dir_made;
+        char **volumes; /* anonymous volumes made for the image's Volumes */
 } Created;
 
 static void created_undo(Created *c) {
+        for (size_t i = 0; c->volumes && c->volumes[i]; i++) {
+                _cleanup_free_ char *d = berth_path("volumes", c->volumes[i]);
+                if (d)
+                        (void) rm_rf(d);
+        }
+        strv_free(c->volumes);
+        c->volumes = NULL;
         if (c->dir_made) {
                 (void) rootfs_umount(c->id);
                 (void) record_remove(c->id);
@@ -376,9 +385,16 @@ int container_create(const RunOptions *o, bool keep_mounted, char **ret_id) {
                 return EXIT_BERTH_FAILED;
         }
         r = rootfs_prepare(rootfd, cwd, &why);
-        rootfd = safe_close(rootfd); /* an open fd keeps the mount busy */
         if (r < 0) {
                 log_error("Cannot prepare the rootfs of '%s': %s", c.name, strna(why));
+                rootfd = safe_close(rootfd);
+                created_undo(&c);
+                return EXIT_BERTH_FAILED;
+        }
+        r = image_volumes_setup(rootfd, icfg, o, binds, &c.volumes, &why);
+        rootfd = safe_close(rootfd); /* an open fd keeps the mount busy */
+        if (r < 0) {
+                log_error("Cannot set up the volumes of '%s': %s", c.name, why ?: strerror(-r));
                 created_undo(&c);
                 return EXIT_BERTH_FAILED;
         }
@@ -495,6 +511,8 @@ int container_create(const RunOptions *o, bool keep_mounted, char **ret_id) {
                 created_undo(&c);
                 return EXIT_BERTH_FAILED;
         }
+        strv_free(c.volumes); /* they are the container's now */
+        c.volumes = NULL;
         if (!keep_mounted)
                 (void) rootfs_umount(c.id);
         *ret_id = strdup(c.id);

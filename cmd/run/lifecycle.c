@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "container.h"
 #include "fileio.h"
+#include "imagevol.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "macro.h"
@@ -188,8 +189,8 @@ static int parse_simple(int argc, char *argv[], const char *usage, const struct 
 }
 
 /* Run one() for each CONTAINER argument after the options, as docker does: every failure is reported and the
- * status is the last one's; a name is printed for each success unless one() returns > 0 (it printed itself, or
- * there was nothing to do). */
+ * status is the last one's; a name is printed for each success unless one() returns > 0 (it printed itself,
+ * or there was nothing to do). */
 static int each_container(int argc, char *argv[], int (*one)(const char *spec)) {
         int r, ret = 0;
 
@@ -331,9 +332,15 @@ static int rm_one(const char *spec) {
         if (r < 0)
                 return r;
         bool alive = record_init_alive(rec) || record_monitor_alive(rec);
+        _cleanup_strv_free_ char **anon = NULL;
+        if (arg_volumes && mounts_anonymous_volumes(json_object_get(rec, "Mounts"), &anon) < 0) {
+                json_decref(rec);
+                return log_oom();
+        }
         json_decref(rec);
         if (alive && !arg_force)
-                return log_error_errno(-EBUSY, "Container '%s' is running: stop it first or use --force", spec);
+                return log_error_errno(-EBUSY, "Container '%s' is running: stop it first or use --force",
+                                       spec);
         if (alive && stop_one(spec, 0) < 0)
                 return -EIO;
         r = record_lock(id, &lock);
@@ -345,6 +352,10 @@ static int rm_one(const char *spec) {
         r = record_remove(id);
         if (r < 0)
                 return log_error_errno(r, "Cannot remove container '%s': %m", spec);
+        lock = safe_close(lock);
+        r = volumes_remove_unused(anon);
+        if (r < 0)
+                log_warning_errno(r, "Cannot remove the anonymous volumes of '%s', ignoring: %m", spec);
         return 0;
 }
 
@@ -404,8 +415,8 @@ static int pause_one(const char *spec) {
 
 int verb_pause(int argc, char *argv[], void *userdata) {
         arg_pause = streq(argv[0], "pause");
-        int r = parse_simple(argc, argv, arg_pause ? "pause CONTAINER..." : "unpause CONTAINER...", NULL, NULL,
-                             NULL);
+        int r = parse_simple(argc, argv, arg_pause ? "pause CONTAINER..." : "unpause CONTAINER...", NULL,
+                             NULL, NULL);
         if (r <= 0)
                 return r;
         return each_container(argc, argv, pause_one);

@@ -38,6 +38,8 @@ void run_help(const char *verb) {
                "     --env-file FILE       Read K=V lines from FILE\n"
                "  -v --volume SRC:DST[:ro] Bind-mount a host path or a named volume\n"
                "     --tmpfs DST[:OPTS]    Mount a tmpfs\n"
+               "     --image-volume MODE   The image's volumes: bind (default, anonymous volumes), tmpfs\n"
+               "                           or ignore\n"
                "  -w --workdir DIR         Working directory inside the container\n"
                "  -u --user USER[:GROUP]   User, by name or number, resolved in the image\n"
                "     --entrypoint CMD      Override the image's entrypoint\n"
@@ -117,6 +119,7 @@ enum {
         ARG_HEALTH_START_PERIOD,
         ARG_HEALTH_TIMEOUT,
         ARG_NO_HEALTHCHECK,
+        ARG_IMAGE_VOLUME,
 };
 
 static int read_env_file(const char *path, char ***env) {
@@ -163,6 +166,7 @@ int run_options_parse(int argc, char *argv[], RunOptions *o, bool is_run) {
                 {"env-file", required_argument, NULL, ARG_ENV_FILE},
                 {"volume", required_argument, NULL, 'v'},
                 {"tmpfs", required_argument, NULL, ARG_TMPFS},
+                {"image-volume", required_argument, NULL, ARG_IMAGE_VOLUME},
                 {"workdir", required_argument, NULL, 'w'},
                 {"user", required_argument, NULL, 'u'},
                 {"entrypoint", required_argument, NULL, ARG_ENTRYPOINT},
@@ -269,6 +273,17 @@ int run_options_parse(int argc, char *argv[], RunOptions *o, bool is_run) {
                                         "Invalid --tmpfs '%s': the destination must be absolute", optarg);
                         if (strv_extend(&o->tmpfs, optarg) < 0)
                                 return log_oom();
+                        break;
+                case ARG_IMAGE_VOLUME:
+                        if (streq(optarg, "bind"))
+                                o->image_volume = IMAGE_VOLUME_BIND;
+                        else if (streq(optarg, "tmpfs"))
+                                o->image_volume = IMAGE_VOLUME_TMPFS;
+                        else if (streq(optarg, "ignore"))
+                                o->image_volume = IMAGE_VOLUME_IGNORE;
+                        else
+                                return cli_usage_error("Invalid --image-volume '%s': bind, tmpfs or ignore",
+                                                       optarg);
                         break;
                 case 'w':
                         if (optarg[0] != '/')

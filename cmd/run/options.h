@@ -12,6 +12,13 @@ typedef enum PullPolicy {
         PULL_NEVER,
 } PullPolicy;
 
+/* --image-volume: what the image's Volumes become (podman's flag; bind is docker's behaviour) */
+typedef enum ImageVolumeMode {
+        IMAGE_VOLUME_BIND, /* an anonymous volume, filled from the image */
+        IMAGE_VOLUME_TMPFS,
+        IMAGE_VOLUME_IGNORE,
+} ImageVolumeMode;
+
 typedef struct RunOptions {
         bool detach, rm, interactive, tty, read_only, privileged, no_new_privs, init, seccomp_unconfined;
         char *name, *image, *workdir, *user, *hostname, *entrypoint, *runtime, *network, *stop_signal,
@@ -19,6 +26,7 @@ typedef struct RunOptions {
         char *seccomp_file, *ipc, *pid, *sdnotify, *restart, *tls_verify;
         bool entrypoint_set, stop_timeout_set;
         PullPolicy pull;
+        ImageVolumeMode image_volume;
         char **cmd;     /* command after IMAGE */
         char **env;     /* K=V, in order (-e and --env-file) */
         char **volumes; /* SRC:DST[:OPTS] */

@@ -220,6 +220,12 @@ int spec_build(const SpecInput *in, json_t **ret, char **ret_why) {
         json_t *b;
         json_array_foreach (in->binds, i, b) {
                 bool rw = json_is_true(json_object_get(b, "RW"));
+                if (streq_ptr(json_string_value(json_object_get(b, "Type")), "tmpfs")) {
+                        /* --image-volume tmpfs */
+                        add_mount(mounts, json_string_value(json_object_get(b, "Destination")), "tmpfs",
+                                  "tmpfs", opts((const char *const[]){"rw", "nosuid", "nodev", NULL}));
+                        continue;
+                }
                 add_mount(mounts, json_string_value(json_object_get(b, "Destination")), "bind",
                           json_string_value(json_object_get(b, "Source")),
                           opts(rw ? (const char *const[]){"rbind", "rprivate", NULL}

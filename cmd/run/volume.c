@@ -2,17 +2,21 @@
 /* berth-run volume create|ls|rm|inspect|prune: named volumes in $ROOT/volumes/<name>/{_data,volume.json}. */
 #include <getopt.h>
 #include <stdio.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "cli.h"
 #include "container.h"
 #include "create.h"
 #include "fileio.h"
+#include "imagevol.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "macro.h"
 #include "main-func.h"
 #include "paths.h"
 #include "table.h"
+#include "util.h"
 
 /* Names of volumes used by any container record. */
 static int volumes_in_use(char ***ret) {
@@ -36,6 +40,82 @@ static int volumes_in_use(char ***ret) {
         }
         *ret = TAKE_PTR(used);
         return 0;
+}
+
+int volume_create_anonymous(char ret_name[static 65], char **ret_path) {
+        _cleanup_free_ char *dir = NULL, *data = NULL, *meta = NULL;
+        char name[65], ts[64];
+        int r;
+
+        for (unsigned tries = 0;; tries++) {
+                r = random_id(name);
+                if (r < 0)
+                        return r;
+                free(dir);
+                dir = berth_path("volumes", name);
+                if (!dir)
+                        return -ENOMEM;
+                if (mkdir(dir, 0755) >= 0)
+                        break;
+                if (errno != EEXIST || tries > 8)
+                        return -errno;
+        }
+        data = berth_path("volumes", name, "_data");
+        meta = berth_path("volumes", name, "volume.json");
+        if (!data || !meta)
+                return -ENOMEM;
+        if (mkdir(data, 0755) < 0) {
+                r = -errno;
+                (void) rm_rf(dir);
+                return r;
+        }
+        (void) format_rfc3339(now_usec(CLOCK_REALTIME), ts, sizeof ts);
+        json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:{}, s:b}", "Name", name, "Driver", "local",
+                              "Mountpoint", data, "CreatedAt", ts, "Labels", "Anonymous", 1);
+        r = j ? json_write_file_atomic(meta, j) : -ENOMEM;
+        json_decref(j);
+        if (r < 0) {
+                (void) rm_rf(dir);
+                return r;
+        }
+        memcpy(ret_name, name, sizeof name);
+        *ret_path = TAKE_PTR(data);
+        return 0;
+}
+
+int mounts_anonymous_volumes(json_t *mounts, char ***ret) {
+        _cleanup_strv_free_ char **names = NULL;
+        size_t i;
+        json_t *m;
+        json_array_foreach (mounts, i, m) {
+                const char *n = json_string_value(json_object_get(m, "Name"));
+                if (json_is_true(json_object_get(m, "Anonymous")) && name_is_valid(n, 128) &&
+                    strv_extend(&names, n) < 0)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(names);
+        return 0;
+}
+
+int volumes_remove_unused(char **names) {
+        _cleanup_strv_free_ char **used = NULL;
+        int kept = 0;
+        if (!names)
+                return 0;
+        int r = volumes_in_use(&used);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; names[i]; i++) {
+                _cleanup_free_ char *dir = berth_path("volumes", names[i]);
+                if (!dir)
+                        return -ENOMEM;
+                if (strv_contains(used, names[i])) {
+                        log_warning("Volume '%s' is used by another container, not removing it", names[i]);
+                        kept++;
+                } else if (rm_rf(dir) < 0)
+                        kept++;
+        }
+        return kept;
 }
 
 static int volume_list(char ***ret) {
