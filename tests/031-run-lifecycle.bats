@@ -199,3 +199,46 @@ last" "stdout, in order, to the end"
                 run_tool berth-run rm race$i
         done
 }
+
+@test "prune: removes every container that is not running and prints its ID; --filter; asks without -f" {
+        run_tool berth-run create --name pr-created "$IMG" true
+        local created exited labelled running
+        created=$(readlink "$BERTH_ROOT/names/pr-created")
+        run_tool berth-run run --name pr-exited "$IMG" true
+        exited=$(readlink "$BERTH_ROOT/names/pr-exited")
+        run_tool berth-run run --name pr-label --label tier=web "$IMG" true
+        labelled=$(readlink "$BERTH_ROOT/names/pr-label")
+        run_tool berth-run run -d --name pr-running "$IMG" sleep 1000
+        running=$(readlink "$BERTH_ROOT/names/pr-running")
+        run_tool berth-run prune </dev/null
+        is "$output" "WARNING! This will remove all non running containers.
+Are you sure you want to continue? [y/N] " "no answer: nothing removed"
+        [[ -d $BERTH_ROOT/containers/$created ]] || die "prune without -f removed a container"
+        run_tool berth-run prune -f --filter label=tier=db
+        is "$output" ""
+        run_tool berth-run prune -f --filter until=1h
+        is "$output" "" "all were created less than an hour ago"
+        run_tool berth-run prune -f --filter label=tier=web
+        is "$output" "$labelled"
+        run_tool berth-run prune <<<y
+        is "$(tail -n +2 <<<"$output" | sed 's/.*\] //' | sort)" "$(printf '%s\n' "$created" "$exited" | sort)"
+        [[ ! -L $BERTH_ROOT/names/pr-exited ]] || die "the name stayed"
+        is "$(ls "$BERTH_ROOT/containers")" "$running" "the running container stays"
+        run_tool 2 berth-run prune -f --filter bogus=1
+        assert_contains "$output" "Invalid --filter 'bogus=1'"
+        run_tool berth-run rm -f pr-running
+}
+
+@test "prune --filter autoremove=true: only --rm containers (berth-prune.service's leftovers)" {
+        # a --rm container that never ran stands for one whose monitor died before it could remove it
+        run_tool berth-run create --rm --name pa-rm "$IMG" true
+        local rmid
+        rmid=$(readlink "$BERTH_ROOT/names/pa-rm")
+        run_tool berth-run run --name pa-keep "$IMG" true
+        run_tool berth-run run -d --rm --name pa-live "$IMG" sleep 1000
+        run_tool berth-run prune -f --filter autoremove=true
+        is "$output" "$rmid"
+        [[ -L $BERTH_ROOT/names/pa-keep ]] || die "a container without --rm was pruned"
+        [[ -L $BERTH_ROOT/names/pa-live ]] || die "a running container was pruned"
+        run_tool berth-run rm -f pa-keep pa-live
+}

@@ -317,35 +317,33 @@ static int handle_rm(int c, const char *arg) {
         return 0;
 }
 
-static int rm_one(const char *spec) {
-        _cleanup_free_ char *id = NULL;
+int container_remove(const char *id, const char *spec, bool force, bool volumes) {
         _cleanup_close_ int lock = -EBADF;
+        _cleanup_strv_free_ char **anon = NULL;
         json_t *rec = NULL;
         int r;
 
-        if (arg_ignore) {
-                _cleanup_free_ char *probe = NULL;
-                if (container_resolve(spec, &probe) == -ENOENT)
-                        return 1;
-        }
-        r = lookup_container(spec, &id, &rec);
+        r = container_load(id, &rec, NULL);
+        if (r == -ENOENT)
+                return 1; /* removed meanwhile (--rm, or a concurrent rm) */
         if (r < 0)
-                return r;
-        bool alive = record_init_alive(rec) || record_monitor_alive(rec);
-        _cleanup_strv_free_ char **anon = NULL;
-        if (arg_volumes && mounts_anonymous_volumes(json_object_get(rec, "Mounts"), &anon) < 0) {
+                return log_error_errno(r, "Cannot load container '%s': %m", spec);
+        bool alive = record_init_alive(rec) || record_monitor_alive(rec), running = status_is_running(rec);
+        if (volumes && mounts_anonymous_volumes(json_object_get(rec, "Mounts"), &anon) < 0) {
                 json_decref(rec);
                 return log_oom();
         }
         json_decref(rec);
-        if (alive && !arg_force)
+        if (alive && !force)
                 return log_error_errno(-EBUSY, "Container '%s' is running: stop it first or use --force",
                                        spec);
         if (alive && stop_one(spec, 0) < 0)
                 return -EIO;
+        if (!alive && running)
+                (void) container_cleanup_dead(id, 137); /* its monitor died: detach its networks too */
         r = record_lock(id, &lock);
         if (r == -ENOENT)
-                return 1; /* removed meanwhile (--rm, or a concurrent rm) */
+                return 1;
         if (r < 0)
                 return log_error_errno(r, "Cannot lock container '%s': %m", spec);
         (void) rootfs_umount(id);
@@ -357,6 +355,21 @@ static int rm_one(const char *spec) {
         if (r < 0)
                 log_warning_errno(r, "Cannot remove the anonymous volumes of '%s', ignoring: %m", spec);
         return 0;
+}
+
+static int rm_one(const char *spec) {
+        _cleanup_free_ char *id = NULL;
+        int r;
+
+        if (arg_ignore) {
+                _cleanup_free_ char *probe = NULL;
+                if (container_resolve(spec, &probe) == -ENOENT)
+                        return 1;
+        }
+        r = lookup_container(spec, &id, NULL);
+        if (r < 0)
+                return r;
+        return container_remove(id, spec, arg_force, arg_volumes);
 }
 
 int verb_rm(int argc, char *argv[], void *userdata) {

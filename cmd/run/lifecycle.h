@@ -16,6 +16,13 @@ int verb_pause(int argc, char *argv[], void *userdata);
 int verb_logs(int argc, char *argv[], void *userdata);
 int verb_exec(int argc, char *argv[], void *userdata);
 int verb_volume(int argc, char *argv[], void *userdata);
+int verb_prune(int argc, char *argv[], void *userdata);
+int verb_attach(int argc, char *argv[], void *userdata);
+
+/* Remove container id (spec names it in messages): record, rootfs, name, and with volumes its anonymous
+ * volumes. A running one is refused (-EBUSY) unless force, which stops it first. Returns 1 if it was gone
+ * already. */
+int container_remove(const char *id, const char *spec, bool force, bool volumes);
 
 int parse_signal(const char *s);
 /* Resolve NAME|ID and load the record; logs "No such container" itself. */

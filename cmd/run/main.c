@@ -30,6 +30,7 @@ static void help(void) {
                "  logs [-f] [--tail N] [--since TIME] [-t] CONTAINER\n"
                "  pause CONTAINER...            Freeze all processes\n"
                "  unpause CONTAINER...\n"
+               "  prune [-f] [--filter F]       Remove all containers that are not running\n"
                "  volume create|ls|rm|inspect|prune\n\n"
                "Options:\n" CLI_COMMON_HELP "\nSee berth-run(1).\n");
 }
@@ -84,6 +85,7 @@ static int run(int argc, char *argv[]) {
                 {"pause", 2, VERB_ANY, verb_pause},
                 {"unpause", 2, VERB_ANY, verb_pause},
                 {"volume", 2, VERB_ANY, verb_volume},
+                {"prune", 1, VERB_ANY, verb_prune},
                 {"healthcheck", 2, 2, verb_healthcheck},
                 {},
         };
