@@ -6,6 +6,17 @@
 
 load helpers
 
+# veths_left: true when a veth is still there after 5 s. A detached container's veth goes with its network
+# namespace, which the kernel destroys in the background (docs/net.md, "Detaching").
+veths_left() {
+        local i
+        for ((i = 0; i < 100; i++)); do
+                [[ -z $(ip -o link show type veth 2>/dev/null) ]] && return 1
+                sleep 0.05
+        done
+        return 0
+}
+
 setup() {
         berth_setup
         requires root
@@ -15,7 +26,7 @@ teardown() {
         local leaks=()
         ip link delete dummy-net0 2>/dev/null || true
         # veths live in the world's netns, which outlives the test: every test must leave none
-        if [[ -n $(ip -o link show type veth 2>/dev/null) ]]; then
+        if veths_left; then
                 leaks+=("veth: $(ip -o link show type veth | cut -d: -f2 | tr '\n' ' ')")
         fi
         if iptables-save | grep -q "berth network"; then
@@ -333,6 +344,84 @@ count_leases() {
         run_tool berth-net detach --container "$id"
         is "$(iptables-save | grep -c "$id" || true)" 0 "rules of $id after detach"
         run_tool 7 curl -fsS --max-time 2 http://127.0.0.1:19001/
+}
+
+# logging_plugins DIR: a CNI directory whose bridge and portmap log "COMMAND CNI_NETNS" to DIR/log and run
+# the real plugins
+logging_plugins() {
+        mkdir -p "$1"
+        ln -s /usr/lib/cni/host-local "$1/"
+        local p
+        for p in bridge portmap; do
+                printf '#!/bin/sh\necho "%s $CNI_COMMAND $CNI_NETNS" >>%s/log\nexec /usr/lib/cni/%s\n' \
+                        "$p" "$1" "$p" >"$1/$p"
+                chmod +x "$1/$p"
+        done
+}
+
+@test "net: plugins with nothing to do are not run (portmap without -p); DEL and CHECK run what ADD ran" {
+        local d=$BATS_TEST_TMPDIR/cni a b
+        logging_plugins "$d"
+        a=$(cid a)
+        b=$(cid b)
+        local st=$BERTH_RUNROOT/net/containers
+        run_tool berth-net attach --container "$a" --cni-path "$d"
+        is "$(cut -d' ' -f1,2 "$d/log" | xargs)" "bridge ADD" "no ports, no portmap"
+        is "$(jq -c .networks.berth.added "$st/$a.json")" "[0]"
+        run_tool berth-net check --container "$a" --cni-path "$d"
+        is "$(cut -d' ' -f1,2 "$d/log" | xargs)" "bridge ADD bridge CHECK"
+        run_tool berth-net attach --container "$b" --cni-path "$d" -p 18081:80
+        is "$(jq -c .networks.berth.added "$st/$b.json")" "[0,1]"
+        (($(iptables-save | grep -c "$b") >= 1)) || die "expected DNAT rules for $b"
+        # (no check of b: portmap 1.1.1's CHECK wants an ip6tables chain for an IPv4-only container)
+        : >"$d/log"
+        run_tool berth-net detach --container "$a" --cni-path "$d"
+        is "$(cut -d' ' -f1,2 "$d/log" | xargs)" "bridge DEL"
+        : >"$d/log"
+        run_tool berth-net detach --container "$b" --cni-path "$d"
+        is "$(cut -d' ' -f1,2 "$d/log" | xargs)" "portmap DEL bridge DEL"
+        is "$(iptables-save | grep -c "$b" || true)" 0 "rules of $b after detach"
+        is "$(count_leases berth)" 0
+        # a record without "added" (written by an older berth-net): DEL runs every plugin with work to do
+        : >"$d/log"
+        run_tool berth-net attach --container "$b" --cni-path "$d" -p 18081:80
+        jq 'del(.networks.berth.added)' "$st/$b.json" >"$st/$b.tmp" && mv "$st/$b.tmp" "$st/$b.json"
+        run_tool berth-net detach --container "$b" --cni-path "$d"
+        is "$(cut -d' ' -f1,2 "$d/log" | xargs)" "bridge ADD portmap ADD portmap DEL bridge DEL"
+        is "$(iptables-save | grep -c "$b" || true)" 0 "rules of $b after detach"
+        is "$(count_leases berth)" 0
+}
+
+@test "net: detach removes a namespace no process is in before DEL; with a process inside, DEL deletes the veth" {
+        local d=$BATS_TEST_TMPDIR/cni a ns
+        logging_plugins "$d"
+        a=$(cid a)
+        ns=$BERTH_RUNROOT/netns/$a
+        run_tool berth-net attach --container "$a" --cni-path "$d"
+        : >"$d/log"
+        run_tool berth-net detach --container "$a" --cni-path "$d"
+        is "$(xargs <"$d/log")" "bridge DEL" "DEL without CNI_NETNS: the namespace went first"
+        [[ ! -e $ns ]] || die "netns left: $ns"
+        is "$(count_leases berth)" 0
+        ! veths_left || die "the veth outlived its namespace"
+        # a process still in the namespace keeps it alive: the plugin must delete the veth, as before
+        run_tool berth-net attach --container "$a" --cni-path "$d"
+        nsenter --net="$ns" sleep 60 &
+        local pid=$! i
+        for ((i = 0; i < 50; i++)); do
+                [[ $(readlink "/proc/$pid/ns/net") == "$(nsenter --net="$ns" readlink /proc/self/ns/net)" ]] && break
+                sleep 0.05
+        done
+        : >"$d/log"
+        run_tool berth-net detach --container "$a" --cni-path "$d"
+        is "$(xargs <"$d/log")" "bridge DEL $ns"
+        [[ ! -e $ns ]] || die "netns left: $ns"
+        run_tool nsenter --net="/proc/$pid/ns/net" ip -o link
+        is "${#lines[@]}" 1 "only lo is left in the namespace the process keeps"
+        [[ -z $(ip -o link show type veth) ]] || die "veth left: $(ip -o link show type veth)"
+        kill "$pid"
+        wait "$pid" || true
+        is "$(count_leases berth)" 0
 }
 
 @test "net: egress is masqueraded per network; --internal networks reach nothing outside" {

@@ -8,8 +8,8 @@
 #include "fileio.h"
 #include "log.h"
 #include "paths.h"
-#include "util.h"
 #include "spawn.h"
+#include "util.h"
 
 #define CNI_OUTPUT_MAX (1U << 20)
 
@@ -184,8 +184,32 @@ static json_t *plugin_conf(json_t *conflist, json_t *plugin, const CniRun *run, 
         return c;
 }
 
-static int plugin_call(const char *command, json_t *conflist, json_t *plugin, const CniRun *run,
-                       json_t *prev, json_t **ret_result) {
+/* A plugin that has nothing to do for this container: running it costs a process (about 5 ms of Go start-up)
+ * and changes nothing. portmap (1.x) passes prevResult through on ADD and returns at once on DEL and CHECK
+ * when runtimeConfig has no portMappings, so it runs only for a container that publishes ports. */
+bool cni_plugin_is_noop(json_t *conf) {
+        if (streq_ptr(json_string_value(json_object_get(conf, "type")), "portmap"))
+                return json_array_size(
+                               json_object_get(json_object_get(conf, "runtimeConfig"), "portMappings")) == 0;
+        return false;
+}
+
+/* Whether plugin i of the list takes part in a DEL or CHECK: the ones that ran ADD when that was recorded,
+ * else every plugin that has something to do. */
+static bool plugin_wanted(json_t *added, size_t i, json_t *conf) {
+        json_t *v;
+        size_t k;
+        if (!json_is_array(added))
+                return !cni_plugin_is_noop(conf);
+        json_array_foreach (added, k, v)
+                if (json_is_integer(v) && json_integer_value(v) == (json_int_t) i)
+                        return true;
+        return false;
+}
+
+/* Returns 1 when the plugin ran, 0 when it had nothing to do and was skipped. */
+static int plugin_call(const char *command, json_t *conflist, json_t *plugin, size_t index, json_t *added,
+                       const CniRun *run, json_t *prev, json_t **ret_result) {
         json_auto_t *conf = plugin_conf(conflist, plugin, run, prev);
         _cleanup_free_ char *err = NULL;
         const char *type = json_string_value(json_object_get(plugin, "type"));
@@ -193,6 +217,10 @@ static int plugin_call(const char *command, json_t *conflist, json_t *plugin, co
         int r;
         if (!conf)
                 return log_oom();
+        if (streq(command, "ADD") ? cni_plugin_is_noop(conf) : !plugin_wanted(added, index, conf)) {
+                log_debug("CNI %s %s on '%s': nothing to do, skipped", command, strna(type), strna(net));
+                return 0;
+        }
         usec_t t0 = now_usec(CLOCK_MONOTONIC);
         r = cni_exec(command, conf, run, ret_result, &err);
         log_debug("CNI %s %s on '%s': %.1f ms", command, strna(type), strna(net),
@@ -204,50 +232,64 @@ static int plugin_call(const char *command, json_t *conflist, json_t *plugin, co
                 return log_error_errno(r, "CNI plugin '%s' failed (%s on network '%s'): %m", strna(type),
                                        command, strna(net));
         }
-        return 0;
+        return 1;
 }
 
-int cni_del_list(json_t *conflist, const CniRun *run, json_t *cached_result) {
+int cni_del_list(json_t *conflist, const CniRun *run, json_t *cached_result, json_t *added) {
         json_t *plugins = json_object_get(conflist, "plugins");
         int ret = 0;
         for (size_t i = json_array_size(plugins); i > 0; i--) {
-                int r = plugin_call("DEL", conflist, json_array_get(plugins, i - 1), run, cached_result,
-                                    NULL);
+                int r = plugin_call("DEL", conflist, json_array_get(plugins, i - 1), i - 1, added, run,
+                                    cached_result, NULL);
                 if (r < 0 && ret == 0)
                         ret = r;
         }
         return ret;
 }
 
-int cni_add_list(json_t *conflist, const CniRun *run, json_t **ret_result) {
+int cni_add_list(json_t *conflist, const CniRun *run, json_t **ret_result, json_t **ret_added) {
         json_t *plugins = json_object_get(conflist, "plugins");
-        json_auto_t *prev = NULL;
+        json_auto_t *prev = NULL, *added = json_array();
         size_t i;
+        if (!added)
+                return log_oom();
         if (json_array_size(plugins) == 0)
                 return log_error_errno(-EINVAL, "Network '%s' has no plugins",
                                        strna(json_string_value(json_object_get(conflist, "name"))));
         for (i = 0; i < json_array_size(plugins); i++) {
                 json_t *res = NULL;
-                int r = plugin_call("ADD", conflist, json_array_get(plugins, i), run, prev, &res);
+                int r = plugin_call("ADD", conflist, json_array_get(plugins, i), i, NULL, run, prev, &res);
+                if (r == 0) /* skipped: the result goes on unchanged */
+                        continue;
                 if (r < 0) {
                         /* The spec's rule for a failed ADD: DEL the whole list so nothing stays behind. */
                         int saved = log_get_max_level();
                         log_set_max_level(LOG_CRIT);
-                        (void) cni_del_list(conflist, run, prev);
+                        (void) cni_del_list(conflist, run, prev, NULL);
                         log_set_max_level(saved);
                         return r;
+                }
+                if (json_array_append_new(added, json_integer((json_int_t) i)) < 0) {
+                        json_decref(res);
+                        return log_oom();
                 }
                 json_decref(prev);
                 prev = res;
         }
+        if (!prev) /* every plugin skipped: nothing was added */
+                return log_error_errno(-EINVAL, "Network '%s' has no plugin with anything to do",
+                                       strna(json_string_value(json_object_get(conflist, "name"))));
         *ret_result = TAKE_PTR(prev);
+        if (ret_added)
+                *ret_added = TAKE_PTR(added);
         return 0;
 }
 
-int cni_check_list(json_t *conflist, const CniRun *run, json_t *cached_result) {
+int cni_check_list(json_t *conflist, const CniRun *run, json_t *cached_result, json_t *added) {
         json_t *plugins = json_object_get(conflist, "plugins");
         for (size_t i = 0; i < json_array_size(plugins); i++) {
-                int r = plugin_call("CHECK", conflist, json_array_get(plugins, i), run, cached_result, NULL);
+                int r = plugin_call("CHECK", conflist, json_array_get(plugins, i), i, added, run,
+                                    cached_result, NULL);
                 if (r < 0)
                         return r;
         }

@@ -296,7 +296,8 @@ int verb_check(int argc, char *argv[], void *userdata) {
                         .cni_path = arg.cni_path,
                         .runtime_config = json_object_get(e, "runtimeConfig"),
                 };
-                r = cni_check_list(json_object_get(e, "config"), &run, json_object_get(e, "result"));
+                r = cni_check_list(json_object_get(e, "config"), &run, json_object_get(e, "result"),
+                                   json_object_get(e, "added"));
                 if (r < 0)
                         return r;
         }

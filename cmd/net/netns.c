@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <sched.h>
@@ -72,6 +73,28 @@ int netns_create(const char *path) {
                 return code == 10 ? -EPERM : code == 12 ? -EIO : -ECHILD;
         }
         return 0;
+}
+
+int netns_has_processes(const char *path) {
+        _cleanup_closedir_ DIR *proc = opendir("/proc");
+        struct stat ns, st;
+        struct dirent *de;
+        if (stat(path, &ns) < 0)
+                return -errno;
+        if (!proc)
+                return -errno;
+        while ((errno = 0, de = readdir(proc))) {
+                char p[sizeof(de->d_name) + sizeof("/ns/net")];
+                if (de->d_name[0] < '1' || de->d_name[0] > '9')
+                        continue;
+                snprintf(p, sizeof p, "%s/ns/net", de->d_name);
+                /* gone meanwhile, a zombie, or not ours to look at: not in a namespace we can lose */
+                if (fstatat(dirfd(proc), p, &st, 0) < 0)
+                        continue;
+                if (st.st_ino == ns.st_ino && st.st_dev == ns.st_dev)
+                        return 1;
+        }
+        return errno > 0 ? -errno : 0;
 }
 
 int netns_remove(const char *path) {

@@ -26,8 +26,8 @@ typedef struct NetworkSpec {
         size_t n_subnets, n_gateways, n_ranges;
         bool ipv6, internal, disable_dns;
         bool ignore_existing; /* create --ignore: an existing network is no error (and is left as it is) */
-        json_t *labels;             /* object */
-        json_t *options;            /* object: parent, mode, mtu, vlan, ... */
+        json_t *labels;       /* object */
+        json_t *options;      /* object: parent, mode, mtu, vlan, ... */
         const char *check_cni_path; /* when set, the plugins must answer VERSION from there */
 } NetworkSpec;
 
