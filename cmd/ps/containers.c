@@ -15,6 +15,7 @@
 #include "macro.h"
 #include "oci.h"
 #include "paths.h"
+#include "record-scan.h"
 
 void container_done(Container *c) {
         c->id = mfree(c->id);
@@ -50,20 +51,70 @@ char *container_name_of_id(const char *id) {
         return NULL;
 }
 
+/* One reading buffer per loader thread, reused for every record it reads. */
+typedef struct RecordBuffer {
+        char *data;
+        size_t size;
+} RecordBuffer;
+
+static void record_buffer_done(RecordBuffer *b) {
+        b->data = mfree(b->data);
+        b->size = 0;
+}
+
 /* Read through a dirfd of $ROOT/containers: two path components per record instead of the whole root path,
- * which is most of the cost of a listing on a slow filesystem. The checks are container_load()'s. */
-static int read_record(int dfd, const char *id, json_t **ret, char **ret_error) {
+ * which is most of the cost of a listing on a slow filesystem. Records are regular files that berth-run
+ * replaces by rename(), so a read that leaves the buffer short has reached the end: openat, one read and
+ * close are the whole cost of a record below the buffer size. The limit is container_load()'s. */
+static int read_record_text(int dfd, const char *id, RecordBuffer *b, size_t *ret_len) {
         char path[sizeof("/container.json") + 64];
-        _cleanup_free_ char *buf = NULL;
-        json_t *j = NULL;
-        size_t len;
-        int r;
+        size_t len = 0;
 
         snprintf(path, sizeof path, "%s/container.json", id);
-        r = read_full_file_at(dfd, path, CONTAINER_RECORD_MAX, &buf, &len);
+        _cleanup_close_ int fd = openat(dfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        for (;;) {
+                if (len == b->size) {
+                        if (b->size > CONTAINER_RECORD_MAX)
+                                return -EFBIG;
+                        size_t n = b->size ? b->size * 2 : 64 * 1024;
+                        char *d = realloc(b->data, n);
+                        if (!d)
+                                return -ENOMEM;
+                        b->data = d;
+                        b->size = n;
+                }
+                ssize_t k = read(fd, b->data + len, b->size - len);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                len += (size_t) k;
+                if (len > CONTAINER_RECORD_MAX)
+                        return -EFBIG;
+                if (k == 0 || len < b->size)
+                        break;
+        }
+        *ret_len = len;
+        return 0;
+}
+
+/* With sparse, the record holds only what the listing reads (record_listing_keep), parsed by the scanner;
+ * whatever the scanner is unsure of, every broken record included, is parsed by jansson as for inspect. */
+static int read_record(int dfd, const char *id, bool sparse, RecordBuffer *b, json_t **ret,
+                       char **ret_error) {
+        json_t *j = NULL;
+        size_t len = 0;
+        int r;
+
+        r = read_record_text(dfd, id, b, &len);
         if (r < 0)
                 return r;
-        r = json_parse(buf, len, &j, ret_error);
+        r = sparse ? record_scan(b->data, len, record_listing_keep, &j) : RECORD_SCAN_UNSURE;
+        if (r == RECORD_SCAN_UNSURE)
+                r = json_parse(b->data, len, &j, ret_error);
         if (r < 0)
                 return r;
         if (!json_is_object(j) || !json_is_string(json_object_get(j, "Id"))) {
@@ -76,7 +127,8 @@ static int read_record(int dfd, const char *id, json_t **ret, char **ret_error) 
 }
 
 /* Thread-safe: runs in the loader threads (no logging, no strerror()). */
-static int load_container(int dfd, const char *id, const ReconcileContext *ctx, Container *ret) {
+static int load_container(int dfd, const char *id, const ReconcileContext *ctx, bool sparse, RecordBuffer *b,
+                          Container *ret) {
         _cleanup_free_ char *error = NULL, *why = NULL;
         Container c = {};
         int r;
@@ -84,7 +136,7 @@ static int load_container(int dfd, const char *id, const ReconcileContext *ctx, 
         c.id = strdup(id);
         if (!c.id)
                 return -ENOMEM;
-        r = read_record(dfd, id, &c.record, &error);
+        r = read_record(dfd, id, sparse, b, &c.record, &error);
         if (r == -ENOMEM) {
                 container_done(&c);
                 return r;
@@ -146,12 +198,13 @@ typedef struct Loader {
 } Loader;
 
 static void *loader_thread(void *userdata) {
+        _cleanup_(record_buffer_done) RecordBuffer b = {};
         Loader *l = userdata;
         for (;;) {
                 size_t i = __atomic_fetch_add(&l->next, 1, __ATOMIC_RELAXED);
                 if (i >= l->n)
                         return NULL;
-                l->results[i] = load_container(l->dfd, l->ids[i], l->ctx, &l->items[i]);
+                l->results[i] = load_container(l->dfd, l->ids[i], l->ctx, true, &b, &l->items[i]);
         }
 }
 
@@ -216,7 +269,8 @@ int container_load_one(const char *name_or_id, const ReconcileContext *ctx, Cont
         _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
                 return -errno;
-        return load_container(dfd, id, ctx, ret);
+        _cleanup_(record_buffer_done) RecordBuffer b = {};
+        return load_container(dfd, id, ctx, false, &b, ret);
 }
 
 const char *container_name(const Container *c) {
