@@ -9,9 +9,13 @@
 # "running" (whose runtime directory is gone, so berth-ps reconciles them to exited: the full status check
 # runs). podman's containers are real: `podman create` N times with the flags of ENVIRONMENT.md, no scaling.
 # Runs anywhere as root; `make bench` runs it inside tests/world.sh. Needs podman, hyperfine, python3, jq.
+# BERTH_BENCH_PS_PODMAN=0 measures berth-ps alone (no podman containers are made; for quick iterations), and
+# BERTH_BENCH_PS_RUNS sets hyperfine's runs (default 30).
 set -euo pipefail
 
 N=${1:-${BERTH_BENCH_PS_N:-1000}}
+with_podman=${BERTH_BENCH_PS_PODMAN:-1}
+runs=${BERTH_BENCH_PS_RUNS:-30}
 here=$(cd "${BASH_SOURCE[0]%/*}" && pwd)
 build=${BERTH_BUILD:-$here/../../build}
 berth_ps=$build/berth-ps
@@ -19,21 +23,25 @@ berth_ps=$build/berth-ps
         echo "bench/ps: $berth_ps is not built" >&2
         exit 1
 }
-for c in podman hyperfine python3 jq; do
+tools=(hyperfine python3 jq)
+[[ $with_podman == 0 ]] || tools+=(podman)
+for c in "${tools[@]}"; do
         command -v "$c" >/dev/null || {
                 echo "bench/ps: $c is missing" >&2
                 exit 1
         }
 done
-layout=${BERTH_FIXTURES:-}
-if [[ -z $layout ]]; then
-        layout=$(ls -td /var/tmp/berth-fixtures/*/ 2>/dev/null | head -1)
-        layout=${layout%/}
+if [[ $with_podman != 0 ]]; then
+        layout=${BERTH_FIXTURES:-}
+        if [[ -z $layout ]]; then
+                layout=$(ls -td /var/tmp/berth-fixtures/*/ 2>/dev/null | head -1)
+                layout=${layout%/}
+        fi
+        [[ -n $layout && -f $layout/index.json ]] || {
+                echo "bench/ps: no fixture layout (run under tests/world.sh, or set BERTH_FIXTURES)" >&2
+                exit 1
+        }
 fi
-[[ -n $layout && -f $layout/index.json ]] || {
-        echo "bench/ps: no fixture layout (run under tests/world.sh, or set BERTH_FIXTURES)" >&2
-        exit 1
-}
 
 work=$(mktemp -d /var/tmp/berth-bench-ps.XXXXXX)
 P=(podman --root "$work/podman/root" --runroot "$work/podman/run" --cgroup-manager=cgroupfs --runtime=runc
@@ -75,18 +83,20 @@ for i in range(n):
     os.symlink(cid, os.path.join(root, "names", rec["Name"]))
 EOF
 
-echo "bench/ps: $N podman containers (podman create, ~0.1 s each)" >&2
-"${P[@]}" pull -q "oci:$layout:busybox" >"$work/image-id"
-image=$(<"$work/image-id")
-for ((i = 0; i < N; i++)); do
-        "${P[@]}" create -q --name "c$i" --network none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
-                --label "n=$i" "$image" sleep 100 >/dev/null
-done
-have=$("${P[@]}" ps -a -q | wc -l)
-((have == N)) || {
-        echo "bench/ps: podman has $have containers, expected $N" >&2
-        exit 1
-}
+if [[ $with_podman != 0 ]]; then
+        echo "bench/ps: $N podman containers (podman create, ~0.1 s each)" >&2
+        "${P[@]}" pull -q "oci:$layout:busybox" >"$work/image-id"
+        image=$(<"$work/image-id")
+        for ((i = 0; i < N; i++)); do
+                "${P[@]}" create -q --name "c$i" --network none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
+                        --label "n=$i" "$image" sleep 100 >/dev/null
+        done
+        have=$("${P[@]}" ps -a -q | wc -l)
+        ((have == N)) || {
+                echo "bench/ps: podman has $have containers, expected $N" >&2
+                exit 1
+        }
+fi
 have=$("$berth_ps" --root "$work/berth/root" --runroot "$work/berth/run" -a -q | wc -l)
 ((have == N)) || {
         echo "bench/ps: berth-ps lists $have containers, expected $N" >&2
@@ -94,7 +104,25 @@ have=$("$berth_ps" --root "$work/berth/root" --runroot "$work/berth/run" -a -q |
 }
 
 B=("$berth_ps" --root "$work/berth/root" --runroot "$work/berth/run")
-hyperfine -N --warmup 3 --runs 30 --export-json "$work/h.json" \
+stamp="$(nproc) cores, $(date -u '+%Y-%m-%d %H:%M'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+if [[ $with_podman == 0 ]]; then
+        # berth-ps alone, or against an older build of it (BERTH_BENCH_PS_BASELINE=path/to/berth-ps)
+        base=${BERTH_BENCH_PS_BASELINE:-}
+        O=("$base" --root "$work/berth/root" --runroot "$work/berth/run")
+        cmds=()
+        for f in "-a" "-a --format json" "-a -q"; do
+                cmds+=(-n "berth-ps $f" "${B[*]} $f")
+                [[ -z $base ]] || cmds+=(-n "baseline $f" "${O[*]} $f")
+        done
+        hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/h.json" "${cmds[@]}" >&2
+        echo
+        echo "Listing $N containers ($stamp):"
+        echo
+        jq -r '.results[] | "| \(.command) | \(.mean * 1000 | . * 10 | round / 10) ms ± \(.stddev * 1000 | . * 10 | round / 10) | min \(.min * 1000 | . * 10 | round / 10) ms | user \(.user * 1000 | round) ms, sys \(.system * 1000 | round) ms |"' \
+                "$work/h.json"
+        exit 0
+fi
+hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/h.json" \
         -n "berth-ps -a" "${B[*]} -a" \
         -n "podman ps -a" "${P[*]} ps -a" \
         -n "berth-ps -a --format json" "${B[*]} -a --format json" \
@@ -103,7 +131,7 @@ hyperfine -N --warmup 3 --runs 30 --export-json "$work/h.json" \
         -n "podman ps -a -q" "${P[*]} ps -a -q" >&2
 
 echo
-echo "Listing $N containers ($(nproc) cores, $(date -u +%Y-%m-%d); podman $(podman --version | awk '{print $3}'), real containers made with \`podman create\`; berth records written as berth-run writes them):"
+echo "Listing $N containers ($stamp; podman $(podman --version | awk '{print $3}'), real containers made with \`podman create\`; berth records written as berth-run writes them):"
 echo
 echo "| command | berth-ps | podman | ratio |"
 echo "| --- | --- | --- | --- |"
