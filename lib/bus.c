@@ -109,36 +109,72 @@ static int wait_for_job(sd_bus *bus, JobWait *w) {
         return streq(w->result, "done") ? 0 : -EIO;
 }
 
-static int call_with_job(sd_bus *bus, sd_bus_message *m, sd_bus_error *error, char **ret_result) {
-        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
+struct BusJob {
+        sd_bus *bus;
+        sd_bus_slot *slot;
+        JobWait w;
+        char *path;
+};
+
+BusJob *bus_job_free(BusJob *j) {
+        if (!j)
+                return NULL;
+        sd_bus_slot_unref(j->slot);
+        sd_bus_unref(j->bus);
+        free(j->w.result);
+        free(j->path);
+        free(j);
+        return NULL;
+}
+
+/* Send m, a method returning a job path, and return the job to wait for. The manager announces JobRemoved to
+ * every client of its private socket, so no Subscribe is needed; the match is made before the call, or a
+ * fast job's JobRemoved would be lost. */
+static int call_job_async(sd_bus *bus, sd_bus_message *m, sd_bus_error *error, BusJob **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        JobWait w = {};
+        _cleanup_(bus_job_freep) BusJob *j = calloc(1, sizeof *j);
         const char *job;
         int r;
 
-        /* Subscribe before the call, or a fast job's JobRemoved is lost. */
-        r = sd_bus_match_signal(bus, &slot, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                                "org.freedesktop.systemd1.Manager", "JobRemoved", on_job_removed, &w);
+        if (!j)
+                return -ENOMEM;
+        j->bus = sd_bus_ref(bus);
+        r = sd_bus_match_signal(bus, &j->slot, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                "org.freedesktop.systemd1.Manager", "JobRemoved", on_job_removed, &j->w);
         if (r < 0)
                 return r;
-        (void) sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                                  "org.freedesktop.systemd1.Manager", "Subscribe", NULL, NULL, NULL);
         r = sd_bus_call(bus, m, 0, error, &reply);
         if (r < 0)
                 return r;
         r = sd_bus_message_read(reply, "o", &job);
         if (r < 0)
                 return r;
-        w.job = job;
-        r = wait_for_job(bus, &w);
+        j->path = strdup(job);
+        if (!j->path)
+                return -ENOMEM;
+        j->w.job = j->path;
+        *ret = TAKE_PTR(j);
+        return 0;
+}
+
+int bus_job_wait(BusJob *j, char **ret_result) {
+        int r = wait_for_job(j->bus, &j->w);
         if (ret_result)
-                *ret_result = TAKE_PTR(w.result);
-        free(w.result);
+                *ret_result = TAKE_PTR(j->w.result);
         return r;
 }
 
-int bus_start_transient_unit(sd_bus *bus, const char *name, const char *mode, bus_append_t append_props,
-                             bus_append_t append_aux, void *userdata, sd_bus_error *error, char **ret_result) {
+static int call_with_job(sd_bus *bus, sd_bus_message *m, sd_bus_error *error, char **ret_result) {
+        _cleanup_(bus_job_freep) BusJob *j = NULL;
+        int r = call_job_async(bus, m, error, &j);
+        if (r < 0)
+                return r;
+        return bus_job_wait(j, ret_result);
+}
+
+int bus_start_transient_unit_async(sd_bus *bus, const char *name, const char *mode,
+                                   bus_append_t append_props, bus_append_t append_aux, void *userdata,
+                                   sd_bus_error *error, BusJob **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         int r;
 
@@ -171,7 +207,18 @@ int bus_start_transient_unit(sd_bus *bus, const char *name, const char *mode, bu
         r = sd_bus_message_close_container(m);
         if (r < 0)
                 return r;
-        return call_with_job(bus, m, error, ret_result);
+        return call_job_async(bus, m, error, ret);
+}
+
+int bus_start_transient_unit(sd_bus *bus, const char *name, const char *mode, bus_append_t append_props,
+                             bus_append_t append_aux, void *userdata, sd_bus_error *error,
+                             char **ret_result) {
+        _cleanup_(bus_job_freep) BusJob *j = NULL;
+        int r = bus_start_transient_unit_async(bus, name, mode, append_props, append_aux, userdata, error,
+                                               &j);
+        if (r < 0)
+                return r;
+        return bus_job_wait(j, ret_result);
 }
 
 int bus_append_exec_start(sd_bus_message *m, char *const argv[]) {
@@ -183,7 +230,8 @@ int bus_append_exec_start(sd_bus_message *m, char *const argv[]) {
             (r = sd_bus_message_open_container(m, 'a', "(sasb)")) < 0 ||
             (r = sd_bus_message_open_container(m, 'r', "sasb")) < 0 ||
             (r = sd_bus_message_append(m, "s", argv[0])) < 0 ||
-            (r = sd_bus_message_append_strv(m, (char **) argv)) < 0 || (r = sd_bus_message_append(m, "b", 0)) < 0)
+            (r = sd_bus_message_append_strv(m, (char **) argv)) < 0 ||
+            (r = sd_bus_message_append(m, "b", 0)) < 0)
                 return r;
         for (int i = 0; i < 4; i++)
                 if ((r = sd_bus_message_close_container(m)) < 0)

@@ -91,6 +91,10 @@ inactive-or-failed"
         local pid
         pid=$(record web1 .State.Pid)
         grep -q 'berth-web1.scope' "/proc/$pid/cgroup" || die "container pid $pid is not in its scope: $(cat /proc/$pid/cgroup)"
+        # in every hierarchy, below the scope's own cgroup (runc was given its absolute path)
+        local scg
+        scg=$(systemctl --user show -P ControlGroup berth-web1.scope)
+        is "$(grep -cv ":$scg/container\$" "/proc/$pid/cgroup")" "0" "every line of /proc/$pid/cgroup is $scg/container"
         for _ in $(seq 50); do
                 [[ $(journalctl --no-pager -o cat CONTAINER_NAME=web1 | wc -l) -ge 2 ]] && break
                 sleep 0.1

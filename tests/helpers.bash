@@ -378,6 +378,19 @@ berth_teardown() {
                 fi
         fi
 
+        # Container cgroups (berth-NAME.scope and below, in any hierarchy) left behind; only in the world,
+        # whose cgroup trees are its own.
+        if [[ -n ${BERTH_WORLD:-} ]]; then
+                local cgs
+                cgs=$(find /sys/fs/cgroup -mindepth 1 -maxdepth 7 -type d -name 'berth-*.scope' 2>/dev/null | sort -r)
+                if [[ -n $cgs ]]; then
+                        while IFS= read -r m; do
+                                leaks+=("cgroup: $m")
+                                find "$m" -depth -type d -exec rmdir {} + 2>/dev/null || true
+                        done <<<"$cgs"
+                fi
+        fi
+
         # Network namespaces this test made.
         local now
         now=$(_berth_netns)

@@ -107,26 +107,25 @@ void monitor_runtime_delete(const char *runtime, const char *id) {
                         ;
 }
 
-void monitor_finish(Monitor *m, int exit_code, const char *error) {
-        int r;
+char *monitor_config_scope_cgroup(const char *id) {
+        _cleanup_free_ char *cfgp = container_path(id, "config.json");
+        json_auto_t *cfg = NULL;
+        if (!cfgp || json_read_file(cfgp, 64 * 1024 * 1024, &cfg, NULL) < 0)
+                return NULL;
+        const char *p = json_string_value(json_object_get(json_object_get(cfg, "linux"), "cgroupsPath"));
+        const char *slash = p ? strrchr(p, '/') : NULL;
+        if (!p || p[0] != '/' || !streq(slash, "/container") || slash == p)
+                return NULL;
+        return strndup(p, (size_t) (slash - p));
+}
 
-        phase("container exited");
-        r = record_set_exited(m->id, exit_code, error);
-        if (r < 0)
-                log_warning_errno(r, "Cannot record the exit of '%s', ignoring: %m", m->name);
+/* The runtime's state, the container's cgroups, the scope: what a restart also undoes. */
+void monitor_release(Monitor *m) {
         monitor_runtime_delete(m->runtime, m->id);
         monitor_cgroup_v1_cleanup(m->unit);
         if (cgroup_is_hybrid())
                 cgroup_unified_cleanup(m->unit);
         phase("runtime state deleted");
-        r = rootfs_umount(m->id);
-        if (r < 0)
-                log_warning_errno(r, "Cannot unmount the rootfs of '%s', ignoring: %m", m->name);
-        if (m->net_attached) {
-                r = net_detach(m->id);
-                if (r < 0)
-                        log_warning_errno(r, "Cannot detach '%s' from its networks, ignoring: %m", m->name);
-        }
         if (m->scope_made && !m->bus)
                 (void) bus_connect_manager(BUS_MANAGER_AUTO, &m->bus, NULL);
         if (m->scope_made && m->bus) {
@@ -135,7 +134,28 @@ void monitor_finish(Monitor *m, int exit_code, const char *error) {
                 _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
                 (void) bus_stop_unit(m->bus, m->unit, &e);
         }
-        phase("unmounted, scope stopped");
+        if (m->scope_cgroup)
+                cgroup_scope_cleanup(m->scope_cgroup);
+        phase("scope stopped");
+}
+
+void monitor_finish(Monitor *m, int exit_code, const char *error) {
+        int r;
+
+        phase("container exited");
+        r = record_set_exited(m->id, exit_code, error);
+        if (r < 0)
+                log_warning_errno(r, "Cannot record the exit of '%s', ignoring: %m", m->name);
+        monitor_release(m);
+        r = rootfs_umount(m->id);
+        if (r < 0)
+                log_warning_errno(r, "Cannot unmount the rootfs of '%s', ignoring: %m", m->name);
+        if (m->net_attached) {
+                r = net_detach(m->id);
+                if (r < 0)
+                        log_warning_errno(r, "Cannot detach '%s' from its networks, ignoring: %m", m->name);
+        }
+        phase("unmounted");
         if (m->health_timer)
                 health_timer_stop(m->name);
         if (m->rm) {

@@ -19,6 +19,7 @@ typedef struct Monitor {
         int restart_max, restart_count;
         sd_bus *bus;
         bool scope_made, net_attached;
+        char *scope_cgroup; /* the scope's cgroup when the runtime was given it by absolute path */
         int stdin_fd, stdout_fd, stderr_fd; /* for the runtime's child; -EBADF: inherit ours */
         int out_pipe, err_pipe;             /* detached: read ends, lines go to the journal */
         int log_fd;                         /* detached without journald: containers/<id>/ctr.log */
@@ -36,4 +37,7 @@ int monitor_supervise(Monitor *m, bool forward_signals);
 /* cleanup.c */
 void monitor_cgroup_v1_cleanup(const char *unit);
 void monitor_runtime_delete(const char *runtime, const char *id);
+/* The scope cgroup an absolute cgroupsPath in the container's config.json names, or NULL. */
+char *monitor_config_scope_cgroup(const char *id);
+void monitor_release(Monitor *m);
 void monitor_finish(Monitor *m, int exit_code, const char *error);

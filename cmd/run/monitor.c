@@ -15,6 +15,7 @@
 #include <systemd/sd-journal.h>
 #include <time.h>
 
+#include "attach.h"
 #include "bus.h"
 #include "container.h"
 #include "fileio.h"
@@ -41,6 +42,7 @@ static void monitor_done(Monitor *m) {
         free(m->image_name);
         free(m->unit);
         free(m->slice);
+        free(m->scope_cgroup);
         free(m->description);
         free(m->runtime);
         free(m->error);
@@ -148,6 +150,7 @@ int container_cleanup_dead(const char *id, int exit_code) {
         m.rm = false;
         m.net_attached = net_wanted(rec);
         json_decref(rec);
+        m.scope_cgroup = monitor_config_scope_cgroup(id);
         monitor_finish(&m, exit_code, NULL);
         return 0;
 }
@@ -287,14 +290,7 @@ static int supervise_with_restarts(Monitor *m, bool forward_signals) {
                 in_a_row++;
 
                 (void) record_set_exited(m->id, code, NULL);
-                monitor_runtime_delete(m->runtime, m->id);
-                monitor_cgroup_v1_cleanup(m->unit);
-                if (cgroup_is_hybrid())
-                        cgroup_unified_cleanup(m->unit);
-                if (m->scope_made && m->bus) {
-                        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
-                        (void) bus_stop_unit(m->bus, m->unit, &e);
-                }
+                monitor_release(m);
                 struct timespec ts = {(time_t) (delay / USEC_PER_SEC), (long) (delay % USEC_PER_SEC) * 1000};
                 (void) nanosleep(&ts, NULL);
                 if (stop_requested(m->id))
@@ -396,8 +392,9 @@ int container_start(const char *id, StartMode mode, bool interactive) {
                 m.err_pipe = e[0];
                 m.stdout_fd = o[1];
                 m.stderr_fd = e[1];
-                m.stdin_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                m.stdin_fd = attach_stdin(rec);
                 m.detached = true;
+                attach_listen(id); /* before the CLI returns, so that run -d; attach works */
                 /* o[1], e[1] and stdin stay open in m for restarts (--restart); the supervisor drains the
                  * pipes without waiting for EOF */
                 r = start_in_monitor(&m, rec, notify_w);
@@ -407,14 +404,17 @@ int container_start(const char *id, StartMode mode, bool interactive) {
                 (void) dup2(null, 0);
                 (void) dup2(null, 1);
                 (void) dup2(null, 2);
-                if (r != 0)
+                if (r != 0) {
+                        attach_finish(id, r);
                         _exit(r);
+                }
                 /* The monitor lives as long as the container: give back what starting it needed (the bus
                  * connection is made again if the exit needs it). */
                 m.bus = sd_bus_flush_close_unref(m.bus);
                 (void) malloc_trim(0);
                 drop_code_pages();
                 r = supervise_with_restarts(&m, false);
+                attach_finish(id, r < 0 ? EXIT_BERTH_FAILED : r);
                 monitor_finish(&m, r < 0 ? EXIT_BERTH_FAILED : r, NULL);
                 monitor_done(&m);
                 _exit(0);

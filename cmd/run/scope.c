@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <stdio.h>
@@ -67,19 +68,86 @@ static int append_props(sd_bus_message *m, void *userdata) {
         return 0;
 }
 
+static int start_failed(const ScopeParams *p, const sd_bus_error *error, const char *result, int r) {
+        if (sd_bus_error_has_name(error, "org.freedesktop.systemd1.UnitExists"))
+                return log_error_errno(-EEXIST, "Unit '%s' exists already", p->unit);
+        return log_error_errno(r, "Cannot start unit '%s': %s%s%s", p->unit, bus_error_message(error, r),
+                               result ? ", job result " : "", result ?: "");
+}
+
+int scope_start_async(sd_bus *bus, const ScopeParams *p, BusJob **ret) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r = bus_start_transient_unit_async(bus, p->unit, "fail", append_props, NULL, (void *) p, &error,
+                                               ret);
+        return r < 0 ? start_failed(p, &error, NULL, r) : 0;
+}
+
+int scope_wait(BusJob *job, const ScopeParams *p) {
+        _cleanup_free_ char *result = NULL;
+        int r = bus_job_wait(job, &result);
+        return r < 0 ? start_failed(p, NULL, result, r) : 0;
+}
+
+/* Names systemd escapes with a leading "_" in cgroup paths (cg_escape()): we only predict plain ones. */
+static bool cgroup_name_plain(const char *n, size_t len) {
+        static const char *const controllers[] = {
+                "cpu",          "cpuacct",  "cpuset", "memory",     "devices", "freezer",
+                "net_cls",      "net_prio", "blkio",  "perf_event", "hugetlb", "pids",
+                "rdma",         "misc",     "io",     "cgroup",     "tasks",   "notify_on_release",
+                "release_agent"};
+        if (len == 0 || n[0] == '_' || n[0] == '.')
+                return false;
+        for (size_t i = 0; i < ELEMENTSOF(controllers); i++) {
+                size_t l = strlen(controllers[i]);
+                if (len >= l && strncmp(n, controllers[i], l) == 0 && (len == l || n[l] == '.'))
+                        return false;
+        }
+        return true;
+}
+
+int scope_cgroup_predict(sd_bus *bus, const char *slice, const char *unit, char **ret) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *root = NULL, *path = NULL;
+        size_t len = 0;
+        int r;
+
+        if (!endswith(slice, ".slice") || !cgroup_name_plain(unit, strlen(unit)))
+                return -EINVAL;
+        r = sd_bus_get_property_string(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                       "org.freedesktop.systemd1.Manager", "ControlGroup", &error, &root);
+        if (r < 0)
+                return r;
+        FILE *f = open_memstream(&path, &len);
+        if (!f)
+                return -ENOMEM;
+        fputs(streq(root, "/") ? "" : root, f);
+        /* "a-b.slice" lives in /a.slice/a-b.slice; "-.slice" is the root */
+        size_t stem = strlen(slice) - strlen(".slice");
+        if (!streq(slice, "-.slice"))
+                for (size_t i = 0; i <= stem; i++) {
+                        if (i < stem && slice[i] != '-')
+                                continue;
+                        if (i == 0 || slice[i - 1] == '-' || !cgroup_name_plain(slice, i)) {
+                                fclose(f);
+                                return -EINVAL;
+                        }
+                        fprintf(f, "/%.*s.slice", (int) i, slice);
+                }
+        fprintf(f, "/%s", unit);
+        if (fclose(f) != 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(path);
+        return 0;
+}
+
 int scope_start(sd_bus *bus, const ScopeParams *p, char **ret_cgroup) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_free_ char *result = NULL;
         int r;
 
         r = bus_start_transient_unit(bus, p->unit, "fail", append_props, NULL, (void *) p, &error, &result);
-        if (r < 0) {
-                if (sd_bus_error_has_name(&error, "org.freedesktop.systemd1.UnitExists"))
-                        return log_error_errno(-EEXIST, "Unit '%s' exists already", p->unit);
-                return log_error_errno(r, "Cannot start unit '%s': %s%s%s", p->unit,
-                                       bus_error_message(&error, r), result ? ", job result " : "",
-                                       result ?: "");
-        }
+        if (r < 0)
+                return start_failed(p, &error, result, r);
         if (ret_cgroup) {
                 r = bus_unit_get_string(bus, p->unit, "org.freedesktop.systemd1.Scope", "ControlGroup",
                                         ret_cgroup);
@@ -140,6 +208,33 @@ int cgroup_unified_move(const char *from, const char *to) {
                                 return -errno;
         }
         return 0;
+}
+
+void cgroup_scope_cleanup(const char *scope_cgroup) {
+        _cleanup_free_ char *c = path_join(scope_cgroup, "container");
+        const char *mnts[32];
+        size_t n = 0;
+        DIR *d = NULL;
+        struct statfs fs;
+
+        if (!c)
+                return;
+        if (statfs("/sys/fs/cgroup", &fs) >= 0 && fs.f_type == CGROUP2_SUPER_MAGIC)
+                mnts[n++] = "";
+        else if ((d = opendir("/sys/fs/cgroup")))
+                for (struct dirent *de; n < ELEMENTSOF(mnts) && (de = readdir(d));)
+                        if (de->d_type == DT_DIR && de->d_name[0] != '.')
+                                mnts[n++] = de->d_name;
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *a = path_join("/sys/fs/cgroup", mnts[i], c);
+                _cleanup_free_ char *b = path_join("/sys/fs/cgroup", mnts[i], scope_cgroup);
+                if (a && b) {
+                        (void) rmdir(a);
+                        (void) rmdir(b); /* where systemd did not make it, nobody else removes it */
+                }
+        }
+        if (d)
+                closedir(d);
 }
 
 void cgroup_unified_cleanup(const char *unit) {

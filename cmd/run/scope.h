@@ -6,6 +6,8 @@
 #include <sys/types.h>
 #include <systemd/sd-bus.h>
 
+#include "bus.h"
+
 typedef struct ScopeParams {
         const char *unit;  /* berth-NAME.scope */
         const char *slice; /* machine.slice */
@@ -23,6 +25,17 @@ typedef struct ScopeParams {
 /* Start the transient scope on the manager in *bus (lib/bus.h). Returns -EHOSTDOWN without a manager. The
  * scope's cgroup path (ControlGroup) goes to *ret_cgroup. */
 int scope_start(sd_bus *bus, const ScopeParams *p, char **ret_cgroup);
+
+/* The same in two steps: send the request (the scope's PIDs are moved when the job runs), then wait for the
+ * job. */
+int scope_start_async(sd_bus *bus, const ScopeParams *p, BusJob **ret);
+int scope_wait(BusJob *job, const ScopeParams *p);
+/* The cgroup path the scope of `unit` in `slice` gets from this manager, before it exists (so that the
+ * runtime can create the container's cgroup below it while the manager makes the scope); -EINVAL for names
+ * systemd would escape. */
+int scope_cgroup_predict(sd_bus *bus, const char *slice, const char *unit, char **ret);
+/* Remove <scope>/container and <scope> in every hierarchy, where they are left (after the scope stopped). */
+void cgroup_scope_cleanup(const char *scope_cgroup);
 
 /* cgroup v1 controllers next to cgroup2 at /sys/fs/cgroup/unified (this kind of host) */
 bool cgroup_is_hybrid(void);

@@ -124,6 +124,44 @@ static int connect_manager(Monitor *m) {
         return 0;
 }
 
+/* Give the runtime the scope's cgroup by its absolute path, so that it can create the container's cgroup
+ * below it while the manager is still making the scope (the runtime and the scope start in parallel). False:
+ * the scope is made first, with the runtime in it, and the relative path of config.json applies. */
+static bool cgroups_path_absolute(Monitor *m) {
+        _cleanup_free_ char *scg = NULL, *cfgp = container_path(m->id, "config.json"), *cgp = NULL;
+        json_auto_t *cfg = NULL;
+        json_t *lx;
+
+        if (!cfgp || scope_cgroup_predict(m->bus, m->slice ?: "machine.slice", m->unit, &scg) < 0 ||
+            !(cgp = path_join(scg, "container")))
+                return false;
+        if (json_read_file(cfgp, 64 * 1024 * 1024, &cfg, NULL) < 0 ||
+            !json_is_object(lx = json_object_get(cfg, "linux")))
+                return false;
+        if (!streq_ptr(json_string_value(json_object_get(lx, "cgroupsPath")), cgp) &&
+            (json_object_set_new(lx, "cgroupsPath", json_string(cgp)) < 0 ||
+             json_write_file_atomic(cfgp, cfg) < 0))
+                return false;
+        free(m->scope_cgroup);
+        m->scope_cgroup = TAKE_PTR(scg);
+        return true;
+}
+
+/* `runc run --detach` returns once it has told its init to exec the command, not once it did: until then the
+ * init is a Go program that a signal (a quick `stop`) kills with exit status 2 instead of reaching the
+ * command. Wait (briefly) until the command runs. */
+static void wait_exec(pid_t pid) {
+        char p[64];
+        snprintf(p, sizeof p, "/proc/%d/comm", (int) pid);
+        for (int i = 0; i < 1000; i++) {
+                _cleanup_free_ char *comm = NULL;
+                if (read_full_file(p, 64, &comm, NULL) < 0 || !startswith(comm, "runc:["))
+                        return;
+                struct timespec ts = {0, 200 * 1000};
+                (void) nanosleep(&ts, NULL);
+        }
+}
+
 int monitor_spawn_runtime(Monitor *m) {
         _cleanup_free_ char *logfile = container_run_path(m->id, "runtime.log");
         _cleanup_free_ char *pidfile = container_run_path(m->id, "pid");
@@ -134,6 +172,8 @@ int monitor_spawn_runtime(Monitor *m) {
         int go[2] = {-EBADF, -EBADF};
         _cleanup_(child_killp) pid_t child = 0;
         pid_t placeholder = 0;
+        _cleanup_(bus_job_freep) BusJob *job = NULL;
+        ScopeParams scope = {};
         int r, status;
 
         if (!logfile || !pidfile || !bundle || !rundir)
@@ -153,6 +193,7 @@ int monitor_spawn_runtime(Monitor *m) {
                 if (r < 0)
                         return log_error_errno(r, "Cannot create the console socket in '%s': %m", bundle);
         }
+        bool parallel = m->bus && cgroups_path_absolute(m);
         if (pipe2(go, O_CLOEXEC) < 0)
                 return log_error_errno(errno, "pipe2() failed: %m");
 
@@ -171,8 +212,9 @@ int monitor_spawn_runtime(Monitor *m) {
                         (void) dup2(m->stdout_fd, 1);
                 if (m->stderr_fd >= 0)
                         (void) dup2(m->stderr_fd, 2);
-                /* the monitor blocks and ignores signals, and berth-run may itself have been started with some
-                 * ignored (nohup, a background job): the runtime and the container inherit none of that */
+                /* the monitor blocks and ignores signals, and berth-run may itself have been started with
+                 * some ignored (nohup, a background job): the runtime and the container inherit none of that
+                 */
                 spawn_reset_signals();
                 /* the runtime would run its own notify proxy: READY=1 is ours to relay */
                 (void) unsetenv("NOTIFY_SOCKET");
@@ -206,13 +248,13 @@ int monitor_spawn_runtime(Monitor *m) {
                 placeholder = spawn_placeholder(&placeholder_fd);
                 if (placeholder < 0)
                         return log_error_errno(placeholder, "fork() failed: %m");
-                pid_t pids[] = {child, placeholder};
-                ScopeParams p = {
+                pid_t pids[] = {placeholder, child};
+                scope = (ScopeParams){
                         .unit = m->unit,
                         .slice = m->slice,
                         .description = m->description,
                         .pids = pids,
-                        .n_pids = 2,
+                        .n_pids = parallel ? 1 : 2,
                         .memory_max = m->memory_max,
                         .cpu_quota_usec = m->cpu_quota_usec,
                         .cpu_weight = m->cpu_weight,
@@ -221,12 +263,22 @@ int monitor_spawn_runtime(Monitor *m) {
                         .kill_signal = m->stop_signal,
                 };
                 phase("runtime forked, starting the scope");
-                r = scope_start(m->bus, &p, &cgroup);
-                if (r < 0)
-                        return r;
-                m->scope_made = true;
+                if (parallel) {
+                        r = scope_start_async(m->bus, &scope, &job);
+                        if (r < 0)
+                                return r;
+                        m->scope_made = true;
+                        cgroup = strdup(m->scope_cgroup);
+                        if (!cgroup)
+                                return log_oom();
+                } else {
+                        r = scope_start(m->bus, &scope, &cgroup);
+                        if (r < 0)
+                                return r;
+                        m->scope_made = true;
+                        phase("scope ready");
+                }
         }
-        phase("scope ready");
         if (write(go_w, "g", 1) != 1)
                 return log_error_errno(errno, "Cannot start the runtime: %m");
         go_w = safe_close(go_w);
@@ -250,6 +302,15 @@ int monitor_spawn_runtime(Monitor *m) {
                 if (errno != EINTR)
                         return log_error_errno(errno, "waitpid() failed: %m");
         child = 0;
+        if (job) {
+                /* done by now: the runtime takes longer than the manager */
+                r = scope_wait(job, &scope);
+                phase("scope ready");
+                if (r < 0) {
+                        m->error = strdup("the systemd scope could not be started");
+                        return r; /* the caller's cleanup deletes (kills) what the runtime started */
+                }
+        }
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
                 r = runtime_error_status(logfile, &msg);
                 log_error("Cannot start container '%s': %s", m->name,
@@ -266,6 +327,7 @@ int monitor_spawn_runtime(Monitor *m) {
                 return log_error_errno(r < 0 ? r : -EBADMSG, "Cannot read the runtime's pid file '%s'",
                                        pidfile);
         m->pid = pid;
+        wait_exec(pid);
 
         if (cgroup && cgroup_is_hybrid()) {
                 _cleanup_free_ char *cur = NULL;
