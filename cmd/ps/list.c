@@ -65,9 +65,14 @@ static int print_table(const Container *const *v, size_t n, bool no_trunc, usec_
         return table_print(t, stdout);
 }
 
+/* The listing and its JSON live until exit, in globals so that leak checkers see them: freeing a thousand
+ * trees just before exit() costs more time than the scanner takes to build them. */
+static ContainerList listing;
+static json_t *listing_json;
+
 int verb_list(const PsArgs *a) {
         _cleanup_(container_filter_freep) ContainerFilter *filter = NULL;
-        _cleanup_(container_list_done) ContainerList l = {};
+        ContainerList *l = &listing;
         ReconcileContext ctx;
         int r;
 
@@ -75,23 +80,23 @@ int verb_list(const PsArgs *a) {
         if (r < 0)
                 return r;
         reconcile_context_init(&ctx);
-        r = containers_load_all(&ctx, &l);
+        r = containers_load_all(&ctx, l);
         if (r < 0)
                 return r;
 
         bool all = a->all || a->last >= 0 || json_object_get(a->filters, "status");
-        _cleanup_free_ const Container **v = calloc(l.n ?: 1, sizeof(Container *));
+        _cleanup_free_ const Container **v = calloc(l->n ?: 1, sizeof(Container *));
         size_t n = 0;
         if (!v)
                 return log_oom();
-        for (size_t i = 0; i < l.n; i++) {
+        for (size_t i = 0; i < l->n; i++) {
                 if (a->last >= 0 && n >= (size_t) a->last)
                         break;
-                if (!all && !shown_without_all(&l.items[i]))
+                if (!all && !shown_without_all(&l->items[i]))
                         continue;
-                if (!container_filter_match(filter, &l.items[i]))
+                if (!container_filter_match(filter, &l->items[i]))
                         continue;
-                v[n++] = &l.items[i];
+                v[n++] = &l->items[i];
         }
 
         for (size_t i = 0; i < n; i++)
@@ -106,7 +111,7 @@ int verb_list(const PsArgs *a) {
         if (arg_output == OUTPUT_TABLE)
                 return print_table(v, n, a->no_trunc, ctx.now);
 
-        json_auto_t *arr = json_array();
+        json_t *arr = listing_json = json_array();
         if (!arr)
                 return log_oom();
         for (size_t i = 0; i < n; i++)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "macro.h"
 #include "record-scan.h"
 
 static const RecordKeep config_keep[] = {{"Cmd"}, {"Entrypoint"}, {"Labels"}, {}};
@@ -52,6 +53,7 @@ typedef struct Scanner {
         char *scratch; /* decoded strings with escapes; as long as the text */
         KeySpan *keys; /* the member names of the open objects, innermost last */
         size_t n_keys, n_keys_alloc;
+        bool keys_on_heap;
 } Scanner;
 
 static int scan_value(Scanner *s, json_t **ret);
@@ -369,7 +371,7 @@ static int scan_array(Scanner *s, const RecordKeep *elem_only, json_t **ret) {
 
 static const RecordKeep *keep_find(const RecordKeep *only, const char *key, size_t len) {
         for (const RecordKeep *k = only; k->key; k++)
-                if (strncmp(k->key, key, len) == 0 && k->key[len] == 0)
+                if (k->key[0] == *key && strncmp(k->key, key, len) == 0 && k->key[len] == 0)
                         return k;
         return NULL;
 }
@@ -423,13 +425,17 @@ static int scan_object(Scanner *s, const RecordKeep *only, json_t **ret) {
                         if (r < 0)
                                 break;
                         if (s->n_keys >= s->n_keys_alloc) {
-                                size_t n = s->n_keys_alloc ? s->n_keys_alloc * 2 : 64;
-                                KeySpan *k = realloc(s->keys, n * sizeof(KeySpan));
+                                size_t n = s->n_keys_alloc * 2;
+                                KeySpan *k = malloc(n * sizeof(KeySpan));
                                 if (!k) {
                                         r = -ENOMEM;
                                         break;
                                 }
+                                memcpy(k, s->keys, s->n_keys * sizeof(KeySpan));
+                                if (s->keys_on_heap)
+                                        free(s->keys);
                                 s->keys = k;
+                                s->keys_on_heap = true;
                                 s->n_keys_alloc = n;
                         }
                         s->keys[s->n_keys++] = (KeySpan){key, len};
@@ -492,7 +498,8 @@ static int scan_value(Scanner *s, json_t **ret) {
 }
 
 int record_scan(const char *buf, size_t len, const RecordKeep *keep, json_t **ret) {
-        Scanner s = {.p = buf, .end = buf + len, .len = len};
+        KeySpan keys[128];
+        Scanner s = {.p = buf, .end = buf + len, .len = len, .keys = keys, .n_keys_alloc = ELEMENTSOF(keys)};
         json_t *o = NULL;
 
         skip_ws(&s);
@@ -503,7 +510,8 @@ int record_scan(const char *buf, size_t len, const RecordKeep *keep, json_t **re
                         r = RECORD_SCAN_UNSURE;
         }
         free(s.scratch);
-        free(s.keys);
+        if (s.keys_on_heap)
+                free(s.keys);
         if (r < 0) {
                 json_decref(o);
                 return r;
