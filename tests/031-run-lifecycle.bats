@@ -242,3 +242,71 @@ Are you sure you want to continue? [y/N] " "no answer: nothing removed"
         [[ -L $BERTH_ROOT/names/pa-live ]] || die "a running container was pruned"
         run_tool berth-run rm -f pa-keep pa-live
 }
+
+# Start `berth-run attach [OPTIONS] NAME` (attach_bg NAME OPTIONS...) in the background (output in $BATS_TEST_TMPDIR/attach.{out,err}) and wait
+# until the monitor has accepted it.
+attach_bg() {
+        local name=$1 sock
+        sock=$BERTH_RUNROOT/containers/$(readlink "$BERTH_ROOT/names/$name")/attach.sock
+        [[ -S $sock ]] || die "no attach socket $sock"
+        local mon before
+        mon=$(record "$name" .State.MonitorPid)
+        before=$(ls "/proc/$mon/fd" | wc -l)
+        berth-run attach "${@:2}" "$name" >"$BATS_TEST_TMPDIR/attach.out" 2>"$BATS_TEST_TMPDIR/attach.err" &
+        ATTACH_PID=$!
+        # accepted once the monitor holds one more fd
+        for _ in $(seq 250); do
+                (($(ls "/proc/$mon/fd" | wc -l) > before)) && return 0
+                sleep 0.02
+        done
+        die "the monitor did not accept the attach"
+}
+
+@test "attach: follows the output (stdout and stderr apart) until the exit, exits with the code" {
+        run_tool berth-run run -d --name at1 "$IMG" sh -c 'while [ ! -e /tmp/go ]; do sleep 0.05; done; echo out; echo err >&2; exit 3'
+        attach_bg at1
+        run_tool berth-run exec at1 touch /tmp/go
+        local rc=0
+        wait "$ATTACH_PID" || rc=$?
+        is "$rc" "3" "attach exits with the container's code"
+        is "$(cat "$BATS_TEST_TMPDIR/attach.out")" "out"
+        is "$(cat "$BATS_TEST_TMPDIR/attach.err")" "err"
+        [[ ! -e $BERTH_RUNROOT/containers/$(readlink "$BERTH_ROOT/names/at1")/attach.sock ]] || die "the socket stayed"
+        run_tool 125 berth-run attach at1
+        is "$output" "berth-run: Container 'at1' is not running"
+        run_tool berth-run rm at1
+}
+
+@test "attach: stdin of a -i container; --no-stdin; signals are forwarded unless --sig-proxy=false" {
+        run_tool berth-run run -d -i --name at2 "$IMG" sh -c 'read x; echo "got $x"; read y; echo "then $y"; exit 4'
+        run_tool 124 timeout 1 berth-run attach --no-stdin --sig-proxy=false at2 <<<"ignored"
+        is "$output" "" "--no-stdin sent nothing"
+        run_tool 4 berth-run attach at2 <<<"hello
+world"
+        is "$output" "got hello
+then world" "the lines reached the container's stdin; the container's code"
+        run_tool berth-run rm at2
+        run_tool berth-run run -d --name at3 "$IMG" sh -c 'trap "echo got-term; exit 7" TERM; while :; do sleep 0.05; done'
+        attach_bg at3
+        kill -TERM "$ATTACH_PID"
+        local rc=0
+        wait "$ATTACH_PID" || rc=$?
+        is "$rc" "7"
+        is "$(cat "$BATS_TEST_TMPDIR/attach.out")" "got-term"
+        run_tool berth-run run -d --name at4 "$IMG" sh -c 'trap "exit 7" TERM; while :; do sleep 0.05; done'
+        attach_bg at4 --sig-proxy=false
+        kill -TERM "$ATTACH_PID"
+        wait "$ATTACH_PID" || true
+        run_tool berth-run exec at4 true
+        is "$status" "0" "--sig-proxy=false: the container still runs"
+        run_tool berth-run rm -f at3 at4
+}
+
+@test "attach: a -t -i container takes input through its terminal; ctrl-p ctrl-q detaches" {
+        run_tool berth-run run -d -i -t --name at5 "$IMG" sh
+        run_tool sh -c "{ printf 'echo hi >/tmp/f\\n'; sleep 0.5; printf '\\020\\021'; sleep 5; } | berth-run attach at5"
+        is "$status" "0" "detached"
+        run_tool berth-run exec at5 cat /tmp/f
+        is "$output" "hi" "the input reached the shell; it still runs"
+        run_tool berth-run rm -f at5
+}

@@ -31,6 +31,7 @@ static void help(void) {
                "  pause CONTAINER...            Freeze all processes\n"
                "  unpause CONTAINER...\n"
                "  prune [-f] [--filter F]       Remove all containers that are not running\n"
+               "  attach [--no-stdin] [--sig-proxy=false] CONTAINER  Attach to a running container\n"
                "  volume create|ls|rm|inspect|prune\n\n"
                "Options:\n" CLI_COMMON_HELP "\nSee berth-run(1).\n");
 }
@@ -86,6 +87,7 @@ static int run(int argc, char *argv[]) {
                 {"unpause", 2, VERB_ANY, verb_pause},
                 {"volume", 2, VERB_ANY, verb_volume},
                 {"prune", 1, VERB_ANY, verb_prune},
+                {"attach", 2, VERB_ANY, verb_attach},
                 {"healthcheck", 2, 2, verb_healthcheck},
                 {},
         };

@@ -14,6 +14,7 @@
 #include <systemd/sd-journal.h>
 #include <time.h>
 
+#include "attach.h"
 #include "bus.h"
 #include "container.h"
 #include "fileio.h"
@@ -83,6 +84,7 @@ static bool relay(Monitor *m, int fd, LineBuf *b, bool is_err) {
                 b->n = 0;
                 return false;
         }
+        attach_broadcast(is_err ? ATTACH_STDERR : ATTACH_STDOUT, b->buf + b->n, (size_t) k);
         b->n += (size_t) k;
         char *start = b->buf, *nl;
         while ((nl = memchr(start, '\n', b->n - (size_t) (start - b->buf)))) {
@@ -129,17 +131,18 @@ int monitor_supervise(Monitor *m, bool forward_signals) {
                 return log_error_errno(errno, "signalfd() failed: %m");
 
         for (;;) {
-                struct pollfd p[6] = {
+                struct pollfd p[6 + ATTACH_POLLFDS] = {
                         {.fd = sfd, .events = POLLIN},         {.fd = m->out_pipe, .events = POLLIN},
                         {.fd = m->err_pipe, .events = POLLIN}, {.fd = m->master, .events = POLLIN},
                         {.fd = in_fd, .events = POLLIN},       {.fd = m->notify_fd, .events = POLLIN},
                 };
+                attach_pollfds(p + 6);
                 if (status >= 0 && m->out_pipe < 0 && m->err_pipe < 0 && m->master < 0)
                         break;
                 /* After the exit, drain what is buffered in the pipes but do not wait for other writers. */
                 bool wait_healthy = status < 0 && !m->ready_sent && m->health &&
                                     streq_ptr(m->sdnotify, "healthy") && getenv("NOTIFY_SOCKET");
-                int n = poll(p, 6, status >= 0 ? 0 : wait_healthy ? 250 : -1);
+                int n = poll(p, ELEMENTSOF(p), status >= 0 ? 0 : wait_healthy ? 250 : -1);
                 if (wait_healthy) {
                         json_t *rec = NULL;
                         if (container_load(m->id, &rec, NULL) >= 0 &&
@@ -195,6 +198,7 @@ int monitor_supervise(Monitor *m, bool forward_signals) {
                 }
                 if (p[5].revents & POLLIN)
                         (void) notify_proxy_relay(m->notify_fd, getpid());
+                attach_handle(m, p + 6);
                 if (p[4].revents & (POLLIN | POLLHUP | POLLERR) && m->master >= 0) {
                         pump(in_fd, m->master, &in_fd);
                         if (in_fd < 0)
