@@ -13,10 +13,11 @@
 
 void spawn_reset_signals(void) {
         /* The raw system call: libc refuses signals 32 and 33 (reserved for itself), yet they can arrive
-         * ignored from our own parent, and Go programs such as runc pass them on untouched into the container. */
+         * ignored from our own parent, and Go programs such as runc pass them on untouched into the
+         * container. */
         struct {
                 unsigned long handler, flags, restorer, mask;
-        } dfl = { .handler = (unsigned long) SIG_DFL };
+        } dfl = {.handler = (unsigned long) SIG_DFL};
         sigset_t none;
 
         for (int sig = 1; sig < _NSIG; sig++)
@@ -88,11 +89,11 @@ int exec_sibling(const char *program, char *const argv[]) {
         return -errno;
 }
 
-int spawn_sibling(const char *program, char *const argv[], char **ret_stdout) {
+/* fork and exec the sibling; its stdout goes to out_fd if >= 0 */
+static int spawn_fork(const char *program, char *const argv[], int out_fd, pid_t *ret_pid) {
         _cleanup_free_ char *path = NULL;
         _cleanup_free_ char **v = NULL;
-        int pipefd[2] = { -EBADF, -EBADF };
-        int r, status;
+        int r;
 
         r = sibling_path(program, &path);
         if (r < 0)
@@ -100,45 +101,63 @@ int spawn_sibling(const char *program, char *const argv[], char **ret_stdout) {
         r = build_argv(path, program, argv, &v);
         if (r < 0)
                 return r;
-        if (ret_stdout && pipe2(pipefd, O_CLOEXEC) < 0)
-                return -errno;
-
         pid_t pid = fork();
-        if (pid < 0) {
-                r = -errno;
-                safe_close(pipefd[0]);
-                safe_close(pipefd[1]);
-                return r;
-        }
+        if (pid < 0)
+                return -errno;
         if (pid == 0) {
                 int null = open("/dev/null", O_RDWR | O_CLOEXEC);
                 if (null >= 0)
                         (void) dup2(null, STDIN_FILENO);
-                if (ret_stdout)
-                        (void) dup2(pipefd[1], STDOUT_FILENO);
+                if (out_fd >= 0)
+                        (void) dup2(out_fd, STDOUT_FILENO);
                 spawn_reset_signals();
                 execv(path, v);
                 _exit(127);
         }
-        _cleanup_free_ char *out = NULL;
-        if (ret_stdout) {
-                safe_close(pipefd[1]);
-                r = read_full_fd(pipefd[0], 1024 * 1024, &out, NULL);
-                safe_close(pipefd[0]);
-        } else
-                r = 0;
+        *ret_pid = pid;
+        return 0;
+}
+
+int spawn_sibling_start(const char *program, char *const argv[], pid_t *ret_pid) {
+        return spawn_fork(program, argv, -EBADF, ret_pid);
+}
+
+int spawn_sibling_wait(pid_t pid) {
+        int status;
         while (waitpid(pid, &status, 0) < 0)
                 if (errno != EINTR)
                         return -errno;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -EPROTO;
+}
+
+int spawn_sibling(const char *program, char *const argv[], char **ret_stdout) {
+        int pipefd[2] = {-EBADF, -EBADF};
+        pid_t pid;
+        int r;
+
+        if (ret_stdout && pipe2(pipefd, O_CLOEXEC) < 0)
+                return -errno;
+        r = spawn_fork(program, argv, pipefd[1], &pid);
+        safe_close(pipefd[1]);
+        if (r < 0) {
+                safe_close(pipefd[0]);
+                return r;
+        }
+        _cleanup_free_ char *out = NULL;
+        if (ret_stdout) {
+                r = read_full_fd(pipefd[0], 1024 * 1024, &out, NULL);
+                safe_close(pipefd[0]);
+        }
+        int status = spawn_sibling_wait(pid);
+        if (status < 0)
+                return status;
         if (r < 0)
                 return r;
-        if (!WIFEXITED(status))
-                return -EPROTO;
         if (ret_stdout) {
                 size_t l = strlen(out);
                 while (l > 0 && out[l - 1] == '\n')
                         out[--l] = 0;
                 *ret_stdout = TAKE_PTR(out);
         }
-        return WEXITSTATUS(status);
+        return status;
 }

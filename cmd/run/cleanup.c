@@ -146,8 +146,11 @@ void monitor_finish(Monitor *m, int exit_code, const char *error) {
         r = record_set_exited(m->id, exit_code, error);
         if (r < 0)
                 log_warning_errno(r, "Cannot record the exit of '%s', ignoring: %m", m->name);
+        pid_t umount_pid = 0;
+        r = rootfs_umount_start(m->id, &umount_pid);
         monitor_release(m);
-        r = rootfs_umount(m->id);
+        if (r >= 0)
+                r = rootfs_umount_finish(m->id, umount_pid);
         if (r < 0)
                 log_warning_errno(r, "Cannot unmount the rootfs of '%s', ignoring: %m", m->name);
         if (m->net_attached) {

@@ -61,22 +61,41 @@ int rootfs_mount(const char *id, const char *image_id) {
         return 0;
 }
 
-int rootfs_umount(const char *id) {
+int rootfs_umount_start(const char *id, pid_t *ret_pid) {
         _cleanup_free_ char *rootfs = container_path(id, "rootfs");
         int r;
+        *ret_pid = 0;
         if (!rootfs)
                 return -ENOMEM;
         r = rootfs_is_mounted(id);
         if (r <= 0)
                 return r;
         char *argv[] = {(char *) "umount", rootfs, NULL};
-        r = spawn_sibling("berth-unpack", argv, NULL);
-        if (r != 0) {
-                /* The mount is ours: if the sibling cannot undo it, do it ourselves rather than leak it. */
-                if (umount2(rootfs, MNT_DETACH) < 0)
-                        return log_error_errno(errno, "Cannot unmount '%s': %m", rootfs);
-        }
+        if (spawn_sibling_start("berth-unpack", argv, ret_pid) < 0)
+                *ret_pid = -1; /* rootfs_umount_finish() does it itself */
         return 0;
+}
+
+int rootfs_umount_finish(const char *id, pid_t pid) {
+        if (pid == 0)
+                return 0;
+        if (pid > 0 && spawn_sibling_wait(pid) == 0)
+                return 0;
+        /* The mount is ours: if the sibling cannot undo it, do it ourselves rather than leak it. */
+        _cleanup_free_ char *rootfs = container_path(id, "rootfs");
+        if (!rootfs)
+                return -ENOMEM;
+        if (umount2(rootfs, MNT_DETACH) < 0 && errno != EINVAL)
+                return log_error_errno(errno, "Cannot unmount '%s': %m", rootfs);
+        return 0;
+}
+
+int rootfs_umount(const char *id) {
+        pid_t pid;
+        int r = rootfs_umount_start(id, &pid);
+        if (r < 0)
+                return r;
+        return rootfs_umount_finish(id, pid);
 }
 
 int rootfs_prepare(int rootfd, const char *cwd, char **ret_why) {

@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <sys/types.h>
+
 /* The container's rootfs: an overlay mounted by berth-unpack on $ROOT/containers/<id>/rootfs, with the
  * container's own upper/ and work/ dirs beside it (docs/design.md, layer store contract). */
 int rootfs_mount(const char *id, const char *image_id);
+/* rootfs_umount() in two steps (berth-unpack umount runs meanwhile); a pid of 0: nothing was mounted. */
+int rootfs_umount_start(const char *id, pid_t *ret_pid);
+int rootfs_umount_finish(const char *id, pid_t pid);
 int rootfs_umount(const char *id);
 /* Is the rootfs of id mounted right now? */
 int rootfs_is_mounted(const char *id);
