@@ -69,6 +69,18 @@ static int print_table(const Container *const *v, size_t n, bool no_trunc, usec_
  * trees just before exit() costs more time than the scanner takes to build them. */
 static ContainerList listing;
 static json_t *listing_json;
+static char *listing_text;
+
+/* json_print()'s output, made in memory and written at once: jansson writes to a FILE piece by piece, one
+ * locked fwrite() each, which costs more than building the text. */
+static int print_json(json_t *j) {
+        char *s = listing_text = json_dumps(j, JSON_INDENT(4) | JSON_SORT_KEYS);
+        if (!s)
+                return -ENOMEM;
+        fputs(s, stdout);
+        fputc('\n', stdout);
+        return 0;
+}
 
 int verb_list(const PsArgs *a) {
         _cleanup_(container_filter_freep) ContainerFilter *filter = NULL;
@@ -121,7 +133,7 @@ int verb_list(const PsArgs *a) {
                                                   : container_ps_object(v[i], ctx.now)) < 0)
                         return log_oom();
         if (arg_output == OUTPUT_JSON)
-                r = json_print(arr, stdout);
+                r = print_json(arr);
         else if (arg_output == OUTPUT_TEMPLATE)
                 r = template_render_all(arg_template, arr, stdout);
         else
