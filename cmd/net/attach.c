@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "attach.h"
 #include "cni.h"
@@ -308,7 +309,10 @@ int net_attach(const AttachOptions *o, json_t **ret) {
         netns = netns_path(o->container_id);
         if (!netns)
                 return log_oom();
+        usec_t t0 = now_usec(CLOCK_MONOTONIC);
         r = netns_create(netns);
+        log_debug("Network namespace %s: %.1f ms", r == 0 ? "created" : "exists",
+                  (double) (now_usec(CLOCK_MONOTONIC) - t0) / 1000.0);
         if (r < 0)
                 return log_error_errno(r, "Cannot create the network namespace '%s': %m", netns);
         created = r == 0;
@@ -366,9 +370,12 @@ int net_detach(const char *id, char **networks, const char *cni_path) {
          * the background and in one batch, and each DEL gets CNI_NETNS="" (the spec: clean up what can be
          * cleaned up without it). Deleting a veth in the foreground, as the bridge plugin does, waits for
          * RCU grace periods: 10-40 ms here, the largest part of a detach. */
+        usec_t t0 = now_usec(CLOCK_MONOTONIC);
         if (!networks && json_object_size(nets) > 0 && netns_is_mounted(netns) &&
             netns_has_processes(netns) == 0) {
                 r = netns_remove(netns);
+                log_debug("Network namespace removed before DEL: %.1f ms",
+                          (double) (now_usec(CLOCK_MONOTONIC) - t0) / 1000.0);
                 if (r < 0)
                         log_debug_errno(r,
                                         "Cannot remove the network namespace '%s' before DEL, ignoring: %m",
