@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unit tests of berth-net's plugin lists (cmd/net/cni.c): a plugin with nothing to do is not executed, and
  * DEL and CHECK run exactly the plugins that ran ADD. The plugins are shell scripts that log their command.
- * Unit tests link lib/ only, so the source is compiled in here. */
+ * Also the process scan of cmd/net/netns.c. Unit tests link lib/ only, so the sources are compiled in here.
+ */
 #include <stdlib.h>
 #include <sys/stat.h>
 
 #include "../../cmd/net/cni.c"
+#include "../../cmd/net/link.c"
+#include "../../cmd/net/netns.c"
 #include "tap.h"
 
 static char dir[] = "/tmp/berth-test-net-cni.XXXXXX";
@@ -62,6 +65,12 @@ static char *added_str(json_t *a) {
 }
 
 int main(void) {
+        /* this process is in its own namespace; a namespace nobody is in: a bare file's inode matches none
+         */
+        CHECK(netns_has_processes("/proc/self/ns/net") == 1, "a process is in our network namespace");
+        CHECK(netns_has_processes("/proc/self/exe") == 0, "no process is in a namespace that is not one");
+        CHECK(netns_has_processes("/nonexistent") == -ENOENT, "a missing path is an error");
+
         CHECK(noop("{\"type\":\"portmap\"}"), "portmap without runtimeConfig has nothing to do");
         CHECK(noop("{\"type\":\"portmap\",\"runtimeConfig\":{\"portMappings\":[]}}"),
               "nor with no mappings");
