@@ -243,21 +243,30 @@ static bool stop_requested(const char *id) {
         return b;
 }
 
-/* Drop our mappings of the program's and libraries' code pages touched while starting (they stay in the page
- * cache and fault back in if run again): the monitor then costs little more than its own heap. Only r-x
- * mappings: their pages are never written, so nothing is lost (writable or RELRO data would be). */
-static void drop_code_pages(void) {
-        _cleanup_fclose_ FILE *f = fopen("/proc/self/maps", "re");
+/* Drop our mappings of the program's and libraries' pages touched while starting (they stay in the page cache
+ * and fault back in when used again): the monitor then costs little more than its own heap. Only read-only file
+ * mappings without a private copy of any page (smaps "Anonymous: 0"): code, rodata, headers. Relocated
+ * (RELRO) or written pages have private copies and are never dropped, so nothing is lost. */
+static void drop_file_pages(void) {
+        _cleanup_fclose_ FILE *f = fopen("/proc/self/smaps", "re");
         char line[512];
+        unsigned long a = 0, b = 0;
+        bool candidate = false;
         if (!f)
                 return;
         while (fgets(line, sizeof line, f)) {
-                unsigned long a, b;
+                unsigned long x, y;
                 char perms[5];
-                if (sscanf(line, "%lx-%lx %4s", &a, &b, perms) != 3 || !streq(perms, "r-xp") ||
-                    !strchr(line, '/'))
-                        continue;
-                (void) madvise((void *) a, b - a, MADV_DONTNEED);
+                unsigned long kb;
+                if (sscanf(line, "%lx-%lx %4s", &x, &y, perms) == 3) {
+                        a = x;
+                        b = y;
+                        candidate = (streq(perms, "r-xp") || streq(perms, "r--p")) && strchr(line, '/');
+                } else if (candidate && sscanf(line, "Anonymous: %lu kB", &kb) == 1) {
+                        if (kb == 0)
+                                (void) madvise((void *) a, b - a, MADV_DONTNEED);
+                        candidate = false;
+                }
         }
 }
 
@@ -412,7 +421,7 @@ int container_start(const char *id, StartMode mode, bool interactive) {
                  * connection is made again if the exit needs it). */
                 m.bus = sd_bus_flush_close_unref(m.bus);
                 (void) malloc_trim(0);
-                drop_code_pages();
+                drop_file_pages();
                 r = supervise_with_restarts(&m, false);
                 attach_finish(id, r < 0 ? EXIT_BERTH_FAILED : r);
                 monitor_finish(&m, r < 0 ? EXIT_BERTH_FAILED : r, NULL);
