@@ -173,9 +173,10 @@ $VICTIM/vr" "the symlinks were followed inside the root only"
         victim_is_empty
         run_tool berth-run rm -f -v vl
         # /../../../etc is the image's /etc: its content is copied into the volume, nothing of the host's
-        run_tool berth-run run --rm "$(hostile voletc)" sh -c 'cat /etc/shadow; grep -c " /etc " /proc/mounts'
+        run_tool berth-run run --rm "$(hostile voletc)" sh -c 'cat /etc/shadow; grep -c " /etc " /proc/mounts; grep -c 127.0.1.1 /etc/hosts'
         is "$output" "SECRET
-1"
+1
+1" "the image's /etc in a volume, berth's /etc/hosts on top of it"
         volumes_are_clean
         is "$(find "$BERTH_ROOT/volumes" -mindepth 1 -maxdepth 1 | wc -l)" "0" "run --rm removed the volumes"
         victim_is_empty

@@ -204,18 +204,6 @@ int spec_build(const SpecInput *in, json_t **ret, char **ret_why) {
                                      : (const char *const[]){"nosuid", "noexec", "nodev", "ro", NULL}));
         add_mount(mounts, "/sys/fs/cgroup", "cgroup", "cgroup",
                   opts((const char *const[]){"nosuid", "noexec", "nodev", "relatime", "ro", NULL}));
-        if (in->hosts_file)
-                add_mount(
-                        mounts, "/etc/hosts", "bind", in->hosts_file,
-                        opts((const char *const[]){"rbind", "rprivate", "nosuid", "nodev", "noexec", NULL}));
-        if (in->resolv_file)
-                add_mount(
-                        mounts, "/etc/resolv.conf", "bind", in->resolv_file,
-                        opts((const char *const[]){"rbind", "rprivate", "nosuid", "nodev", "noexec", NULL}));
-        if (in->hostname_file)
-                add_mount(
-                        mounts, "/etc/hostname", "bind", in->hostname_file,
-                        opts((const char *const[]){"rbind", "rprivate", "nosuid", "nodev", "noexec", NULL}));
         size_t i;
         json_t *b;
         json_array_foreach (in->binds, i, b) {
@@ -249,6 +237,22 @@ int spec_build(const SpecInput *in, json_t **ret, char **ret_why) {
                 for (char *x = extra ? strtok_r(extra, ",", &save) : NULL; x; x = strtok_r(NULL, ",", &save))
                         json_array_append_new(to, json_string(x));
                 add_mount(mounts, copy, "tmpfs", "tmpfs", to);
+        }
+        /* After the volumes, so that one on /etc (an image's VOLUME /etc) does not hide them; a -v or
+         * --tmpfs on the file itself wins, as with docker. */
+        const char *const etc_dst[] = {"/etc/hosts", "/etc/resolv.conf", "/etc/hostname"};
+        const char *const etc_src[] = {in->hosts_file, in->resolv_file, in->hostname_file};
+        for (size_t e = 0; e < ELEMENTSOF(etc_dst); e++) {
+                bool taken = false;
+                json_t *m;
+                size_t j;
+                json_array_foreach (mounts, j, m)
+                        if (streq_ptr(json_string_value(json_object_get(m, "destination")), etc_dst[e]))
+                                taken = true;
+                if (etc_src[e] && !taken)
+                        add_mount(mounts, etc_dst[e], "bind", etc_src[e],
+                                  opts((const char *const[]){"rbind", "rprivate", "nosuid", "nodev",
+                                                             "noexec", NULL}));
         }
         if (in->notify_dir)
                 add_mount(
