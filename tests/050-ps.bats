@@ -335,6 +335,50 @@ freeze_cg() {
         is "$stderr" "" "no warnings about containers that are not shown"
 }
 
+@test "ps: the listing's scanner and jansson read a record alike (table, JSON, templates, filters)" {
+        # The same record twice; the second has a member with an escaped name, which the scanner leaves to
+        # jansson (cmd/ps/record-scan.c), so the two reach the output through the two parsers.
+        local filter='.Created = "2026-01-02T03:04:05.5Z" | .State.StartedAt = "2026-01-02T03:04:06Z"
+                | .State.FinishedAt = "2026-01-02T03:05:06Z" | .State.ExitCode = 3
+                | .Config.Entrypoint = ["/bin/sh", "-c"] | .Config.Cmd = ["echo \"caf\u00e9\" \t\\ /x"]
+                | .Config.Labels = {tier: "web", "caf\u00e9": "\ud83d\ude00", quote: "a\"b\nc"}
+                | .NetworkSettings.Networks = {berth: {IPAddress: "10.88.0.2", Aliases: ["w"]}, other: {}}
+                | .NetworkSettings.Ports = {"80/tcp": [{HostIp: "", HostPort: "8080"}], "53/udp": null}
+                | .HostConfig = {AutoRemove: true, Memory: 1e9, PortBindings: {}, Env: ["A=1"]}
+                | .Mounts = [{Type: "bind", Source: "/srv", Destination: "/data"}, {Destination: "/é"}]
+                | .State.Health = {Status: "healthy", Log: [{Output: "ok"}]} | .Junk = [1.5, -0, {a: [null]}]'
+        make_record scanned exited "$filter"
+        local a=$ID
+        make_record parsed exited "$filter"
+        local b=$ID
+        local rec=$BERTH_ROOT/containers/$b/container.json
+        { printf '{"\\u004aunk2": 1,' && tail -c +2 "$rec"; } >"$rec.new" && mv "$rec.new" "$rec"
+        jq -e '.Junk2 == 1' "$rec" >/dev/null
+        run_tool berth-ps -a -q --log-level debug
+        assert_contains "$output" "Loaded 2 records, 1 of them parsed by jansson"
+
+        local f out_a out_b
+        for f in --format=json '--format={{.Names}}|{{.Command}}|{{.Labels}}|{{.Ports}}|{{.Mounts}}|{{.Networks}}|{{.Status}}|{{.CreatedAt}}' \
+                --no-trunc --filter=label=tier=web --filter=network=other --filter=ancestor=busybox; do
+                run_tool berth-ps -a "$f" --filter "id=$a"
+                out_a=${output//$a/ID}
+                out_a=${out_a//${a:0:12}/ID}
+                out_a=${out_a//scanned/NAME}
+                run_tool berth-ps -a "$f" --filter "id=$b"
+                out_b=${output//$b/ID}
+                out_b=${out_b//${b:0:12}/ID}
+                out_b=${out_b//parsed/NAME}
+                [[ -n $out_a && $out_a == "$out_b" ]] || die "berth-ps -a $f differs:"$'\n'"$out_a"$'\n'"$out_b"
+        done
+        run_tool berth-ps -a --format json --filter "id=$a"
+        is "$(json_field '.[0].Labels["caf\u00e9"]')" $'\xf0\x9f\x98\x80'
+        is "$(json_field '.[0].Command | join("|")')" '/bin/sh|-c|echo "café" '$'\t''\ /x'
+        is "$(json_field '.[0].Mounts | join(",")')" "/data,/é"
+        is "$(json_field '.[0].Networks | join(",")')" "berth,other"
+        is "$(json_field '.[0].AutoRemove')" true
+        is "$(json_field '.[0].ExitCode')" 3
+}
+
 @test "ps: a record replaced while listing is read whole (atomic rename), never half" {
         make_record churn exited
         # one writer replacing the record as berth-run does (temp file + rename), with varying sizes, for 1.5 s

@@ -56,6 +56,7 @@ char *container_name_of_id(const char *id) {
 typedef struct RecordBuffer {
         char *data;
         size_t size;
+        size_t n_unsure; /* records the scanner left to jansson */
 } RecordBuffer;
 
 static void record_buffer_done(RecordBuffer *b) {
@@ -114,8 +115,10 @@ static int read_record(int dfd, const char *id, bool sparse, RecordBuffer *b, js
         if (r < 0)
                 return r;
         r = sparse ? record_scan(b->data, len, record_listing_keep, &j) : RECORD_SCAN_UNSURE;
-        if (r == RECORD_SCAN_UNSURE)
+        if (r == RECORD_SCAN_UNSURE) {
+                b->n_unsure += sparse;
                 r = json_parse(b->data, len, &j, ret_error);
+        }
         if (r < 0)
                 return r;
         if (!json_is_object(j) || !json_is_string(json_object_get(j, "Id"))) {
@@ -224,7 +227,8 @@ typedef struct Loader {
         size_t n;
         Container *items;
         int *results;
-        size_t next; /* atomic */
+        size_t next;     /* atomic */
+        size_t n_unsure; /* atomic */
         const ReconcileContext *ctx;
 } Loader;
 
@@ -233,8 +237,10 @@ static void *loader_thread(void *userdata) {
         Loader *l = userdata;
         for (;;) {
                 size_t i = __atomic_fetch_add(&l->next, 1, __ATOMIC_RELAXED);
-                if (i >= l->n)
+                if (i >= l->n) {
+                        __atomic_fetch_add(&l->n_unsure, b.n_unsure, __ATOMIC_RELAXED);
                         return NULL;
+                }
                 l->results[i] = load_container(l->dfd, l->ids[i], l->ctx, true, &b, &l->items[i]);
         }
 }
@@ -282,6 +288,8 @@ int containers_load_all(const ReconcileContext *ctx, ContainerList *ret) {
         loader_thread(&loader);
         for (size_t t = 0; t < n_threads; t++)
                 pthread_join(threads[t], NULL);
+        log_debug("Loaded %zu records, %zu of them parsed by jansson where the scanner was unsure", n,
+                  loader.n_unsure);
 
         for (size_t i = 0; i < n; i++)
                 if (results[i] >= 0)

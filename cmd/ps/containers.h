@@ -6,7 +6,9 @@
 
 #include "status.h"
 
-/* One container as berth-ps sees it: its record (NULL when unreadable) and the reconciled status. */
+/* One container as berth-ps sees it: its record (NULL when unreadable) and the reconciled status. A record
+ * from containers_load_all() holds only the members of record_listing_keep (record-scan.h); one from
+ * container_load_one() holds all of them. */
 typedef struct Container {
         char *id;
         json_t *record;
