@@ -407,7 +407,7 @@ int container_create(const RunOptions *o, bool keep_mounted, char **ret_id) {
                 created_undo(&c);
                 return log_oom(), EXIT_BERTH_FAILED;
         }
-        if (asprintf(&cgpath, "berth-%s.scope/container", c.name) < 0) {
+        if (!(cgpath = monitor_cgroups_path(c.name, o->slice))) {
                 created_undo(&c);
                 return log_oom(), EXIT_BERTH_FAILED;
         }

@@ -17,6 +17,10 @@ typedef enum StartMode {
  * (or 125/126/127). Detached: returns 0 once the container runs (the monitor lives on), or 125/126/127. */
 int container_start(const char *id, StartMode mode, bool interactive);
 
+/* linux.cgroupsPath for config.json: the scope's cgroup (predicted before it exists) plus "/container", or,
+ * without a manager or inside a service, the relative "berth-NAME.scope/container". NULL: out of memory. */
+char *monitor_cgroups_path(const char *name, const char *slice);
+
 /* The runtime binary ("runc" unless --runtime), found on PATH, and its state root. */
 const char *runtime_state_root(void);
 

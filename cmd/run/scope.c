@@ -105,6 +105,28 @@ static bool cgroup_name_plain(const char *n, size_t len) {
         return true;
 }
 
+/* The manager's root cgroup without asking it: it runs in <root>/init.scope, and the private socket tells us its
+ * pid. */
+static int manager_root_cgroup(sd_bus *bus, char **ret) {
+        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *c = NULL;
+        _cleanup_free_ char *cg = NULL;
+        pid_t pid;
+        int r = sd_bus_get_owner_creds(bus, SD_BUS_CREDS_PID, &c);
+        if (r < 0)
+                return r;
+        r = sd_bus_creds_get_pid(c, &pid);
+        if (r < 0)
+                return r;
+        r = cgroup_unified_path(pid, &cg);
+        if (r < 0)
+                return r;
+        if (!endswith(cg, "/init.scope"))
+                return -EINVAL;
+        cg[strlen(cg) - strlen("/init.scope")] = 0;
+        *ret = TAKE_PTR(cg);
+        return 0;
+}
+
 int scope_cgroup_predict(sd_bus *bus, const char *slice, const char *unit, char **ret) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_free_ char *root = NULL, *path = NULL;
@@ -113,8 +135,10 @@ int scope_cgroup_predict(sd_bus *bus, const char *slice, const char *unit, char 
 
         if (!endswith(slice, ".slice") || !cgroup_name_plain(unit, strlen(unit)))
                 return -EINVAL;
-        r = sd_bus_get_property_string(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                                       "org.freedesktop.systemd1.Manager", "ControlGroup", &error, &root);
+        r = manager_root_cgroup(bus, &root);
+        if (r < 0)
+                r = sd_bus_get_property_string(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                               "org.freedesktop.systemd1.Manager", "ControlGroup", &error, &root);
         if (r < 0)
                 return r;
         FILE *f = open_memstream(&path, &len);

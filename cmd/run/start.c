@@ -106,22 +106,52 @@ static void child_killp(pid_t *pid) {
         }
 }
 
-static int connect_manager(Monitor *m) {
+/* The manager's connection of this process, shared by create (it writes the scope's cgroup into config.json)
+ * and the start that follows in `run`. A forked monitor makes its own: sd-bus refuses an inherited one. Sets
+ * *ret to NULL (and returns 0) inside a service, where no scope is made, and without a manager (warned
+ * once). */
+static int manager_bus(const char *name, sd_bus **ret) {
+        static sd_bus *shared = NULL;
+        static pid_t shared_pid = 0;
         static bool warned = false;
         int r;
 
-        if (getenv("INVOCATION_ID") || m->bus || warned)
+        *ret = NULL;
+        if (getenv("INVOCATION_ID") || warned)
                 return 0; /* inside a service: the container stays in the service's cgroup */
-        r = bus_connect_manager(BUS_MANAGER_AUTO, &m->bus, NULL);
+        if (shared && shared_pid == getpid() && sd_bus_is_open(shared) > 0) {
+                *ret = sd_bus_ref(shared);
+                return 0;
+        }
+        r = bus_connect_manager(BUS_MANAGER_AUTO, ret, NULL);
         if (r == -EHOSTDOWN) {
-                if (!warned)
-                        log_warning("No systemd manager reachable: running '%s' without a scope", m->name);
+                log_warning("No systemd manager reachable: running '%s' without a scope", name);
                 warned = true;
                 return 0;
         }
         if (r < 0)
                 return log_error_errno(r, "Cannot connect to the systemd manager: %m");
+        shared = sd_bus_ref(*ret); /* an inherited one is dropped, never used */
+        shared_pid = getpid();
         return 0;
+}
+
+static int connect_manager(Monitor *m) {
+        if (m->bus)
+                return 0;
+        return manager_bus(m->name, &m->bus);
+}
+
+char *monitor_cgroups_path(const char *name, const char *slice) {
+        _cleanup_(sd_bus_unrefp) sd_bus *bus = NULL;
+        _cleanup_free_ char *unit = NULL, *scg = NULL;
+        char *p = NULL;
+        if (asprintf(&unit, "berth-%s.scope", name) < 0)
+                return NULL;
+        if (manager_bus(name, &bus) >= 0 && bus &&
+            scope_cgroup_predict(bus, slice ?: "machine.slice", unit, &scg) >= 0)
+                return path_join(scg, "container");
+        return asprintf(&p, "%s/container", unit) < 0 ? NULL : p;
 }
 
 /* Give the runtime the scope's cgroup by its absolute path, so that it can create the container's cgroup
