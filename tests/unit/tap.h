@@ -9,8 +9,9 @@ static int tap_n, tap_failed;
 
 #define CHECK(cond, ...)                                                                        \
         do {                                                                                    \
+                int tap_ok_ = !!(cond); /* first: cond may make checks of its own */           \
                 tap_n++;                                                                        \
-                if (cond)                                                                       \
+                if (tap_ok_)                                                                    \
                         printf("ok %d - ", tap_n);                                              \
                 else {                                                                          \
                         printf("not ok %d - %s:%d: ", tap_n, __FILE__, __LINE__);               \
