@@ -63,7 +63,7 @@ man_page() {
         assert_contains "$output" "berth-run"
         run_tool berth --version
         local verb prog
-        for verb in pull:berth-pull ps:berth-ps images:berth-ps run:berth-run network:berth-net unpack:berth-unpack; do
+        for verb in pull:berth-pull ps:berth-ps images:berth-ps run:berth-run attach:berth-run prune:berth-run network:berth-net unpack:berth-unpack; do
                 prog=${verb#*:}
                 [[ -x $BERTH_BUILD/$prog ]] || continue
                 run_tool "berth" "${verb%%:*}" --help

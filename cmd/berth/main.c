@@ -16,34 +16,21 @@ typedef struct Route {
 
 /* One owner per noun: images and containers are listed by ps, networks by net, the lifecycle by run. */
 static const Route routes[] = {
-        { "pull", "berth-pull", NULL },
-        { "rmi", "berth-pull", "rmi" },
-        { "save", "berth-pull", "save" },
-        { "load", "berth-pull", "load" },
-        { "tag", "berth-pull", "tag" },
-        { "unpack", "berth-unpack", NULL },
-        { "mount", "berth-unpack", "mount" },
-        { "umount", "berth-unpack", "umount" },
-        { "run", "berth-run", "run" },
-        { "create", "berth-run", "create" },
-        { "start", "berth-run", "start" },
-        { "stop", "berth-run", "stop" },
-        { "restart", "berth-run", "restart" },
-        { "kill", "berth-run", "kill" },
-        { "rm", "berth-run", "rm" },
-        { "wait", "berth-run", "wait" },
-        { "exec", "berth-run", "exec" },
-        { "logs", "berth-run", "logs" },
-        { "pause", "berth-run", "pause" },
-        { "unpause", "berth-run", "unpause" },
-        { "volume", "berth-run", "volume" },
-        { "ps", "berth-ps", NULL },
-        { "inspect", "berth-ps", "inspect" },
-        { "images", "berth-ps", "images" },
-        { "stats", "berth-ps", "stats" },
-        { "network", "berth-net", NULL },
-        { "net", "berth-net", NULL },
-        {},
+        {"pull", "berth-pull", NULL},        {"rmi", "berth-pull", "rmi"},
+        {"save", "berth-pull", "save"},      {"load", "berth-pull", "load"},
+        {"tag", "berth-pull", "tag"},        {"unpack", "berth-unpack", NULL},
+        {"mount", "berth-unpack", "mount"},  {"umount", "berth-unpack", "umount"},
+        {"run", "berth-run", "run"},         {"create", "berth-run", "create"},
+        {"start", "berth-run", "start"},     {"stop", "berth-run", "stop"},
+        {"restart", "berth-run", "restart"}, {"kill", "berth-run", "kill"},
+        {"rm", "berth-run", "rm"},           {"wait", "berth-run", "wait"},
+        {"exec", "berth-run", "exec"},       {"attach", "berth-run", "attach"},
+        {"prune", "berth-run", "prune"},     {"logs", "berth-run", "logs"},
+        {"pause", "berth-run", "pause"},     {"unpause", "berth-run", "unpause"},
+        {"volume", "berth-run", "volume"},   {"ps", "berth-ps", NULL},
+        {"inspect", "berth-ps", "inspect"},  {"images", "berth-ps", "images"},
+        {"stats", "berth-ps", "stats"},      {"network", "berth-net", NULL},
+        {"net", "berth-net", NULL},          {},
 };
 
 static void help(void) {
@@ -51,8 +38,8 @@ static void help(void) {
                "Runs the berth program that owns VERB:\n"
                "  pull rmi save load tag          berth-pull\n"
                "  unpack mount umount             berth-unpack\n"
-               "  run create start stop restart kill rm wait exec logs pause unpause volume\n"
-               "                                  berth-run\n"
+               "  run create start stop restart kill rm wait exec attach logs pause unpause\n"
+               "  volume prune                    berth-run\n"
                "  ps inspect images stats         berth-ps\n"
                "  network                         berth-net\n\n"
                "Options:\n"
@@ -77,7 +64,8 @@ static int run(int argc, char *argv[]) {
                 _cleanup_free_ char *path = NULL;
                 int k = sibling_path(r->program, &path);
                 if (k < 0)
-                        return log_error_errno(k, "Cannot find '%s' for 'berth %s': %m", r->program, r->verb);
+                        return log_error_errno(k, "Cannot find '%s' for 'berth %s': %m", r->program,
+                                               r->verb);
                 char **v = calloc((size_t) argc + 2, sizeof(char *));
                 if (!v)
                         return log_oom();
