@@ -116,3 +116,25 @@ from-image"
         run_tool 125 berth-run run --rm --image-volume bogus "$VIMG" true
         assert_contains "$output" "Invalid --image-volume 'bogus'"
 }
+
+@test "named volumes: filled from the image on first use only (copy-up), not with nocopy, nor over a path the image lacks" {
+        run_tool berth-run run --rm --image-volume ignore -v nv:/data "$VIMG" sh -c 'cat /data/f; stat -c "%u:%g" /data/sub/g'
+        is "$output" "from-image
+1234:2345"
+        is "$(jq -r .NeedsCopyUp "$BERTH_ROOT/volumes/nv/volume.json")" "false"
+        # the volume's own content from now on: emptied, it stays empty
+        run_tool berth-run run --rm --image-volume ignore -v nv:/data "$VIMG" sh -c 'rm -rf /data/* && echo mine >/data/own'
+        run_tool berth-run run --rm --image-volume ignore -v nv:/data "$VIMG" ls /data
+        is "$output" "own"
+        # nocopy: the new volume stays empty
+        run_tool berth-run run --rm --image-volume ignore -v nc:/data:nocopy "$VIMG" ls -A /data
+        is "$output" ""
+        # the image has nothing there: an empty volume, and no copy later either
+        run_tool berth-run volume create later
+        run_tool berth-run run --rm -v later:/nowhere "$VIMG" ls -A /nowhere
+        is "$output" ""
+        is "$(jq -r .NeedsCopyUp "$BERTH_ROOT/volumes/later/volume.json")" "false"
+        run_tool 125 berth-run run --rm -v bad:/data:frob "$VIMG" true
+        assert_contains "$output" "unknown option 'frob'"
+        run_tool berth-run volume rm nv nc later
+}

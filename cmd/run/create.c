@@ -69,8 +69,10 @@ int volume_ensure(const char *name, char **ret_path) {
                 if (r < 0)
                         return r;
                 (void) format_rfc3339(now_usec(CLOCK_REALTIME), ts, sizeof ts);
-                json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:{}}", "Name", name, "Driver", "local",
-                                      "Mountpoint", data, "CreatedAt", ts, "Labels");
+                /* NeedsCopyUp: the first container that mounts it fills it with the image's content there
+                 * (docker's and podman's copy-up), unless -v NAME:DST:nocopy */
+                json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:{}, s:b}", "Name", name, "Driver", "local",
+                                      "Mountpoint", data, "CreatedAt", ts, "Labels", "NeedsCopyUp", 1);
                 if (!j)
                         return -ENOMEM;
                 r = json_write_file_atomic(meta, j);
@@ -93,12 +95,14 @@ static int resolve_binds(const RunOptions *o, json_t **ret) {
                 char *mopts = strchr(dst, ':');
                 if (mopts)
                         *mopts++ = 0;
-                bool rw = true;
+                bool rw = true, nocopy = false;
                 char *save = NULL;
                 for (char *x = mopts ? strtok_r(mopts, ",", &save) : NULL; x;
                      x = strtok_r(NULL, ",", &save)) {
                         if (streq(x, "ro"))
                                 rw = false;
+                        else if (streq(x, "nocopy") && copy[0] != '/')
+                                nocopy = true;
                         else if (streq(x, "rw") || streq(x, "z") || streq(x, "Z"))
                                 ;
                         else {
@@ -137,10 +141,12 @@ static int resolve_binds(const RunOptions *o, json_t **ret) {
                                 return log_error_errno(r, "Cannot create volume '%s': %m", copy);
                         }
                 }
-                json_array_append_new(binds,
-                                      json_pack("{s:s, s:s, s:b, s:s, s:s}", "Source", src, "Destination",
-                                                dst, "RW", rw, "Type", copy[0] == '/' ? "bind" : "volume",
-                                                "Name", copy[0] == '/' ? "" : copy));
+                json_t *b = json_pack("{s:s, s:s, s:b, s:s, s:s}", "Source", src, "Destination", dst, "RW",
+                                      rw, "Type", copy[0] == '/' ? "bind" : "volume", "Name",
+                                      copy[0] == '/' ? "" : copy);
+                if (nocopy)
+                        json_object_set_new(b, "NoCopy", json_true());
+                json_array_append_new(binds, b);
         }
         *ret = binds;
         return 0;
@@ -392,6 +398,8 @@ int container_create(const RunOptions *o, bool keep_mounted, char **ret_id) {
                 return EXIT_BERTH_FAILED;
         }
         r = image_volumes_setup(rootfd, icfg, o, binds, &c.volumes, &why);
+        if (r >= 0)
+                r = named_volumes_copy_up(rootfd, binds, &why);
         rootfd = safe_close(rootfd); /* an open fd keeps the mount busy */
         if (r < 0) {
                 log_error("Cannot set up the volumes of '%s': %s", c.name, why ?: strerror(-r));

@@ -11,6 +11,7 @@
 #include "imagevol.h"
 #include "log.h"
 #include "macro.h"
+#include "paths.h"
 #include "safeio.h"
 #include "spec.h"
 
@@ -302,6 +303,59 @@ int image_volumes_setup(int rootfd, json_t *image_config, const RunOptions *o, j
                 json_array_append_new(binds, json_pack("{s:s, s:s, s:s, s:s, s:b, s:b}", "Type", "volume",
                                                        "Name", name, "Source", data, "Destination", dst,
                                                        "RW", 1, "Anonymous", 1));
+        }
+        return 0;
+}
+
+int named_volumes_copy_up(int rootfd, json_t *binds, char **ret_why) {
+        json_t *b;
+        size_t i;
+        int r;
+
+        json_array_foreach (binds, i, b) {
+                const char *name = json_string_value(json_object_get(b, "Name"));
+                const char *dst = json_string_value(json_object_get(b, "Destination"));
+                const char *data = json_string_value(json_object_get(b, "Source"));
+                if (!streq_ptr(json_string_value(json_object_get(b, "Type")), "volume") || isempty(name) ||
+                    !dst || !data || json_is_true(json_object_get(b, "Anonymous")))
+                        continue;
+                _cleanup_free_ char *meta = berth_path("volumes", name, "volume.json");
+                json_auto_t *j = NULL;
+                if (!meta)
+                        return -ENOMEM;
+                if (json_read_file(meta, 1024 * 1024, &j, NULL) < 0 ||
+                    !json_is_true(json_object_get(j, "NeedsCopyUp")))
+                        continue;
+                if (!json_is_true(json_object_get(b, "NoCopy"))) {
+                        /* the image's directory there, resolved inside the root; none: nothing to copy */
+                        _cleanup_close_ int mpfd = -EBADF;
+                        r = root_open(rootfd, dst, O_RDONLY | O_DIRECTORY, 0, &mpfd);
+                        if (r < 0 && r != -ENOENT && r != -ENOTDIR) {
+                                (void) asprintf(ret_why, "cannot open the image's '%s' for volume '%s': %s",
+                                                dst, name, strerror(-r));
+                                return r;
+                        }
+                        if (r >= 0) {
+                                _cleanup_free_ char *real = NULL;
+                                r = fd_container_path(rootfd, mpfd, &real);
+                                if (r >= 0 && (path_is_forbidden(real) || !spec_path_is_safe(real)))
+                                        r = -EPERM;
+                                if (r >= 0)
+                                        r = fill_volume(mpfd, data);
+                                if (r < 0) {
+                                        (void) asprintf(ret_why,
+                                                        "cannot copy the image's '%s' into volume '%s': %s",
+                                                        dst, name, strerror(-r));
+                                        return r;
+                                }
+                        }
+                }
+                json_object_set_new(j, "NeedsCopyUp", json_false());
+                r = json_write_file_atomic(meta, j);
+                if (r < 0) {
+                        (void) asprintf(ret_why, "cannot update volume '%s': %s", name, strerror(-r));
+                        return r;
+                }
         }
         return 0;
 }

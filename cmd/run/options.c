@@ -36,7 +36,7 @@ void run_help(const char *verb) {
                "  -t --tty                 Allocate a pseudo-terminal\n"
                "  -e --env K=V             Set an environment variable (K alone takes it from here)\n"
                "     --env-file FILE       Read K=V lines from FILE\n"
-               "  -v --volume SRC:DST[:ro] Bind-mount a host path or a named volume\n"
+               "  -v --volume SRC:DST[:OPT] Bind-mount a host path or a named volume (OPT: ro, nocopy)\n"
                "     --tmpfs DST[:OPTS]    Mount a tmpfs\n"
                "     --image-volume MODE   The image's volumes: bind (default, anonymous volumes), tmpfs\n"
                "                           or ignore\n"
