@@ -73,7 +73,7 @@ int fsync_parent_dir(const char *path) {
         return RET_NERRNO(fsync(fd));
 }
 
-int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode) {
+int write_file_atomic_full(const char *path, const void *data, size_t len, mode_t mode, WriteFlags flags) {
         _cleanup_free_ char *tmp = NULL;
         int r;
 
@@ -93,7 +93,11 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
                 (void) unlink(tmp);
                 return r;
         }
-        return fsync_parent_dir(path);
+        return (flags & WRITE_NO_DIR_SYNC) ? 0 : fsync_parent_dir(path);
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode) {
+        return write_file_atomic_full(path, data, len, mode, 0);
 }
 
 int json_parse(const char *buf, size_t len, json_t **ret, char **ret_error) {
@@ -117,7 +121,7 @@ int json_read_file(const char *path, size_t max, json_t **ret, char **ret_error)
         return json_parse(buf, len, ret, ret_error);
 }
 
-int json_write_file_atomic(const char *path, json_t *j) {
+int json_write_file_atomic_full(const char *path, json_t *j, WriteFlags flags) {
         _cleanup_free_ char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
         if (!s)
                 return -ENOMEM;
@@ -127,7 +131,11 @@ int json_write_file_atomic(const char *path, json_t *j) {
                 return -ENOMEM;
         memcpy(t, s, n);
         t[n] = '\n';
-        return write_file_atomic(path, t, n + 1, 0600);
+        return write_file_atomic_full(path, t, n + 1, 0600, flags);
+}
+
+int json_write_file_atomic(const char *path, json_t *j) {
+        return json_write_file_atomic_full(path, j, 0);
 }
 
 static int rm_rf_children(int fd, dev_t dev) {

@@ -19,6 +19,12 @@ int read_full_fd(int fd, size_t max, char **ret, size_t *ret_size);
 
 /* Write via a temp file in the same directory, fsync, rename over path, fsync the directory. */
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+typedef enum WriteFlags {
+        /* The file's data is synced before the rename, the rename itself is not: for a file whose directory is
+         * synced by a later write_file_atomic() there (a record written after its companions). */
+        WRITE_NO_DIR_SYNC = 1 << 0,
+} WriteFlags;
+int write_file_atomic_full(const char *path, const void *data, size_t len, mode_t mode, WriteFlags flags);
 int write_all(int fd, const void *data, size_t len);
 int fsync_parent_dir(const char *path);
 
@@ -27,6 +33,7 @@ int fsync_parent_dir(const char *path);
 int json_read_file(const char *path, size_t max, json_t **ret, char **ret_error);
 int json_parse(const char *buf, size_t len, json_t **ret, char **ret_error);
 int json_write_file_atomic(const char *path, json_t *j);
+int json_write_file_atomic_full(const char *path, json_t *j, WriteFlags flags);
 
 /* Remove a tree below dirfd/name without following symlinks and without crossing into other mounts. */
 int rm_rf_at(int dirfd, const char *name);

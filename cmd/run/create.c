@@ -470,7 +470,7 @@ int container_create(const RunOptions *o, bool keep_mounted, char **ret_id) {
                 return EXIT_BERTH_FAILED;
         }
         _cleanup_free_ char *cfg = container_path(c.id, "config.json");
-        r = cfg ? json_write_file_atomic(cfg, spec) : -ENOMEM;
+        r = cfg ? json_write_file_atomic_full(cfg, spec, WRITE_NO_DIR_SYNC) : -ENOMEM; /* the record syncs the dir */
         if (r < 0) {
                 log_error_errno(r, "Cannot write '%s': %m", strna(cfg));
                 created_undo(&c);

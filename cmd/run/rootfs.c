@@ -138,7 +138,8 @@ static int write_text(const char *id, const char *file, const char *text) {
         _cleanup_free_ char *p = container_path(id, file);
         if (!p)
                 return -ENOMEM;
-        return write_file_atomic(p, text, strlen(text), 0644);
+        /* the record, written next in this directory, syncs it */
+        return write_file_atomic_full(p, text, strlen(text), 0644, WRITE_NO_DIR_SYNC);
 }
 
 int rootfs_write_etc_files(const char *id, const char *hostname, const char *resolv_source) {
