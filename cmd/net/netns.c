@@ -79,9 +79,9 @@ int netns_has_processes(const char *path) {
         _cleanup_closedir_ DIR *proc = opendir("/proc");
         struct stat ns, st;
         struct dirent *de;
-        if (stat(path, &ns) < 0)
-                return -errno;
         if (!proc)
+                return -errno;
+        if (stat(path, &ns) < 0)
                 return -errno;
         while ((errno = 0, de = readdir(proc))) {
                 char p[sizeof(de->d_name) + sizeof("/ns/net")];
