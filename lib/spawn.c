@@ -108,8 +108,7 @@ static int spawn_fork(const char *program, char *const argv[], int out_fd, pid_t
                 int null = open("/dev/null", O_RDWR | O_CLOEXEC);
                 if (null >= 0)
                         (void) dup2(null, STDIN_FILENO);
-                if (out_fd >= 0)
-                        (void) dup2(out_fd, STDOUT_FILENO);
+                (void) dup2(out_fd >= 0 ? out_fd : null, STDOUT_FILENO);
                 spawn_reset_signals();
                 execv(path, v);
                 _exit(127);

@@ -10,7 +10,7 @@
  * given, stdout is captured (up to 1 MiB, trailing newline stripped). Returns the exit status (>= 0), or
  * -errno if it could not be run or was killed. */
 int spawn_sibling(const char *program, char *const argv[], char **ret_stdout);
-/* spawn_sibling() in two steps, without capturing stdout: start it, then wait for its exit status. */
+/* spawn_sibling() in two steps, its stdout to /dev/null: start it, then wait for its exit status. */
 int spawn_sibling_start(const char *program, char *const argv[], pid_t *ret_pid);
 int spawn_sibling_wait(pid_t pid);
 /* Like spawn_sibling() but replaces the current process. */

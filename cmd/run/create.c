@@ -355,19 +355,25 @@ int container_create(const RunOptions *o, bool keep_mounted, char **ret_id) {
                 return log_error_errno(r, "Cannot create '%s': %m", dir), EXIT_BERTH_FAILED;
         }
         c.dir_made = true;
+        /* berth-unpack mounts the rootfs while the /etc files are written */
+        pid_t mount_pid = 0;
+        r = rootfs_mount_start(c.id, img->id, &mount_pid);
+        if (r < 0) {
+                created_undo(&c);
+                return EXIT_BERTH_FAILED;
+        }
         r = rootfs_write_etc_files(c.id, hostname, NULL);
+        int k = rootfs_mount_finish(img->id, mount_pid);
         if (r < 0) {
                 created_undo(&c);
                 return log_error_errno(r, "Cannot write the /etc files of '%s': %m", c.name),
                        EXIT_BERTH_FAILED;
         }
-
-        phase("record and /etc files written");
-        r = rootfs_mount(c.id, img->id);
-        if (r < 0) {
+        if (k < 0) {
                 created_undo(&c);
                 return EXIT_BERTH_FAILED;
         }
+        phase("/etc files written, rootfs mounted");
         rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (rootfd < 0) {
                 r = log_error_errno(errno, "Cannot open '%s': %m", rootfs);
@@ -470,7 +476,8 @@ int container_create(const RunOptions *o, bool keep_mounted, char **ret_id) {
                 return EXIT_BERTH_FAILED;
         }
         _cleanup_free_ char *cfg = container_path(c.id, "config.json");
-        r = cfg ? json_write_file_atomic_full(cfg, spec, WRITE_NO_DIR_SYNC) : -ENOMEM; /* the record syncs the dir */
+        r = cfg ? json_write_file_atomic_full(cfg, spec, WRITE_NO_DIR_SYNC)
+                : -ENOMEM; /* the record syncs the dir */
         if (r < 0) {
                 log_error_errno(r, "Cannot write '%s': %m", strna(cfg));
                 created_undo(&c);

@@ -27,13 +27,13 @@ int rootfs_is_mounted(const char *id) {
         return a.st_dev != b.st_dev;
 }
 
-int rootfs_mount(const char *id, const char *image_id) {
+int rootfs_mount_start(const char *id, const char *image_id, pid_t *ret_pid) {
         _cleanup_free_ char *rootfs = container_path(id, "rootfs");
         _cleanup_free_ char *upper = container_path(id, "upper");
         _cleanup_free_ char *work = container_path(id, "work");
-        _cleanup_free_ char *out = NULL;
         int r;
 
+        *ret_pid = 0;
         if (!rootfs || !upper || !work)
                 return -ENOMEM;
         r = rootfs_is_mounted(id);
@@ -50,15 +50,32 @@ int rootfs_mount(const char *id, const char *image_id) {
                         (char *) "--work",
                         work,
                         NULL};
-        r = spawn_sibling("berth-unpack", argv, &out);
+        r = spawn_sibling_start("berth-unpack", argv, ret_pid);
         if (r < 0)
                 return log_error_errno(r, "Cannot run berth-unpack: %m");
+        return 0;
+}
+
+int rootfs_mount_finish(const char *image_id, pid_t pid) {
+        if (pid == 0)
+                return 0;
+        int r = spawn_sibling_wait(pid);
+        if (r < 0)
+                return log_error_errno(r, "berth-unpack did not finish: %m");
         if (r != 0) {
                 log_error("berth-unpack could not mount the rootfs of image '%s' (exit status %d)", image_id,
                           r);
                 return -EIO;
         }
         return 0;
+}
+
+int rootfs_mount(const char *id, const char *image_id) {
+        pid_t pid;
+        int r = rootfs_mount_start(id, image_id, &pid);
+        if (r < 0)
+                return r;
+        return rootfs_mount_finish(image_id, pid);
 }
 
 int rootfs_umount_start(const char *id, pid_t *ret_pid) {

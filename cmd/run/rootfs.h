@@ -6,6 +6,10 @@
 /* The container's rootfs: an overlay mounted by berth-unpack on $ROOT/containers/<id>/rootfs, with the
  * container's own upper/ and work/ dirs beside it (docs/design.md, layer store contract). */
 int rootfs_mount(const char *id, const char *image_id);
+/* rootfs_mount() in two steps (berth-unpack mount runs meanwhile); a pid of 0: mounted already. The finish
+ * step says what failed. */
+int rootfs_mount_start(const char *id, const char *image_id, pid_t *ret_pid);
+int rootfs_mount_finish(const char *image_id, pid_t pid);
 /* rootfs_umount() in two steps (berth-unpack umount runs meanwhile); a pid of 0: nothing was mounted. */
 int rootfs_umount_start(const char *id, pid_t *ret_pid);
 int rootfs_umount_finish(const char *id, pid_t pid);
