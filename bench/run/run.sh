@@ -6,8 +6,8 @@
 #   podman run --rm --network=none IMAGE true       (ENVIRONMENT.md flags: cgroupfs, runc, file events)
 #   runc run on a bundle prepared once              (the floor: the runtime alone)
 # plus 50 concurrent starts (berth vs podman) and the resident memory of the supervisor (berth-run's monitor
-# vs conmon). Uses hyperfine (means, interleaving is hyperfine's). Prints a markdown table for the "## run"
-# section of bench/RESULTS.md (written there with --write). Runs inside tests/world.sh (its registry, user
+# vs conmon). Rounds are interleaved and medians reported (the machine is shared). Prints a markdown table for
+# the "## run" section of bench/RESULTS.md (written there with --write). Runs inside tests/world.sh (its registry, user
 # manager and journald); outside it, the script re-runs itself there.
 set -euo pipefail
 
@@ -24,7 +24,7 @@ if [[ ${1:-} == --write ]]; then
 fi
 RUNS=${1:-${BERTH_BENCH_RUN_RUNS:-20}}
 build=${BERTH_BUILD:-$repo/build}
-for c in "$build/berth-run" "$build/berth-pull" "$build/berth-unpack" hyperfine podman runc umoci jq; do
+for c in "$build/berth-run" "$build/berth-pull" "$build/berth-unpack" podman runc umoci jq bc; do
         command -v "$c" >/dev/null || {
                 echo "bench/run: $c is missing" >&2
                 exit 1
@@ -53,24 +53,42 @@ jq '.process.args = ["true"] | .process.terminal = false | del(.linux.namespaces
     | .linux.namespaces += [{"type": "network"}]' "$work/bundle/config.json" >"$work/c.json"
 mv "$work/c.json" "$work/bundle/config.json"
 
-hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$work/h.json" \
-        -n berth "$build/berth-run run --rm --network=none $IMG true" \
-        -n podman "${PODMAN[*]} run ${PODMAN_RUN[*]} $IMG true" \
-        -n runc "runc --root $work/runc run --bundle $work/bundle bench-runc" >&2
-
-mean() { jq -r --arg n "$1" '.results[] | select(.command == $n) | .mean * 1000' "$work/h.json"; }
-b=$(mean berth) p=$(mean podman) r=$(mean runc)
-
-# 50 concurrent starts: wall time for all of them
-many() {
-        local t0 t1
-        t0=$(date +%s.%N)
-        seq 50 | xargs -P 50 -I{} "$@" >/dev/null
-        t1=$(date +%s.%N)
-        echo "$t1 - $t0" | bc
+# Interleaved: each round runs berth, podman and runc once, so all three see the same load (this machine is
+# shared); medians, with means beside them.
+time_ms() {
+        local t0=$EPOCHREALTIME
+        "$@" >/dev/null 2>&1 || echo "bench/run: failed: $*" >&2
+        echo "($EPOCHREALTIME - $t0) * 1000" | bc -l
 }
-cb=$(many "$build/berth-run" run --rm --network=none "$IMG" true)
-cp=$(many "${PODMAN[@]}" run "${PODMAN_RUN[@]}" "$IMG" true)
+read -ra BERTH_CMD <<<"$build/berth-run run --rm --network=none $IMG true"
+PODMAN_CMD=("${PODMAN[@]}" run "${PODMAN_RUN[@]}" "$IMG" true)
+RUNC_CMD=(runc --root "$work/runc" run --bundle "$work/bundle" bench-runc)
+for _ in 1 2 3; do # warm-up
+        "${BERTH_CMD[@]}" >/dev/null && "${PODMAN_CMD[@]}" >/dev/null && "${RUNC_CMD[@]}" >/dev/null
+done
+: >"$work/t.berth" && : >"$work/t.podman" && : >"$work/t.runc"
+for ((i = 0; i < RUNS; i++)); do
+        time_ms "${BERTH_CMD[@]}" >>"$work/t.berth"
+        time_ms "${PODMAN_CMD[@]}" >>"$work/t.podman"
+        time_ms "${RUNC_CMD[@]}" >>"$work/t.runc"
+done
+median() { sort -g "$1" | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+mean() { awk '{ s += $1 } END { print s / NR }' "$1"; }
+b=$(median "$work/t.berth") p=$(median "$work/t.podman") r=$(median "$work/t.runc")
+bm=$(mean "$work/t.berth") pm=$(mean "$work/t.podman") rm_=$(mean "$work/t.runc")
+
+# 50 concurrent starts: wall time for all of them, three rounds alternating berth and podman, medians
+many() {
+        local t0=$EPOCHREALTIME
+        seq 50 | xargs -P 50 -I{} "$@" >/dev/null
+        echo "$EPOCHREALTIME - $t0" | bc -l
+}
+: >"$work/c.berth" && : >"$work/c.podman"
+for _ in 1 2 3; do
+        many "$build/berth-run" run --rm --network=none "$IMG" true >>"$work/c.berth"
+        many "${PODMAN[@]}" run "${PODMAN_RUN[@]}" "$IMG" true >>"$work/c.podman"
+done
+cb=$(median "$work/c.berth") cp=$(median "$work/c.podman")
 left=$(ls "$BERTH_ROOT/containers" | wc -l)
 
 # the supervisor's resident memory
@@ -84,11 +102,12 @@ rss_c=$(awk '/^VmRSS/ { print $2 }' "/proc/$conmon/status")
 "${PODMAN[@]}" rm -f -t 0 "$cid" >/dev/null
 
 table=$(
-        printf '`run --rm --network=none busybox true`, means of %s runs (hyperfine), and 50 concurrent starts.\n\n' "$RUNS"
+        printf '`run --rm --network=none busybox true`: medians of %s interleaved rounds (berth, podman, runc once each\n' "$RUNS"
+        printf 'per round, so all see the same load; means in brackets), and 50 concurrent starts (median of 3 rounds).\n\n'
         echo "| measure | berth-run | podman run | runc run (bundle ready) | berth / podman | berth / runc |"
         echo "| --- | --- | --- | --- | --- | --- |"
-        printf '| one container, start to exit | %.1f ms | %.1f ms | %.1f ms | %.2f | %.2f |\n' "$b" "$p" "$r" \
-                "$(echo "$b / $p" | bc -l)" "$(echo "$b / $r" | bc -l)"
+        printf '| one container, start to exit | %.1f ms (%.1f) | %.1f ms (%.1f) | %.1f ms (%.1f) | %.2f | %.2f |\n' \
+                "$b" "$bm" "$p" "$pm" "$r" "$rm_" "$(echo "$b / $p" | bc -l)" "$(echo "$b / $r" | bc -l)"
         printf '| 50 concurrent, wall time | %.2f s | %.2f s | | %.2f (throughput %.1fx) | |\n' "$cb" "$cp" \
                 "$(echo "$cb / $cp" | bc -l)" "$(echo "$cp / $cb" | bc -l)"
         printf '| supervisor RSS | %s KiB (monitor) | %s KiB (conmon) | | %.2f | |\n' "$rss_b" "$rss_c" \

@@ -341,6 +341,11 @@ int monitor_spawn_runtime(Monitor *m) {
                         return r; /* the caller's cleanup deletes (kills) what the runtime started */
                 }
         }
+        /* The manager sends every signal (every unit's changes) to every client of its private socket: a
+         * connection held while the container runs costs it work for each container started anywhere. The
+         * exit connects again to stop the scope. */
+        job = bus_job_free(job);
+        m->bus = sd_bus_flush_close_unref(m->bus);
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
                 r = runtime_error_status(logfile, &msg);
                 log_error("Cannot start container '%s': %s", m->name,
