@@ -168,6 +168,31 @@ tmpfs"
         assert_contains "$output" "/run/berth-init"
 }
 
+@test "--dns, --dns-search, --dns-option, --add-host shape resolv.conf and hosts; bad values are refused" {
+        run_tool berth-run run --rm --dns 192.0.2.53 --dns 2001:db8::53 --dns-search example.test \
+                --dns-search corp.test --dns-option ndots:2 --add-host db:192.0.2.10 --add-host v6:2001:db8::1 \
+                "$IMG" sh -c 'cat /etc/resolv.conf; grep -E "db|v6" /etc/hosts'
+        is "$output" "nameserver 192.0.2.53
+nameserver 2001:db8::53
+search example.test corp.test
+options ndots:2
+192.0.2.10	db
+2001:db8::1	v6"
+        run_tool 1 berth-run run --rm --dns-search . "$IMG" grep -c '^search' /etc/resolv.conf
+        is "$output" "0"
+        run_tool berth-run create --name dnsrec --dns 192.0.2.53 --add-host db:192.0.2.10 "$IMG" true
+        is "$(record dnsrec '.HostConfig.Dns[0] + " " + .HostConfig.ExtraHosts[0]')" "192.0.2.53 db:192.0.2.10"
+        run_tool berth-run rm dnsrec
+        run_tool 125 berth-run run --rm --dns 300.1.1.1 "$IMG" true
+        assert_contains "$output" "Invalid --dns '300.1.1.1'"
+        run_tool 125 berth-run run --rm --add-host nohost "$IMG" true
+        assert_contains "$output" "Invalid --add-host 'nohost'"
+        run_tool 125 berth-run run --rm --mac-address 01:00:5e:00:00:01 "$IMG" true
+        assert_contains "$output" "Invalid --mac-address '01:00:5e:00:00:01'"
+        run_tool 125 berth-run run --rm --dns-option 'a b' "$IMG" true
+        assert_contains "$output" "Invalid --dns-option 'a b'"
+}
+
 @test "--network NAME: berth-net attaches and detaches, names resolve" {
         requires cmd:berth-net
         run_tool berth-net create rnet
@@ -177,6 +202,12 @@ tmpfs"
         is "$(record peer '.NetworkSettings.Networks.rnet.ips[0]')" "[0-9.]+/[0-9]+"
         run_tool berth-run rm -f peer
         [[ ! -e $BERTH_RUNROOT/netns/$(ls "$BERTH_ROOT/containers" | head -1) ]] || true
+        # the network's DNS server and a static MAC; the search domain given stays next to it
+        run_tool berth-run run --rm --network rnet --mac-address 02:42:0a:59:00:99 --dns-search lab.test "$IMG" \
+                sh -c 'cat /sys/class/net/eth0/address; grep -c "^nameserver" /etc/resolv.conf; grep "^search" /etc/resolv.conf'
+        is "$output" "02:42:0a:59:00:99
+1
+search lab.test"
         run_tool berth-net rm rnet
 }
 

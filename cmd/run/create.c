@@ -362,7 +362,14 @@ int container_create(const RunOptions *o, bool keep_mounted, char **ret_id) {
                 created_undo(&c);
                 return EXIT_BERTH_FAILED;
         }
-        r = rootfs_write_etc_files(c.id, hostname, NULL);
+        EtcOptions etc = {
+                .host_network = streq_ptr(o->network, "host"),
+                .dns = o->dns,
+                .dns_search = o->dns_search,
+                .dns_options = o->dns_options,
+                .add_hosts = o->add_hosts,
+        };
+        r = rootfs_write_etc_files(c.id, hostname, &etc);
         int k = rootfs_mount_finish(img->id, mount_pid);
         if (r < 0) {
                 created_undo(&c);
@@ -493,6 +500,11 @@ int container_create(const RunOptions *o, bool keep_mounted, char **ret_id) {
                 json_object_set_new(hc, "PortBindings", strv_json(o->publish));
                 json_object_set_new(hc, "IP", json_string(o->ip ?: ""));
                 json_object_set_new(hc, "IP6", json_string(o->ip6 ?: ""));
+                json_object_set_new(hc, "MacAddress", json_string(o->mac ?: ""));
+                json_object_set_new(hc, "Dns", strv_json(o->dns));
+                json_object_set_new(hc, "DnsSearch", strv_json(o->dns_search));
+                json_object_set_new(hc, "DnsOptions", strv_json(o->dns_options));
+                json_object_set_new(hc, "ExtraHosts", strv_json(o->add_hosts));
                 json_t *rcfg = json_object_get(rec, "Config");
                 json_t *ihc = json_object_get(icfg, "Healthcheck");
                 json_t *health = NULL;

@@ -8,6 +8,7 @@
 #include "macro.h"
 #include "net.h"
 #include "record.h"
+#include "rootfs.h"
 #include "spawn.h"
 
 bool net_wanted(json_t *rec) {
@@ -38,27 +39,32 @@ static int apply_settings(json_t *rec, void *userdata) {
         return 0;
 }
 
-static int write_resolv(const char *id, json_t *res) {
-        _cleanup_free_ char *p = container_path(id, "resolv.conf"), *text = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&text, &len);
+/* The networks' DNS servers replace the nameservers of the container's resolv.conf (its search and options
+ * lines stay), unless --dns named the servers. */
+static int write_resolv(const char *id, json_t *rec, json_t *res) {
+        _cleanup_free_ char *p = container_path(id, "resolv.conf"), *base = NULL, *text = NULL;
+        _cleanup_strv_free_ char **servers = NULL;
         const char *name;
         json_t *net, *d;
         size_t i;
-        int n = 0;
 
-        if (!p || !f)
+        if (!p)
                 return -ENOMEM;
+        if (json_array_size(json_object_get(json_object_get(rec, "HostConfig"), "Dns")) > 0)
+                return 0;
         json_object_foreach (json_object_get(res, "networks"), name, net)
                 json_array_foreach (json_object_get(net, "dns"), i, d)
-                        if (json_is_string(d) && n < 3) {
-                                fprintf(f, "nameserver %s\n", json_string_value(d));
-                                n++;
-                        }
-        fclose(f);
-        if (n == 0)
+                        if (json_is_string(d) && !strv_contains(servers, json_string_value(d)) &&
+                            strv_extend(&servers, json_string_value(d)) < 0)
+                                return -ENOMEM;
+        if (!servers)
                 return 0;
-        return write_file_atomic(p, text, len, 0644);
+        (void) read_full_file(p, 64 * 1024, &base, NULL);
+        EtcOptions e = {.dns = servers};
+        int r = resolv_compose(base, &e, &text);
+        if (r < 0)
+                return r;
+        return write_file_atomic(p, text, strlen(text), 0644);
 }
 
 int net_attach(const char *id, json_t *rec) {
@@ -85,9 +91,11 @@ int net_attach(const char *id, json_t *rec) {
                 if (!nets || strv_extend(&argv, "--network") < 0 || strv_extend(&argv, nets) < 0)
                         return log_oom();
         }
-        const char *ip = record_get_string(hc, "IP"), *ip6 = record_get_string(hc, "IP6");
+        const char *ip = record_get_string(hc, "IP"), *ip6 = record_get_string(hc, "IP6"),
+                   *mac = record_get_string(hc, "MacAddress");
         if (r < 0 || (!isempty(ip) && (strv_extend(&argv, "--ip") < 0 || strv_extend(&argv, ip) < 0)) ||
             (!isempty(ip6) && (strv_extend(&argv, "--ip6") < 0 || strv_extend(&argv, ip6) < 0)) ||
+            (!isempty(mac) && (strv_extend(&argv, "--mac-address") < 0 || strv_extend(&argv, mac) < 0)) ||
             push_all(&argv, "--network-alias", json_object_get(hc, "NetworkAliases")) < 0 ||
             push_all(&argv, "--publish", json_object_get(hc, "PortBindings")) < 0 ||
             strv_extend(&argv, "--hostname") < 0 ||
@@ -107,7 +115,7 @@ int net_attach(const char *id, json_t *rec) {
                 (void) net_detach(id);
                 return log_error_errno(r, "berth-net printed no valid JSON: %s", strna(why));
         }
-        r = write_resolv(id, res);
+        r = write_resolv(id, rec, res);
         if (r >= 0)
                 r = record_update(id, apply_settings, res);
         json_decref(res);

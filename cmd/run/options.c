@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <stdio.h>
 
@@ -21,6 +22,10 @@ void run_options_done(RunOptions *o) {
         strv_free(o->networks);
         strv_free(o->aliases);
         strv_free(o->publish);
+        strv_free(o->dns);
+        strv_free(o->dns_search);
+        strv_free(o->dns_options);
+        strv_free(o->add_hosts);
         free(o->seccomp_file);
         *o = (RunOptions){};
 }
@@ -59,6 +64,11 @@ void run_help(const char *verb) {
                "     --network NAME        none (default), host, or berth-net networks (repeatable)\n"
                "     --ip IP, --ip6 IP     Static addresses (berth-net networks)\n"
                "     --network-alias NAME  DNS alias (repeatable)\n"
+               "     --mac-address MAC     Static MAC address (first berth-net network)\n"
+               "     --dns IP              DNS server for /etc/resolv.conf (repeatable)\n"
+               "     --dns-search DOMAIN   DNS search domain (repeatable; . for none)\n"
+               "     --dns-option OPT      resolv.conf option (repeatable)\n"
+               "     --add-host HOST:IP    Add a line to /etc/hosts (repeatable)\n"
                "  -p --publish SPEC       Publish a port: [HOSTIP:][HOSTPORT:]PORT[/PROTO]\n"
                "     --label K=V           Set a label\n"
                "     --stop-signal SIG     Signal that stops the container\n"
@@ -113,6 +123,11 @@ enum {
         ARG_IP,
         ARG_IP6,
         ARG_NETWORK_ALIAS,
+        ARG_MAC,
+        ARG_DNS,
+        ARG_DNS_SEARCH,
+        ARG_DNS_OPTION,
+        ARG_ADD_HOST,
         ARG_HEALTH_CMD,
         ARG_HEALTH_INTERVAL,
         ARG_HEALTH_RETRIES,
@@ -121,6 +136,23 @@ enum {
         ARG_NO_HEALTHCHECK,
         ARG_IMAGE_VOLUME,
 };
+
+static bool ip_is_valid(const char *s) {
+        unsigned char buf[sizeof(struct in6_addr)];
+        return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+static bool mac_is_unicast(const char *s) {
+        unsigned b[6];
+        char end;
+        if (strlen(s) != 17 ||
+            sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &end) != 6)
+                return false;
+        for (size_t i = 2; i < 17; i += 3)
+                if (s[i] != ':')
+                        return false;
+        return !(b[0] & 1);
+}
 
 static int read_env_file(const char *path, char ***env) {
         _cleanup_free_ char *buf = NULL;
@@ -198,6 +230,11 @@ int run_options_parse(int argc, char *argv[], RunOptions *o, bool is_run) {
                 {"ip", required_argument, NULL, ARG_IP},
                 {"ip6", required_argument, NULL, ARG_IP6},
                 {"network-alias", required_argument, NULL, ARG_NETWORK_ALIAS},
+                {"mac-address", required_argument, NULL, ARG_MAC},
+                {"dns", required_argument, NULL, ARG_DNS},
+                {"dns-search", required_argument, NULL, ARG_DNS_SEARCH},
+                {"dns-option", required_argument, NULL, ARG_DNS_OPTION},
+                {"add-host", required_argument, NULL, ARG_ADD_HOST},
                 {"publish", required_argument, NULL, 'p'},
                 {"health-cmd", required_argument, NULL, ARG_HEALTH_CMD},
                 {"health-interval", required_argument, NULL, ARG_HEALTH_INTERVAL},
@@ -404,6 +441,40 @@ int run_options_parse(int argc, char *argv[], RunOptions *o, bool is_run) {
                         if (strv_extend(&o->aliases, optarg) < 0)
                                 return log_oom();
                         break;
+                case ARG_MAC:
+                        if (!mac_is_unicast(optarg))
+                                return cli_usage_error("Invalid --mac-address '%s': six hex bytes, unicast",
+                                                       optarg);
+                        o->mac = optarg;
+                        break;
+                case ARG_DNS:
+                        if (!ip_is_valid(optarg))
+                                return cli_usage_error("Invalid --dns '%s': not an IP address", optarg);
+                        if (strv_extend(&o->dns, optarg) < 0)
+                                return log_oom();
+                        break;
+                case ARG_DNS_SEARCH:
+                        if (!streq(optarg, ".") && !name_is_valid(optarg, 253))
+                                return cli_usage_error("Invalid --dns-search '%s'", optarg);
+                        if (strv_extend(&o->dns_search, optarg) < 0)
+                                return log_oom();
+                        break;
+                case ARG_DNS_OPTION:
+                        if (isempty(optarg) || strpbrk(optarg, " \t\n#;"))
+                                return cli_usage_error("Invalid --dns-option '%s'", optarg);
+                        if (strv_extend(&o->dns_options, optarg) < 0)
+                                return log_oom();
+                        break;
+                case ARG_ADD_HOST: {
+                        const char *colon = strchr(optarg, ':');
+                        _cleanup_free_ char *host =
+                                colon ? strndup(optarg, (size_t) (colon - optarg)) : NULL;
+                        if (!colon || !host || !name_is_valid(host, 253) || !ip_is_valid(colon + 1))
+                                return cli_usage_error("Invalid --add-host '%s': HOST:IP expected", optarg);
+                        if (strv_extend(&o->add_hosts, optarg) < 0)
+                                return log_oom();
+                        break;
+                }
                 case 'p':
                         if (strv_extend(&o->publish, optarg) < 0)
                                 return log_oom();

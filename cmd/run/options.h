@@ -37,7 +37,9 @@ typedef struct RunOptions {
         char **networks; /* --network, split at commas; NULL: none */
         char **aliases;  /* --network-alias */
         char **publish;  /* -p */
-        char *ip, *ip6;
+        char *ip, *ip6, *mac;
+        char **dns, **dns_search, **dns_options; /* --dns, --dns-search, --dns-option */
+        char **add_hosts;                         /* --add-host HOST:IP */
         char *health_cmd;
         bool no_healthcheck;
         usec_t health_interval, health_timeout, health_start_period;

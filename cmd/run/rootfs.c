@@ -159,23 +159,118 @@ static int write_text(const char *id, const char *file, const char *text) {
         return write_file_atomic_full(p, text, strlen(text), 0644, WRITE_NO_DIR_SYNC);
 }
 
-int rootfs_write_etc_files(const char *id, const char *hostname, const char *resolv_source) {
-        _cleanup_free_ char *hosts = NULL, *hn = NULL, *resolv = NULL;
+static bool nameserver_is_loopback(const char *ip) {
+        return startswith(ip, "127.") || streq(ip, "::1");
+}
+
+/* "nameserver X" lines of text, as a list */
+static char **nameservers(const char *text) {
+        _cleanup_free_ char *copy = strdup(text ?: "");
+        char **list = NULL, *save = NULL;
+        if (!copy)
+                return NULL;
+        for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                char ns[128];
+                if (sscanf(l, " nameserver %127s", ns) == 1 && strv_extend(&list, ns) < 0) {
+                        strv_free(list);
+                        return NULL;
+                }
+        }
+        return list;
+}
+
+int resolv_compose(const char *base, const EtcOptions *e, char **ret) {
+        _cleanup_free_ char *copy = strdup(base ?: ""), *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        char *save = NULL;
+        int n = 0;
+
+        if (!copy || !f) {
+                if (f)
+                        fclose(f);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; e->dns && e->dns[i]; i++)
+                fprintf(f, "nameserver %s\n", e->dns[i]), n++;
+        for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                char w[16] = "", ns[128];
+                if (sscanf(l, " %15s", w) != 1)
+                        continue;
+                if (streq(w, "nameserver")) {
+                        /* the host's loopback resolvers cannot be reached from the container's network */
+                        if (!e->dns && sscanf(l, " nameserver %127s", ns) == 1 &&
+                            (e->host_network || !nameserver_is_loopback(ns)) && n < 3)
+                                fprintf(f, "nameserver %s\n", ns), n++;
+                } else if (streq(w, "search") || streq(w, "domain")) {
+                        if (!e->dns_search)
+                                fprintf(f, "%s\n", l);
+                } else if (streq(w, "options")) {
+                        if (!e->dns_options)
+                                fprintf(f, "%s\n", l);
+                }
+        }
+        if (e->dns_search && !(e->dns_search[0] && streq(e->dns_search[0], ".") && !e->dns_search[1])) {
+                fputs("search", f);
+                for (size_t i = 0; e->dns_search[i]; i++)
+                        if (!streq(e->dns_search[i], "."))
+                                fprintf(f, " %s", e->dns_search[i]);
+                fputc('\n', f);
+        }
+        if (e->dns_options) {
+                fputs("options", f);
+                for (size_t i = 0; e->dns_options[i]; i++)
+                        fprintf(f, " %s", e->dns_options[i]);
+                fputc('\n', f);
+        }
+        if (fclose(f) != 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(text);
+        return 0;
+}
+
+int rootfs_write_etc_files(const char *id, const char *hostname, const EtcOptions *e) {
+        _cleanup_free_ char *hosts = NULL, *hn = NULL, *host_resolv = NULL, *resolv = NULL;
+        size_t len = 0;
         int r;
 
-        if (asprintf(&hosts,
-                     "127.0.0.1\tlocalhost localhost.localdomain\n"
-                     "::1\tlocalhost localhost.localdomain ip6-localhost ip6-loopback\n"
-                     "127.0.1.1\t%s\n",
-                     hostname) < 0 ||
-            asprintf(&hn, "%s\n", hostname) < 0)
+        FILE *f = open_memstream(&hosts, &len);
+        if (!f)
                 return -ENOMEM;
-        r = read_full_file(resolv_source ?: "/etc/resolv.conf", 64 * 1024, &resolv, NULL);
-        if (r < 0) {
-                resolv = strdup("");
-                if (!resolv)
-                        return -ENOMEM;
+        fprintf(f,
+                "127.0.0.1\tlocalhost localhost.localdomain\n"
+                "::1\tlocalhost localhost.localdomain ip6-localhost ip6-loopback\n"
+                "127.0.1.1\t%s\n",
+                hostname);
+        for (size_t i = 0; e->add_hosts && e->add_hosts[i]; i++) {
+                const char *colon = strchr(e->add_hosts[i], ':');
+                if (colon)
+                        fprintf(f, "%s\t%.*s\n", colon + 1, (int) (colon - e->add_hosts[i]),
+                                e->add_hosts[i]);
         }
+        if (fclose(f) != 0 || asprintf(&hn, "%s\n", hostname) < 0)
+                return -ENOMEM;
+
+        r = read_full_file("/etc/resolv.conf", 64 * 1024, &host_resolv, NULL);
+        if (r < 0 && !(host_resolv = strdup("")))
+                return -ENOMEM;
+        if (!e->host_network) {
+                /* a host whose resolv.conf names only a local stub (systemd-resolved's 127.0.0.53): its
+                 * upstream servers, as docker and podman use them */
+                _cleanup_strv_free_ char **ns = nameservers(host_resolv);
+                bool all_loopback = ns && ns[0];
+                for (size_t i = 0; ns && ns[i]; i++)
+                        all_loopback = all_loopback && nameserver_is_loopback(ns[i]);
+                _cleanup_free_ char *upstream = NULL;
+                if (all_loopback &&
+                    read_full_file("/run/systemd/resolve/resolv.conf", 64 * 1024, &upstream, NULL) >= 0) {
+                        free(host_resolv);
+                        host_resolv = TAKE_PTR(upstream);
+                }
+        }
+        r = resolv_compose(host_resolv, e, &resolv);
+        if (r < 0)
+                return r;
         r = write_text(id, "hosts", hosts);
         if (r >= 0)
                 r = write_text(id, "hostname", hn);

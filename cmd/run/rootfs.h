@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 /* The container's rootfs: an overlay mounted by berth-unpack on $ROOT/containers/<id>/rootfs, with the
@@ -24,4 +25,12 @@ int rootfs_is_mounted(const char *id);
 int rootfs_prepare(int rootfd, const char *cwd, char **ret_why);
 
 /* hosts, resolv.conf and hostname in the container directory. */
-int rootfs_write_etc_files(const char *id, const char *hostname, const char *resolv_source);
+typedef struct EtcOptions {
+        bool host_network; /* --network host: the host's loopback resolvers are reachable */
+        char **dns, **dns_search, **dns_options; /* replace their kind of line; dns_search "." alone: none */
+        char **add_hosts;                        /* HOST:IP */
+} EtcOptions;
+int rootfs_write_etc_files(const char *id, const char *hostname, const EtcOptions *e);
+/* base (a resolv.conf) with e's overrides: --dns replaces the nameservers (else loopback ones are dropped
+ * unless host_network; at most 3), --dns-search the search/domain lines, --dns-option the options lines. */
+int resolv_compose(const char *base, const EtcOptions *e, char **ret);
