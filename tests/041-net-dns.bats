@@ -6,17 +6,6 @@
 
 load helpers
 
-# veths_left: true when a veth is still there after 5 s. A detached container's veth goes with its network
-# namespace, which the kernel destroys in the background (docs/net.md, "Detaching").
-veths_left() {
-        local i
-        for ((i = 0; i < 100; i++)); do
-                [[ -z $(ip -o link show type veth 2>/dev/null) ]] && return 1
-                sleep 0.05
-        done
-        return 0
-}
-
 setup() {
         berth_setup
         requires root systemd

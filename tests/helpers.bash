@@ -306,6 +306,17 @@ start_registry() {
         export REGISTRY=127.0.0.1:$port
 }
 
+# veths_left (the net suites): true when a veth is still there after 5 s. A detached container's veth goes with its network
+# namespace, which the kernel destroys in the background (docs/net.md, "Detaching").
+veths_left() {
+        local i
+        for ((i = 0; i < 100; i++)); do
+                [[ -z $(ip -o link show type veth 2>/dev/null) ]] && return 1
+                sleep 0.05
+        done
+        return 0
+}
+
 # --- per-test state and leak checks -------------------------------------------------------------------
 
 _berth_netns() {
