@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "container.h"
@@ -186,9 +189,35 @@ json_int_t record_get_int(json_t *rec, const char *path) {
         return json_integer_value(get_path(rec, path));
 }
 
+/* Remove what is left in $ROOT/tmp/rm-* (the trash of removed containers) in a child of its own, which the
+ * caller does not wait for. */
+static void trash_empty_async(void) {
+        pid_t pid = fork();
+        if (pid < 0)
+                return;
+        if (pid > 0) {
+                (void) waitpid(pid, NULL, 0);
+                return;
+        }
+        /* a grandchild, so that nobody has to reap it; without our fds (a lock, a caller's pipe) */
+        if (fork() != 0)
+                _exit(0);
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        for (int fd = 0; fd < 3; fd++)
+                (void) dup2(null, fd);
+        (void) syscall(SYS_close_range, 3U, ~0U, 0U);
+        _cleanup_free_ char *tmp = berth_path("tmp");
+        _cleanup_closedir_ DIR *d = tmp ? opendir(tmp) : NULL;
+        for (struct dirent *de; d && (de = readdir(d));)
+                if (startswith(de->d_name, "rm-"))
+                        (void) rm_rf_at(dirfd(d), de->d_name);
+        _exit(0);
+}
+
 int record_remove(const char *id) {
         _cleanup_free_ char *dir = container_path(id, NULL);
         _cleanup_free_ char *rundir = container_run_path(id, NULL);
+        _cleanup_free_ char *trash = NULL;
         json_t *rec = NULL;
         int r;
 
@@ -201,6 +230,15 @@ int record_remove(const char *id) {
         r = rm_rf(rundir);
         if (r < 0 && r != -ENOENT)
                 return r;
+        /* The container disappears at once and whole (one rename into $ROOT/tmp, on the same file system);
+         * the files go in the background. A crash leaves a trash directory, emptied by the next removal. */
+        _cleanup_free_ char *tmp = berth_path("tmp");
+        if (tmp && asprintf(&trash, "%s/rm-%s", tmp, id) >= 0 && rename(dir, trash) >= 0) {
+                trash_empty_async();
+                return 0;
+        }
+        if (errno == ENOENT)
+                return 0;
         r = rm_rf(dir);
         if (r < 0 && r != -ENOENT)
                 return r;
