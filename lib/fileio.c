@@ -83,7 +83,7 @@ int write_file_atomic_full(const char *path, const void *data, size_t len, mode_
         if (fd < 0)
                 return -errno;
         r = write_all(fd, data, len);
-        if (r >= 0 && fsync(fd) < 0)
+        if (r >= 0 && !(flags & WRITE_NO_SYNC) && fsync(fd) < 0)
                 r = -errno;
         if (close(fd) < 0 && r >= 0)
                 r = -errno;
@@ -93,7 +93,7 @@ int write_file_atomic_full(const char *path, const void *data, size_t len, mode_
                 (void) unlink(tmp);
                 return r;
         }
-        return (flags & WRITE_NO_DIR_SYNC) ? 0 : fsync_parent_dir(path);
+        return (flags & (WRITE_NO_DIR_SYNC | WRITE_NO_SYNC)) ? 0 : fsync_parent_dir(path);
 }
 
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode) {
@@ -104,7 +104,8 @@ int json_parse(const char *buf, size_t len, json_t **ret, char **ret_error) {
         json_error_t jerr;
         json_t *j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
         if (!j) {
-                if (ret_error && asprintf(ret_error, "%s at line %d column %d", jerr.text, jerr.line, jerr.column) < 0)
+                if (ret_error &&
+                    asprintf(ret_error, "%s at line %d column %d", jerr.text, jerr.line, jerr.column) < 0)
                         *ret_error = NULL;
                 return -EBADMSG;
         }
@@ -164,7 +165,8 @@ static int rm_rf_children(int fd, dev_t dev) {
                         int cfd = openat(dirfd(d), de->d_name,
                                          O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
                         if (cfd < 0)
-                                cfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                                cfd = openat(dirfd(d), de->d_name,
+                                             O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                         if (cfd < 0) {
                                 if (errno != ENOENT && r == 0)
                                         r = -errno;

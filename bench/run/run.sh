@@ -56,11 +56,12 @@ mv "$work/c.json" "$work/bundle/config.json"
 # The same container as berth runs it: berth-run's own config.json (docker's seccomp filter, capabilities,
 # masked paths, the /etc files), on a copy of the rootfs, as a ready bundle (no scope, no record, no overlay).
 "$build/berth-run" create --name bench-cfg --network=none "$IMG" true >/dev/null
-cdir=$BERTH_ROOT/containers/$(readlink "$BERTH_ROOT/names/bench-cfg")
+cid=$(readlink "$BERTH_ROOT/names/bench-cfg")
+cdir=$BERTH_ROOT/containers/$cid rdir=$BERTH_RUNROOT/containers/$cid
 mkdir -p "$work/bundle2"
 cp -a "$work/bundle/rootfs" "$work/bundle2/rootfs"
-cp "$cdir/hosts" "$cdir/hostname" "$cdir/resolv.conf" "$work/bundle2/"
-jq --arg r "$work/bundle2/rootfs" --arg d "$cdir/" --arg b "$work/bundle2/" '.root.path = $r
+cp "$rdir/hosts" "$rdir/hostname" "$rdir/resolv.conf" "$work/bundle2/"
+jq --arg r "$work/bundle2/rootfs" --arg d "$rdir/" --arg b "$work/bundle2/" '.root.path = $r
     | .linux.cgroupsPath = "bench-runc2"
     | .mounts |= map(if (.source | startswith($d)) then .source = ($b + (.source | ltrimstr($d))) else . end)' \
         "$cdir/config.json" >"$work/bundle2/config.json"

@@ -420,9 +420,9 @@ int container_create(const RunOptions *o, bool keep_mounted, char **ret_id) {
                 return EXIT_BERTH_FAILED;
         }
 
-        _cleanup_free_ char *hosts = container_path(c.id, "hosts"),
-                            *resolv = container_path(c.id, "resolv.conf"),
-                            *hn = container_path(c.id, "hostname"), *cgpath = NULL, *netns = NULL;
+        _cleanup_free_ char *hosts = container_run_path(c.id, "hosts"),
+                            *resolv = container_run_path(c.id, "resolv.conf"),
+                            *hn = container_run_path(c.id, "hostname"), *cgpath = NULL, *netns = NULL;
         if (!streq_ptr(o->network, "none") && !streq_ptr(o->network, "host") &&
             !(netns = berth_run_path("netns", c.id))) {
                 created_undo(&c);

@@ -185,6 +185,9 @@ static int prepare(Monitor *m, json_t *rec) {
                                                        m->name);
                 }
         }
+        r = rootfs_etc_files_ensure(m->id, rec);
+        if (r < 0)
+                return log_error_errno(r, "Cannot write the /etc files of '%s': %m", m->name);
         if (net_wanted(rec)) {
                 m->net_attached = true; /* monitor_finish() detaches whatever part of it was done */
                 r = net_attach(m->id, rec);
@@ -243,10 +246,10 @@ static bool stop_requested(const char *id) {
         return b;
 }
 
-/* Drop our mappings of the program's and libraries' pages touched while starting (they stay in the page cache
- * and fault back in when used again): the monitor then costs little more than its own heap. Only read-only file
- * mappings without a private copy of any page (smaps "Anonymous: 0"): code, rodata, headers. Relocated
- * (RELRO) or written pages have private copies and are never dropped, so nothing is lost. */
+/* Drop our mappings of the program's and libraries' pages touched while starting (they stay in the page
+ * cache and fault back in when used again): the monitor then costs little more than its own heap. Only
+ * read-only file mappings without a private copy of any page (smaps "Anonymous: 0"): code, rodata, headers.
+ * Relocated (RELRO) or written pages have private copies and are never dropped, so nothing is lost. */
 static void drop_file_pages(void) {
         _cleanup_fclose_ FILE *f = fopen("/proc/self/smaps", "re");
         char line[512];

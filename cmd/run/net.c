@@ -42,7 +42,7 @@ static int apply_settings(json_t *rec, void *userdata) {
 /* The networks' DNS servers replace the nameservers of the container's resolv.conf (its search and options
  * lines stay), unless --dns named the servers. */
 static int write_resolv(const char *id, json_t *rec, json_t *res) {
-        _cleanup_free_ char *p = container_path(id, "resolv.conf"), *base = NULL, *text = NULL;
+        _cleanup_free_ char *p = container_run_path(id, "resolv.conf"), *base = NULL, *text = NULL;
         _cleanup_strv_free_ char **servers = NULL;
         const char *name;
         json_t *net, *d;
@@ -64,7 +64,7 @@ static int write_resolv(const char *id, json_t *rec, json_t *res) {
         int r = resolv_compose(base, &e, &text);
         if (r < 0)
                 return r;
-        return write_file_atomic(p, text, strlen(text), 0644);
+        return write_file_atomic_full(p, text, strlen(text), 0644, WRITE_NO_SYNC); /* tmpfs */
 }
 
 int net_attach(const char *id, json_t *rec) {

@@ -151,12 +151,16 @@ int rootfs_prepare(int rootfd, const char *cwd, char **ret_why) {
         return 0;
 }
 
+/* The /etc files live in the container's runroot directory (tmpfs): made at create, and again at a start
+ * that finds them gone (a reboot), from the record; nothing to sync. */
 static int write_text(const char *id, const char *file, const char *text) {
-        _cleanup_free_ char *p = container_path(id, file);
-        if (!p)
+        _cleanup_free_ char *dir = container_run_path(id, NULL), *p = container_run_path(id, file);
+        if (!dir || !p)
                 return -ENOMEM;
-        /* the record, written next in this directory, syncs it */
-        return write_file_atomic_full(p, text, strlen(text), 0644, WRITE_NO_DIR_SYNC);
+        int r = mkdir_p(dir, 0700);
+        if (r < 0)
+                return r;
+        return write_file_atomic_full(p, text, strlen(text), 0644, WRITE_NO_SYNC);
 }
 
 static bool nameserver_is_loopback(const char *ip) {
@@ -227,6 +231,41 @@ int resolv_compose(const char *base, const EtcOptions *e, char **ret) {
                 return -ENOMEM;
         *ret = TAKE_PTR(text);
         return 0;
+}
+
+/* A JSON array of strings as a list (NULL when empty or not an array). */
+static char **strv_from_json(json_t *a) {
+        char **l = NULL;
+        json_t *e;
+        size_t i;
+        json_array_foreach (a, i, e)
+                if (json_is_string(e) && strv_extend(&l, json_string_value(e)) < 0) {
+                        strv_free(l);
+                        return NULL;
+                }
+        return l;
+}
+
+int rootfs_etc_files_ensure(const char *id, json_t *rec) {
+        _cleanup_free_ char *p = container_run_path(id, "hosts");
+        if (!p)
+                return -ENOMEM;
+        if (access(p, F_OK) >= 0)
+                return 0;
+        json_t *hc = json_object_get(rec, "HostConfig");
+        _cleanup_strv_free_ char **dns = strv_from_json(json_object_get(hc, "Dns")),
+                                 **search = strv_from_json(json_object_get(hc, "DnsSearch")),
+                                 **opts = strv_from_json(json_object_get(hc, "DnsOptions")),
+                                 **hosts = strv_from_json(json_object_get(hc, "ExtraHosts"));
+        EtcOptions e = {
+                .host_network = streq_ptr(json_string_value(json_object_get(hc, "NetworkMode")), "host"),
+                .dns = dns,
+                .dns_search = search,
+                .dns_options = opts,
+                .add_hosts = hosts,
+        };
+        const char *hn = json_string_value(json_object_get(json_object_get(rec, "Config"), "Hostname"));
+        return rootfs_write_etc_files(id, hn ?: id, &e);
 }
 
 int rootfs_write_etc_files(const char *id, const char *hostname, const EtcOptions *e) {

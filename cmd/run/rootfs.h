@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -30,7 +31,10 @@ typedef struct EtcOptions {
         char **dns, **dns_search, **dns_options; /* replace their kind of line; dns_search "." alone: none */
         char **add_hosts;                        /* HOST:IP */
 } EtcOptions;
+/* hosts, hostname and resolv.conf in the container's runroot directory. */
 int rootfs_write_etc_files(const char *id, const char *hostname, const EtcOptions *e);
+/* The same from the record, when they are not there (after a reboot emptied the runroot). */
+int rootfs_etc_files_ensure(const char *id, json_t *rec);
 /* base (a resolv.conf) with e's overrides: --dns replaces the nameservers (else loopback ones are dropped
  * unless host_network; at most 3), --dns-search the search/domain lines, --dns-option the options lines. */
 int resolv_compose(const char *base, const EtcOptions *e, char **ret);
