@@ -105,8 +105,8 @@ static bool cgroup_name_plain(const char *n, size_t len) {
         return true;
 }
 
-/* The manager's root cgroup without asking it: it runs in <root>/init.scope, and the private socket tells us its
- * pid. */
+/* The manager's root cgroup without asking it: it runs in <root>/init.scope, and the private socket tells us
+ * its pid. */
 static int manager_root_cgroup(sd_bus *bus, char **ret) {
         _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *c = NULL;
         _cleanup_free_ char *cg = NULL;
@@ -138,7 +138,8 @@ int scope_cgroup_predict(sd_bus *bus, const char *slice, const char *unit, char 
         r = manager_root_cgroup(bus, &root);
         if (r < 0)
                 r = sd_bus_get_property_string(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-                                               "org.freedesktop.systemd1.Manager", "ControlGroup", &error, &root);
+                                               "org.freedesktop.systemd1.Manager", "ControlGroup", &error,
+                                               &root);
         if (r < 0)
                 return r;
         FILE *f = open_memstream(&path, &len);
@@ -259,6 +260,38 @@ void cgroup_scope_cleanup(const char *scope_cgroup) {
         }
         if (d)
                 closedir(d);
+}
+
+int cgroup_pin(const char *scope_cgroup, pid_t pid) {
+        _cleanup_free_ char *c = path_join(scope_cgroup, "container");
+        _cleanup_closedir_ DIR *d = opendir("/sys/fs/cgroup");
+        struct statfs fs;
+        char num[32];
+        int ret = 0;
+
+        if (!c)
+                return -ENOMEM;
+        if (!d || statfs("/sys/fs/cgroup", &fs) < 0 || fs.f_type == CGROUP2_SUPER_MAGIC)
+                return 0; /* pure cgroup2: the manager trims nothing a new scope's runtime makes */
+        snprintf(num, sizeof num, "%d", (int) pid);
+        for (struct dirent *de; (de = readdir(d));) {
+                if (de->d_type != DT_DIR || de->d_name[0] == '.' || streq(de->d_name, "unified") ||
+                    streq(de->d_name, "systemd"))
+                        continue;
+                _cleanup_free_ char *dir = path_join("/sys/fs/cgroup", de->d_name, c);
+                _cleanup_free_ char *procs = path_join(dir, "cgroup.procs");
+                if (!dir || !procs)
+                        return -ENOMEM;
+                int r = mkdir_p(dir, 0755);
+                if (r < 0) {
+                        ret = ret ?: r;
+                        continue;
+                }
+                _cleanup_close_ int fd = open(procs, O_WRONLY | O_CLOEXEC);
+                if (fd < 0 || write(fd, num, strlen(num)) < 0)
+                        ret = ret ?: -errno;
+        }
+        return ret;
 }
 
 void cgroup_unified_cleanup(const char *unit) {

@@ -198,10 +198,10 @@ int monitor_spawn_runtime(Monitor *m) {
         _cleanup_free_ char *bundle = container_path(m->id, NULL);
         _cleanup_free_ char *rundir = container_run_path(m->id, NULL);
         _cleanup_free_ char *msg = NULL, *cgroup = NULL;
-        _cleanup_close_ int placeholder_fd = -EBADF, go_w = -EBADF;
+        _cleanup_close_ int placeholder_fd = -EBADF, pin_fd = -EBADF, go_w = -EBADF;
         int go[2] = {-EBADF, -EBADF};
         _cleanup_(child_killp) pid_t child = 0;
-        pid_t placeholder = 0;
+        pid_t placeholder = 0, pin = 0;
         _cleanup_(bus_job_freep) BusJob *job = NULL;
         ScopeParams scope = {};
         int r, status;
@@ -294,6 +294,14 @@ int monitor_spawn_runtime(Monitor *m) {
                 };
                 phase("runtime forked, starting the scope");
                 if (parallel) {
+                        /* a second placeholder holds the container's cgroups until the container is in them
+                         */
+                        pin = spawn_placeholder(&pin_fd);
+                        if (pin < 0)
+                                return log_error_errno(pin, "fork() failed: %m");
+                        r = cgroup_pin(m->scope_cgroup, pin);
+                        if (r < 0)
+                                log_debug_errno(r, "Cannot pin the cgroups of '%s', ignoring: %m", m->name);
                         r = scope_start_async(m->bus, &scope, &job);
                         if (r < 0)
                                 return r;
