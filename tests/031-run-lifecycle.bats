@@ -150,7 +150,7 @@ last" "stdout, in order, to the end"
 }
 
 @test "monitor and container killed, runtime dir lost (a reboot, as far as berth knows): stop, start and rm work" {
-        run_tool berth-run run -d --name rb "$IMG" sleep 1000
+        run_tool berth-run run -d --name rb --hostname rbhost --add-host db:192.0.2.10 --dns 192.0.2.53 "$IMG" sleep 1000
         local mon pid
         mon=$(record rb .State.MonitorPid)
         pid=$(record rb .State.Pid)
@@ -165,6 +165,11 @@ last" "stdout, in order, to the end"
         is "$(record rb .State.Status)" "exited"
         run_tool berth-run start rb
         is "$(record rb .State.Status)" "running"
+        # the /etc files lived in the lost runtime dir: made again from the record
+        run_tool berth-run exec rb sh -c 'cat /etc/hostname; grep db /etc/hosts; grep nameserver /etc/resolv.conf'
+        is "$output" "rbhost
+192.0.2.10	db
+nameserver 192.0.2.53"
         run_tool berth-run rm -f rb
         [[ ! -e $BERTH_ROOT/names/rb ]] || die "name left"
 }
