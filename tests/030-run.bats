@@ -182,3 +182,28 @@ inactive-or-failed"
         is "$(ls -A "$BERTH_ROOT/names" | wc -l)" "0" "no name left"
         is "$(ls -A "$BERTH_RUNROOT/runtime" 2>/dev/null | wc -l)" "0" "no runtime state left"
 }
+
+@test "run: a runtime that loses its new cgroup to the manager's trimming is run again once the scope is made" {
+        # fault injection around the real runc: the first run fails as runc does when systemd removed the still
+        # empty <scope>/container under it (docs/run.md, "Start sequence")
+        local shim=$BATS_TEST_TMPDIR/runc-shim
+        cat >"$shim" <<-EOF2
+	#!/bin/bash
+	if [[ " \$* " == *" run "* && ! -e $BATS_TEST_TMPDIR/failed-once ]]; then
+	        touch $BATS_TEST_TMPDIR/failed-once
+	        while (( \$# )); do [[ \$1 == --log ]] && log=\$2; shift; done
+	        echo '{"level":"error","msg":"runc run failed: unable to start container process: unable to apply cgroup configuration: failed to write 42: openat2 /sys/fs/cgroup/blkio/machine.slice/x.scope/container/cgroup.procs: no such file or directory"}' >"\$log"
+	        exit 1
+	fi
+	exec runc "\$@"
+	EOF2
+        chmod +x "$shim"
+        run_tool berth-run run --rm --runtime "$shim" "$IMG" echo second-time
+        is "$output" "second-time"
+        [[ -e $BATS_TEST_TMPDIR/failed-once ]] || die "the shim did not fail once"
+        # any other failure is reported, not retried
+        rm -f "$BATS_TEST_TMPDIR/failed-once"
+        sed -i 's/unable to apply cgroup configuration/something else/' "$shim"
+        run_tool 125 berth-run run --rm --runtime "$shim" "$IMG" echo never
+        assert_contains "$output" "something else"
+}

@@ -262,38 +262,6 @@ void cgroup_scope_cleanup(const char *scope_cgroup) {
                 closedir(d);
 }
 
-int cgroup_pin(const char *scope_cgroup, pid_t pid) {
-        _cleanup_free_ char *c = path_join(scope_cgroup, "container");
-        _cleanup_closedir_ DIR *d = opendir("/sys/fs/cgroup");
-        struct statfs fs;
-        char num[32];
-        int ret = 0;
-
-        if (!c)
-                return -ENOMEM;
-        if (!d || statfs("/sys/fs/cgroup", &fs) < 0 || fs.f_type == CGROUP2_SUPER_MAGIC)
-                return 0; /* pure cgroup2: the manager trims nothing a new scope's runtime makes */
-        snprintf(num, sizeof num, "%d", (int) pid);
-        for (struct dirent *de; (de = readdir(d));) {
-                if (de->d_type != DT_DIR || de->d_name[0] == '.' || streq(de->d_name, "unified") ||
-                    streq(de->d_name, "systemd"))
-                        continue;
-                _cleanup_free_ char *dir = path_join("/sys/fs/cgroup", de->d_name, c);
-                _cleanup_free_ char *procs = path_join(dir, "cgroup.procs");
-                if (!dir || !procs)
-                        return -ENOMEM;
-                int r = mkdir_p(dir, 0755);
-                if (r < 0) {
-                        ret = ret ?: r;
-                        continue;
-                }
-                _cleanup_close_ int fd = open(procs, O_WRONLY | O_CLOEXEC);
-                if (fd < 0 || write(fd, num, strlen(num)) < 0)
-                        ret = ret ?: -errno;
-        }
-        return ret;
-}
-
 void cgroup_unified_cleanup(const char *unit) {
         _cleanup_free_ char *a = path_join("/sys/fs/cgroup/unified", unit, "container");
         _cleanup_free_ char *b = path_join("/sys/fs/cgroup/unified", unit);

@@ -34,11 +34,6 @@ int scope_wait(BusJob *job, const ScopeParams *p);
  * runtime can create the container's cgroup below it while the manager makes the scope); -EINVAL for names
  * systemd would escape. */
 int scope_cgroup_predict(sd_bus *bus, const char *slice, const char *unit, char **ret);
-/* Make <scope>/container in every cgroup v1 controller hierarchy and put pid there, before the runtime runs:
- * while the manager realizes the new scope (or a sibling, or the slice) it removes empty directories of the
- * scope's path in controllers it does not enable for it, and would race the runtime, which makes them empty
- * and only then moves the container in. A populated directory cannot be removed. */
-int cgroup_pin(const char *scope_cgroup, pid_t pid);
 /* Remove <scope>/container and <scope> in every hierarchy, where they are left (after the scope stopped). */
 void cgroup_scope_cleanup(const char *scope_cgroup);
 

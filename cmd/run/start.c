@@ -154,6 +154,101 @@ char *monitor_cgroups_path(const char *name, const char *slice) {
         return asprintf(&p, "%s/container", unit) < 0 ? NULL : p;
 }
 
+/* Fork the runtime's child: it waits for a byte on *ret_go (then closed by the caller) before it execs the
+ * runtime. */
+static pid_t fork_runtime(Monitor *m, const char *logfile, const char *pidfile, const char *bundle,
+                          int *ret_go) {
+        int go[2];
+        if (pipe2(go, O_CLOEXEC) < 0)
+                return -errno;
+        pid_t child = fork();
+        if (child < 0) {
+                safe_close(go[0]);
+                safe_close(go[1]);
+                return -errno;
+        }
+        if (child == 0) {
+                char c;
+                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+                if (read(go[0], &c, 1) != 1)
+                        _exit(EXIT_BERTH_FAILED);
+                if (m->stdin_fd >= 0)
+                        (void) dup2(m->stdin_fd, 0);
+                if (m->stdout_fd >= 0)
+                        (void) dup2(m->stdout_fd, 1);
+                if (m->stderr_fd >= 0)
+                        (void) dup2(m->stderr_fd, 2);
+                /* the monitor blocks and ignores signals, and berth-run may itself have been started with
+                 * some ignored (nohup, a background job): the runtime and the container inherit none of that
+                 */
+                spawn_reset_signals();
+                /* the runtime would run its own notify proxy: READY=1 is ours to relay */
+                (void) unsetenv("NOTIFY_SOCKET");
+                close_fds_on_exec();
+                /* runc chdirs into the bundle, so "console.sock" names the socket there, whatever the length
+                 * of the state paths (sun_path holds 108 bytes) */
+                const char *argv[] = {m->runtime,
+                                      "--root",
+                                      runtime_state_root(),
+                                      "--log",
+                                      logfile,
+                                      "--log-format",
+                                      "json",
+                                      "run",
+                                      "--detach",
+                                      "--pid-file",
+                                      pidfile,
+                                      "--bundle",
+                                      bundle,
+                                      m->tty ? "--console-socket" : m->id,
+                                      m->tty ? "console.sock" : NULL,
+                                      m->id,
+                                      NULL};
+                execvp(m->runtime, (char **) argv);
+                fprintf(stderr, "%s: Cannot execute the runtime '%s': %m\n", log_program(), m->runtime);
+                _exit(EXIT_BERTH_FAILED);
+        }
+        safe_close(go[0]);
+        *ret_go = go[1];
+        return child;
+}
+
+/* The runtime's exit status once it has returned (for -t, after it sent the terminal). */
+static int wait_runtime(Monitor *m, pid_t child, int console, int *ret_status) {
+        bool exited = false;
+        int r;
+        while (console >= 0 && m->master < 0) {
+                struct pollfd pf = {.fd = console, .events = POLLIN};
+                if (poll(&pf, 1, 100) > 0) {
+                        r = console_socket_receive(console, &m->master);
+                        if (r < 0)
+                                return log_error_errno(r, "Cannot receive the container's terminal: %m");
+                        break;
+                }
+                pid_t w = waitpid(child, ret_status, WNOHANG);
+                if (w == child) {
+                        exited = true;
+                        break;
+                }
+        }
+        while (!exited && waitpid(child, ret_status, 0) < 0)
+                if (errno != EINTR)
+                        return log_error_errno(errno, "waitpid() failed: %m");
+        return 0;
+}
+
+/* runc's "unable to apply cgroup configuration ... no such file or directory": while the manager realized
+ * the new scope (or a sibling, or the slice), it removed the still empty <scope>/container in a controller
+ * it does not enable for the scope (systemd trims such paths). Rare, and harmless to retry once the scope is
+ * made. */
+static bool runtime_lost_cgroup(const char *logfile) {
+        _cleanup_free_ char *buf = NULL;
+        if (read_full_file(logfile, 1024 * 1024, &buf, NULL) < 0)
+                return false;
+        return strstr(buf, "unable to apply cgroup configuration") &&
+               strstr(buf, "no such file or directory");
+}
+
 /* Give the runtime the scope's cgroup by its absolute path, so that it can create the container's cgroup
  * below it while the manager is still making the scope (the runtime and the scope start in parallel). False:
  * the scope is made first, with the runtime in it, and the relative path of config.json applies. */
@@ -198,10 +293,9 @@ int monitor_spawn_runtime(Monitor *m) {
         _cleanup_free_ char *bundle = container_path(m->id, NULL);
         _cleanup_free_ char *rundir = container_run_path(m->id, NULL);
         _cleanup_free_ char *msg = NULL, *cgroup = NULL;
-        _cleanup_close_ int placeholder_fd = -EBADF, pin_fd = -EBADF, go_w = -EBADF;
-        int go[2] = {-EBADF, -EBADF};
+        _cleanup_close_ int placeholder_fd = -EBADF, go_w = -EBADF;
         _cleanup_(child_killp) pid_t child = 0;
-        pid_t placeholder = 0, pin = 0;
+        pid_t placeholder = 0;
         _cleanup_(bus_job_freep) BusJob *job = NULL;
         ScopeParams scope = {};
         int r, status;
@@ -224,55 +318,10 @@ int monitor_spawn_runtime(Monitor *m) {
                         return log_error_errno(r, "Cannot create the console socket in '%s': %m", bundle);
         }
         bool parallel = m->bus && cgroups_path_absolute(m);
-        if (pipe2(go, O_CLOEXEC) < 0)
-                return log_error_errno(errno, "pipe2() failed: %m");
 
-        go_w = go[1];
-        child = fork();
+        child = fork_runtime(m, logfile, pidfile, bundle, &go_w);
         if (child < 0)
-                return log_error_errno(errno, "fork() failed: %m");
-        if (child == 0) {
-                char c;
-                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
-                if (read(go[0], &c, 1) != 1)
-                        _exit(EXIT_BERTH_FAILED);
-                if (m->stdin_fd >= 0)
-                        (void) dup2(m->stdin_fd, 0);
-                if (m->stdout_fd >= 0)
-                        (void) dup2(m->stdout_fd, 1);
-                if (m->stderr_fd >= 0)
-                        (void) dup2(m->stderr_fd, 2);
-                /* the monitor blocks and ignores signals, and berth-run may itself have been started with
-                 * some ignored (nohup, a background job): the runtime and the container inherit none of that
-                 */
-                spawn_reset_signals();
-                /* the runtime would run its own notify proxy: READY=1 is ours to relay */
-                (void) unsetenv("NOTIFY_SOCKET");
-                close_fds_on_exec();
-                /* runc chdirs into the bundle, so "console.sock" names the socket there, whatever the length
-                 * of the state paths (sun_path holds 108 bytes) */
-                const char *argv[] = {m->runtime,
-                                      "--root",
-                                      runtime_state_root(),
-                                      "--log",
-                                      logfile,
-                                      "--log-format",
-                                      "json",
-                                      "run",
-                                      "--detach",
-                                      "--pid-file",
-                                      pidfile,
-                                      "--bundle",
-                                      bundle,
-                                      m->tty ? "--console-socket" : m->id,
-                                      m->tty ? "console.sock" : NULL,
-                                      m->id,
-                                      NULL};
-                execvp(m->runtime, (char **) argv);
-                fprintf(stderr, "%s: Cannot execute the runtime '%s': %m\n", log_program(), m->runtime);
-                _exit(EXIT_BERTH_FAILED);
-        }
-        safe_close(go[0]);
+                return log_error_errno(child, "fork() failed: %m");
 
         if (m->bus) {
                 placeholder = spawn_placeholder(&placeholder_fd);
@@ -294,14 +343,6 @@ int monitor_spawn_runtime(Monitor *m) {
                 };
                 phase("runtime forked, starting the scope");
                 if (parallel) {
-                        /* a second placeholder holds the container's cgroups until the container is in them
-                         */
-                        pin = spawn_placeholder(&pin_fd);
-                        if (pin < 0)
-                                return log_error_errno(pin, "fork() failed: %m");
-                        r = cgroup_pin(m->scope_cgroup, pin);
-                        if (r < 0)
-                                log_debug_errno(r, "Cannot pin the cgroups of '%s', ignoring: %m", m->name);
                         r = scope_start_async(m->bus, &scope, &job);
                         if (r < 0)
                                 return r;
@@ -320,25 +361,9 @@ int monitor_spawn_runtime(Monitor *m) {
         if (write(go_w, "g", 1) != 1)
                 return log_error_errno(errno, "Cannot start the runtime: %m");
         go_w = safe_close(go_w);
-
-        bool exited = false;
-        while (console >= 0 && m->master < 0) {
-                struct pollfd pf = {.fd = console, .events = POLLIN};
-                if (poll(&pf, 1, 100) > 0) {
-                        r = console_socket_receive(console, &m->master);
-                        if (r < 0)
-                                return log_error_errno(r, "Cannot receive the container's terminal: %m");
-                        break;
-                }
-                pid_t w = waitpid(child, &status, WNOHANG);
-                if (w == child) {
-                        exited = true;
-                        break;
-                }
-        }
-        while (!exited && waitpid(child, &status, 0) < 0)
-                if (errno != EINTR)
-                        return log_error_errno(errno, "waitpid() failed: %m");
+        r = wait_runtime(m, child, console, &status);
+        if (r < 0)
+                return r;
         child = 0;
         if (job) {
                 /* done by now: the runtime takes longer than the manager */
@@ -347,6 +372,23 @@ int monitor_spawn_runtime(Monitor *m) {
                 if (r < 0) {
                         m->error = strdup("the systemd scope could not be started");
                         return r; /* the caller's cleanup deletes (kills) what the runtime started */
+                }
+                if ((!WIFEXITED(status) || WEXITSTATUS(status) != 0) && runtime_lost_cgroup(logfile)) {
+                        log_debug("The manager removed the new cgroup of '%s' under the runtime, again",
+                                  m->name);
+                        monitor_runtime_delete(m->runtime, m->id);
+                        (void) unlink(logfile);
+                        (void) unlink(pidfile);
+                        child = fork_runtime(m, logfile, pidfile, bundle, &go_w);
+                        if (child < 0)
+                                return log_error_errno(child, "fork() failed: %m");
+                        if (write(go_w, "g", 1) != 1)
+                                return log_error_errno(errno, "Cannot start the runtime: %m");
+                        go_w = safe_close(go_w);
+                        r = wait_runtime(m, child, console, &status);
+                        if (r < 0)
+                                return r;
+                        child = 0;
                 }
         }
         /* The manager sends every signal (every unit's changes) to every client of its private socket: a
