@@ -239,6 +239,10 @@ gen() {
 	Network=host
 	IP=10.89.7.5
 	NetworkAlias=app www
+	DNS=192.0.2.53
+	DNSSearch=example.test
+	DNSOption=ndots:2
+	AddHost=db:192.0.2.10
 	EOF
         printf '[Container]\nImage=busybox\nNetwork=broken.network\n' >"$SRC/uses-broken.container"
         gen 1 "$OUT"
@@ -263,7 +267,7 @@ Requires=front-network.service
 After=front-network.service
 Requires=back-network.service
 After=back-network.service
-ExecStart=$BIN/berth-run run --rm --name=app --sdnotify=conmon --network=front --network=backnet --network=host --ip=10.89.7.5 --network-alias=app --network-alias=www -- busybox"
+ExecStart=$BIN/berth-run run --rm --name=app --sdnotify=conmon --network=front --network=backnet --network=host --ip=10.89.7.5 --network-alias=app --network-alias=www --dns=192.0.2.53 --dns-search=example.test --dns-option=ndots:2 --add-host=db:192.0.2.10 -- busybox"
 }
 
 @test "generator: [Install] WantedBy=, RequiredBy=, Alias= become links as systemctl enable makes them" {
