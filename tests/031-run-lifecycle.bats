@@ -130,6 +130,14 @@ last" "stdout, in order, to the end"
         run_tool berth-run logs --tail 0 l1
         is "$output" ""
         run_tool berth-run rm l1
+        # lines as they were: tabs, UTF-8, '=' and a line longer than the 16 KiB relay buffer (split there)
+        run_tool berth-run run -d --name l2 "$IMG" sh -c 'printf "a\tb=c ü\n"; head -c 20000 /dev/zero | tr "\0" x; echo'
+        run_tool berth-run wait l2
+        run_tool berth-run logs l2
+        is "${lines[0]}" "$(printf 'a\tb=c ü')"
+        is "$(printf '%s\n' "${lines[@]:1}" | tr -d '\n' | wc -c)" 20000
+        is "${#lines[1]}" 16384
+        run_tool berth-run rm l2
 }
 
 @test "a killed CLI does not stop the container: berth-run run in the foreground, SIGKILLed" {
