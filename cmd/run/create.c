@@ -542,6 +542,8 @@ int container_create(const RunOptions *o, bool keep_mounted, char **ret_id) {
         c.volumes = NULL;
         if (!keep_mounted)
                 (void) rootfs_umount(c.id);
+        else
+                monitor_created(c.id);
         *ret_id = strdup(c.id);
         return *ret_id ? 0 : (log_oom(), EXIT_BERTH_FAILED);
 }

@@ -170,7 +170,10 @@ static int prepare(Monitor *m, json_t *rec) {
         rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (rootfd < 0)
                 return log_error_errno(errno, "Cannot open '%s': %m", rootfs);
-        r = rootfs_prepare(rootfd, record_get_string(rec, "Config.WorkingDir"), &why);
+        /* create prepared it moments ago in this process; a later start (a restart may follow a change of
+         * the upper layer) prepares it again */
+        r = monitor_fresh(m->id) ? 0
+                                 : rootfs_prepare(rootfd, record_get_string(rec, "Config.WorkingDir"), &why);
         if (r < 0)
                 return log_error_errno(r, "Cannot prepare the rootfs of '%s': %s", m->name, strna(why));
         if (getenv("NOTIFY_SOCKET") && streq_ptr(m->sdnotify, "container")) {

@@ -20,6 +20,9 @@ int container_start(const char *id, StartMode mode, bool interactive);
 /* linux.cgroupsPath for config.json: the scope's cgroup (predicted before it exists) plus "/container", or,
  * without a manager or inside a service, the relative "berth-NAME.scope/container". NULL: out of memory. */
 char *monitor_cgroups_path(const char *name, const char *slice);
+/* create says that it made container id in this process; monitor_fresh() asks. */
+void monitor_created(const char *id);
+bool monitor_fresh(const char *id);
 
 /* The runtime binary ("runc" unless --runtime), found on PATH, and its state root. */
 const char *runtime_state_root(void);

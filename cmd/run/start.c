@@ -142,6 +142,10 @@ static int connect_manager(Monitor *m) {
         return manager_bus(m->name, &m->bus);
 }
 
+/* What create did in this process (`run`, or a forked monitor of `run -d`): the start that follows need not
+ * read config.json back, nor prepare the rootfs again. */
+static struct { char *id, *cgroups_path; } fresh;
+
 char *monitor_cgroups_path(const char *name, const char *slice) {
         _cleanup_(sd_bus_unrefp) sd_bus *bus = NULL;
         _cleanup_free_ char *unit = NULL, *scg = NULL;
@@ -150,8 +154,21 @@ char *monitor_cgroups_path(const char *name, const char *slice) {
                 return NULL;
         if (manager_bus(name, &bus) >= 0 && bus &&
             scope_cgroup_predict(bus, slice ?: "machine.slice", unit, &scg) >= 0)
-                return path_join(scg, "container");
-        return asprintf(&p, "%s/container", unit) < 0 ? NULL : p;
+                p = path_join(scg, "container");
+        else if (asprintf(&p, "%s/container", unit) < 0)
+                p = NULL;
+        free(fresh.cgroups_path);
+        fresh.cgroups_path = p ? strdup(p) : NULL;
+        return p;
+}
+
+void monitor_created(const char *id) {
+        free(fresh.id);
+        fresh.id = strdup(id);
+}
+
+bool monitor_fresh(const char *id) {
+        return fresh.id && streq(fresh.id, id);
 }
 
 /* Fork the runtime's child: it waits for a byte on *ret_go (then closed by the caller) before it execs the
@@ -260,6 +277,12 @@ static bool cgroups_path_absolute(Monitor *m) {
         if (!cfgp || scope_cgroup_predict(m->bus, m->slice ?: "machine.slice", m->unit, &scg) < 0 ||
             !(cgp = path_join(scg, "container")))
                 return false;
+        if (monitor_fresh(m->id) && streq_ptr(fresh.cgroups_path, cgp)) {
+                /* written so by create, moments ago */
+                free(m->scope_cgroup);
+                m->scope_cgroup = TAKE_PTR(scg);
+                return true;
+        }
         if (json_read_file(cfgp, 64 * 1024 * 1024, &cfg, NULL) < 0 ||
             !json_is_object(lx = json_object_get(cfg, "linux")))
                 return false;
