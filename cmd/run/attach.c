@@ -274,37 +274,25 @@ static int handle_attach(int c, const char *arg) {
 }
 
 int verb_attach(int argc, char *argv[], void *userdata) {
-        static const struct option options[] = {CLI_COMMON_OPTIONS,
-                                                {"no-stdin", no_argument, NULL, 'N'},
-                                                {"sig-proxy", optional_argument, NULL, 'S'},
-                                                {}};
+        static const struct option extra[] = {
+                {"no-stdin", no_argument, NULL, 'N'}, {"sig-proxy", optional_argument, NULL, 'S'}, {}};
         _cleanup_free_ char *id = NULL;
         _cleanup_close_ int sock = -EBADF;
         json_t *rec = NULL;
-        int c, r;
+        int r;
 
-        optind = 0;
-        while ((c = getopt_long(argc, argv, "+h", options, NULL)) >= 0) {
-                if (c == 'h') {
-                        printf("Usage: berth-run attach [--no-stdin] [--sig-proxy=false] CONTAINER\n\n"
-                               "Follow a detached container's output and, if it was started with -i, feed "
-                               "it\n"
-                               "stdin; exit with its status. Detach from a -t container with ctrl-p "
-                               "ctrl-q.\n\n"
-                               "     --no-stdin          Do not attach stdin\n"
-                               "     --sig-proxy=BOOL    Forward signals to the container (default true;\n"
-                               "                         not with -t, where ctrl-c is input)\n\n"
-                               "See berth-run(1).\n");
-                        return 0;
-                }
-                if (c == ARG_VERSION)
-                        return cli_version();
-                r = cli_parse_common(c, optarg, argv);
-                if (r < 0)
-                        return r;
-                if (r == 0 && (r = handle_attach(c, optarg)) < 0)
-                        return r;
-        }
+        r = verb_parse_options(
+                argc, argv,
+                "Usage: berth-run attach [--no-stdin] [--sig-proxy=false] CONTAINER\n\n"
+                "Follow a detached container's output and, if it was started with -i, feed it\n"
+                "stdin; exit with its status. Detach from a -t container with ctrl-p ctrl-q.\n\n"
+                "     --no-stdin          Do not attach stdin\n"
+                "     --sig-proxy=BOOL    Forward signals to the container (default true;\n"
+                "                         not with -t, where ctrl-c is input)\n\n"
+                "See berth-run(1).\n",
+                extra, NULL, handle_attach);
+        if (r <= 0)
+                return r;
         if (argc - optind != 1)
                 return cli_usage_error("Expected one CONTAINER");
         const char *spec = argv[optind];

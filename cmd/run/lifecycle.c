@@ -156,8 +156,8 @@ static int stop_one(const char *spec, int timeout_s) {
         return 0;
 }
 
-static int parse_simple(int argc, char *argv[], const char *usage, const struct option *extra,
-                        const char *shortopts, int (*handle)(int c, const char *arg)) {
+int verb_parse_options(int argc, char *argv[], const char *usage, const struct option *extra,
+                       const char *shortopts, int (*handle)(int c, const char *arg)) {
         struct option options[32] = {CLI_COMMON_OPTIONS};
         size_t n = 6;
         for (size_t i = 0; extra && extra[i].name && n < ELEMENTSOF(options) - 1; i++)
@@ -169,7 +169,10 @@ static int parse_simple(int argc, char *argv[], const char *usage, const struct 
         optind = 0;
         while ((c = getopt_long(argc, argv, so, options, NULL)) >= 0) {
                 if (c == 'h') {
-                        printf("Usage: berth-run %s\n\nSee berth-run(1).\n", usage);
+                        if (strchr(usage, '\n')) /* a whole help text */
+                                fputs(usage, stdout);
+                        else
+                                printf("Usage: berth-run %s\n\nSee berth-run(1).\n", usage);
                         return 0;
                 }
                 if (c == ARG_VERSION)
@@ -223,7 +226,7 @@ static int stop_verb_one(const char *spec) {
 
 int verb_stop(int argc, char *argv[], void *userdata) {
         static const struct option extra[] = {{"time", required_argument, NULL, 't'}, {}};
-        int r = parse_simple(argc, argv, "stop [--time SECS] CONTAINER...", extra, "t:", handle_time);
+        int r = verb_parse_options(argc, argv, "stop [--time SECS] CONTAINER...", extra, "t:", handle_time);
         if (r <= 0)
                 return r;
         return each_container(argc, argv, stop_verb_one);
@@ -243,7 +246,7 @@ static int start_one(const char *spec) {
 }
 
 int verb_start(int argc, char *argv[], void *userdata) {
-        int r = parse_simple(argc, argv, "start CONTAINER...", NULL, NULL, NULL);
+        int r = verb_parse_options(argc, argv, "start CONTAINER...", NULL, NULL, NULL);
         if (r <= 0)
                 return r;
         return each_container(argc, argv, start_one);
@@ -261,7 +264,8 @@ static int restart_one(const char *spec) {
 
 int verb_restart(int argc, char *argv[], void *userdata) {
         static const struct option extra[] = {{"time", required_argument, NULL, 't'}, {}};
-        int r = parse_simple(argc, argv, "restart [--time SECS] CONTAINER...", extra, "t:", handle_time);
+        int r = verb_parse_options(argc, argv, "restart [--time SECS] CONTAINER...", extra,
+                                   "t:", handle_time);
         if (r <= 0)
                 return r;
         return each_container(argc, argv, restart_one);
@@ -298,7 +302,8 @@ static int kill_one(const char *spec) {
 
 int verb_kill(int argc, char *argv[], void *userdata) {
         static const struct option extra[] = {{"signal", required_argument, NULL, 's'}, {}};
-        int r = parse_simple(argc, argv, "kill [--signal SIG] CONTAINER...", extra, "s:", handle_signal);
+        int r = verb_parse_options(argc, argv, "kill [--signal SIG] CONTAINER...", extra,
+                                   "s:", handle_signal);
         if (r <= 0)
                 return r;
         return each_container(argc, argv, kill_one);
@@ -378,8 +383,8 @@ int verb_rm(int argc, char *argv[], void *userdata) {
                                               {"ignore", no_argument, NULL, 'i'},
                                               {}};
         int r;
-        r = parse_simple(argc, argv, "rm [--force] [--ignore] [--volumes] CONTAINER...", extra, "fvi",
-                         handle_rm);
+        r = verb_parse_options(argc, argv, "rm [--force] [--ignore] [--volumes] CONTAINER...", extra, "fvi",
+                               handle_rm);
         if (r <= 0)
                 return r;
         return each_container(argc, argv, rm_one);
@@ -401,7 +406,7 @@ static int wait_one(const char *spec) {
 }
 
 int verb_wait(int argc, char *argv[], void *userdata) {
-        int r = parse_simple(argc, argv, "wait CONTAINER...", NULL, NULL, NULL);
+        int r = verb_parse_options(argc, argv, "wait CONTAINER...", NULL, NULL, NULL);
         if (r <= 0)
                 return r;
         return each_container(argc, argv, wait_one);
@@ -428,8 +433,8 @@ static int pause_one(const char *spec) {
 
 int verb_pause(int argc, char *argv[], void *userdata) {
         arg_pause = streq(argv[0], "pause");
-        int r = parse_simple(argc, argv, arg_pause ? "pause CONTAINER..." : "unpause CONTAINER...", NULL,
-                             NULL, NULL);
+        int r = verb_parse_options(argc, argv, arg_pause ? "pause CONTAINER..." : "unpause CONTAINER...",
+                                   NULL, NULL, NULL);
         if (r <= 0)
                 return r;
         return each_container(argc, argv, pause_one);

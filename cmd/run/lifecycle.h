@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <getopt.h>
 #include <jansson.h>
 #include <stdbool.h>
 
@@ -30,4 +31,9 @@ int lookup_container(const char *spec, char **ret_id, json_t **ret_rec);
 /* The container's init is alive (pid and start time from the record). */
 bool record_init_alive(json_t *rec);
 bool record_monitor_alive(json_t *rec);
-/* Parse a verb's options: only the common ones plus those in extra (a getopt_long table ending in {}). */
+/* Parse a verb's options: only the common ones plus those in extra (a getopt_long table ending in {});
+ * usage is "VERB ARGS" for the generic --help, or a whole help text (it has a newline). handle (may be NULL)
+ * gets each option of extra. Returns 1 to go on (optind at the first argument), 0 after --help/--version, or
+ * < 0. */
+int verb_parse_options(int argc, char *argv[], const char *usage, const struct option *extra,
+                       const char *shortopts, int (*handle)(int c, const char *arg));

@@ -88,49 +88,47 @@ static bool confirm(void) {
         return line[0] == 'y' || line[0] == 'Y';
 }
 
-static void prune_filter_done(PruneFilter *pf) {
-        strv_free(pf->labels);
+static void prune_filter_done(PruneFilter **pf) {
+        strv_free((*pf)->labels);
+        (*pf)->labels = NULL;
+}
+
+static PruneFilter arg_filter;
+static bool arg_force;
+
+static int handle_prune(int c, const char *arg) {
+        if (c == 'f')
+                arg_force = true;
+        else if (c == 'F')
+                return parse_filter(arg, &arg_filter);
+        else
+                return cli_usage_error("Unknown option");
+        return 0;
 }
 
 int verb_prune(int argc, char *argv[], void *userdata) {
-        static const struct option options[] = {CLI_COMMON_OPTIONS,
-                                                {"force", no_argument, NULL, 'f'},
-                                                {"filter", required_argument, NULL, 'F'},
-                                                {}};
-        _cleanup_(prune_filter_done) PruneFilter pf = {.until = USEC_INFINITY, .autoremove = -1};
+        static const struct option extra[] = {
+                {"force", no_argument, NULL, 'f'}, {"filter", required_argument, NULL, 'F'}, {}};
+        _cleanup_(prune_filter_done) PruneFilter *pf = &arg_filter;
         _cleanup_strv_free_ char **ids = NULL;
-        bool force = false;
-        int c, r, ret = 0;
+        int r, ret = 0;
 
-        optind = 0;
-        while ((c = getopt_long(argc, argv, "+hf", options, NULL)) >= 0) {
-                if (c == 'h') {
-                        printf("Usage: berth-run prune [-f] [--filter FILTER]...\n\n"
+        arg_filter = (PruneFilter){.until = USEC_INFINITY, .autoremove = -1};
+        arg_force = false;
+        r = verb_parse_options(argc, argv,
+                               "Usage: berth-run prune [-f] [--filter FILTER]...\n\n"
                                "Remove every container that is not running, print their IDs.\n\n"
                                "  -f --force         Do not ask for confirmation\n"
                                "     --filter F      until=DURATION or an RFC 3339 time: created before;\n"
                                "                     label=KEY[=VALUE]: has the label;\n"
                                "                     autoremove=BOOL: was run with --rm (or not)\n\n"
-                               "See berth-run(1).\n");
-                        return 0;
-                }
-                if (c == ARG_VERSION)
-                        return cli_version();
-                if (c == 'f')
-                        force = true;
-                else if (c == 'F') {
-                        r = parse_filter(optarg, &pf);
-                        if (r < 0)
-                                return r;
-                } else {
-                        r = cli_parse_common(c, optarg, argv);
-                        if (r <= 0)
-                                return r < 0 ? r : cli_usage_error("Unknown option '%s'", argv[optind - 1]);
-                }
-        }
+                               "See berth-run(1).\n",
+                               extra, "f", handle_prune);
+        if (r <= 0)
+                return r;
         if (optind < argc)
                 return cli_usage_error("Unexpected argument '%s'", argv[optind]);
-        if (!force && !confirm())
+        if (!arg_force && !confirm())
                 return 0;
         r = container_list(&ids);
         if (r < 0)
@@ -139,8 +137,7 @@ int verb_prune(int argc, char *argv[], void *userdata) {
                 json_t *rec = NULL;
                 if (container_load(ids[i], &rec, NULL) < 0)
                         continue;
-                bool take =
-                        !record_init_alive(rec) && !record_monitor_alive(rec) && filter_matches(&pf, rec);
+                bool take = !record_init_alive(rec) && !record_monitor_alive(rec) && filter_matches(pf, rec);
                 json_decref(rec);
                 if (!take)
                         continue;

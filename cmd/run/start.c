@@ -38,9 +38,9 @@ static void close_fds_on_exec(void) {
         (void) syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
 }
 
-/* A child of ours that only exists to keep the scope populated while the runtime hands the container over.
- */
-static pid_t spawn_placeholder(int *ret_fd) {
+/* Fork a child that dies with us and waits on a gate, a pipe: in the parent *ret_fd is its write end (a byte
+ * opens the gate, closing it ends the wait), in the child (return value 0) its read end. */
+static pid_t fork_gated(int *ret_fd) {
         int p[2];
         if (pipe2(p, O_CLOEXEC) < 0)
                 return -errno;
@@ -51,19 +51,31 @@ static pid_t spawn_placeholder(int *ret_fd) {
                 return -errno;
         }
         if (pid == 0) {
-                char c;
-                int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-                (void) dup2(null, 0);
-                (void) dup2(null, 1);
-                (void) dup2(null, 2);
-                safe_close(p[1]);
                 (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
-                while (read(p[0], &c, 1) < 0 && errno == EINTR)
-                        ;
-                _exit(0);
+                safe_close(p[1]);
+                *ret_fd = p[0];
+                return 0;
         }
         safe_close(p[0]);
         *ret_fd = p[1];
+        return pid;
+}
+
+/* A child of ours that only exists to keep the scope populated while the runtime hands the container over;
+ * it ends when *ret_fd is closed. */
+static pid_t spawn_placeholder(int *ret_fd) {
+        pid_t pid = fork_gated(ret_fd);
+        if (pid == 0) {
+                /* nothing of a caller's (a pipe read to its end) stays open in here */
+                int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+                char c;
+                (void) dup2(null, 0);
+                (void) dup2(null, 1);
+                (void) dup2(null, 2);
+                while (read(*ret_fd, &c, 1) < 0 && errno == EINTR)
+                        ;
+                _exit(0);
+        }
         return pid;
 }
 
@@ -175,19 +187,10 @@ bool monitor_fresh(const char *id) {
  * runtime. */
 static pid_t fork_runtime(Monitor *m, const char *logfile, const char *pidfile, const char *bundle,
                           int *ret_go) {
-        int go[2];
-        if (pipe2(go, O_CLOEXEC) < 0)
-                return -errno;
-        pid_t child = fork();
-        if (child < 0) {
-                safe_close(go[0]);
-                safe_close(go[1]);
-                return -errno;
-        }
+        pid_t child = fork_gated(ret_go);
         if (child == 0) {
                 char c;
-                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
-                if (read(go[0], &c, 1) != 1)
+                if (read(*ret_go, &c, 1) != 1)
                         _exit(EXIT_BERTH_FAILED);
                 if (m->stdin_fd >= 0)
                         (void) dup2(m->stdin_fd, 0);
@@ -225,8 +228,6 @@ static pid_t fork_runtime(Monitor *m, const char *logfile, const char *pidfile, 
                 fprintf(stderr, "%s: Cannot execute the runtime '%s': %m\n", log_program(), m->runtime);
                 _exit(EXIT_BERTH_FAILED);
         }
-        safe_close(go[0]);
-        *ret_go = go[1];
         return child;
 }
 
