@@ -8,10 +8,12 @@ image per case, named 127.0.0.1:5000/hostile/CASE:latest. VICTIM is an absolute 
 at; tests check it is untouched. Layers are built here with tarfile, independently of the code under test.
 Prints the case names and their number of layers, one case per line."""
 import base64
+import bz2
 import gzip
 import hashlib
 import io
 import json
+import lzma
 import os
 import random
 import struct
@@ -72,6 +74,16 @@ def zstd_raw(b, window_log=20):
         last = 1 if i == len(chunks) - 1 else 0
         out += struct.pack("<I", last | (len(c) << 3))[:3]
         out += c
+    return bytes(out)
+
+
+def zstd_zeros(prefix, n_mib, window_log=20):
+    """A zstd frame: prefix in a raw block, then n_mib MiB of zeros as RLE blocks (4 bytes per 128 KiB)."""
+    out = bytearray(b"\x28\xb5\x2f\xfd\x00") + bytes([(window_log - 10) << 3])
+    out += struct.pack("<I", 0 | (len(prefix) << 3))[:3] + prefix
+    n = n_mib * 8
+    for i in range(n):
+        out += struct.pack("<I", (1 if i == n - 1 else 0) | (1 << 1) | (128 * 1024 << 3))[:3] + b"\0"
     return bytes(out)
 
 
@@ -162,6 +174,8 @@ def cases(victim):
     # U8: the root as a non-directory
     c["u8-root-symlink"] = [layer([sym(".", "/")])]
     c["u8-root-file"] = [layer([entry("/", data=b"x")])]
+    c["u8-root-dot-file"] = [layer([entry(".", data=b"x")])]
+    c["u8-root-slash-symlink"] = [layer([sym("/", "/etc")])]
     c["u8-root-dir-ok"] = [layer([d(".", mode=0o755), entry("ok", data=b"ok\n")])]
     # U9: invalid whiteouts
     for n, name in [("dot", ".wh.."), ("dotdot", ".wh..."), ("etc-dot", "etc/.wh.."), ("empty", ".wh.")]:
@@ -184,15 +198,30 @@ def cases(victim):
     c["u13-abs-symlink-lower"] = [layer([d("run"), d("var"), sym("var/run", "/run")]),
                                   layer([d("var"), entry("var/run/x", data=b"x\n"),
                                          hard("h", "var/run/x")])]
-    # U14: bombs
-    hdr = tar([entry("zeros", data=b"")])[:512]
-    zero_tar_hdr = tarfile.TarInfo("zeros")
-    zero_tar_hdr.size = 96 << 20
-    zero_tar_hdr.mtime = MTIME
-    hdr = zero_tar_hdr.tobuf(tarfile.GNU_FORMAT)
-    c["u14-gzip-bomb"] = [(zeros_gzip_members(hdr, 96, b"\0" * 1024), GZ, "sha256:" + "0" * 64)]
+    # U14: bombs, 96 MiB of zeros in six 16 MiB files (each below the limits the tests set, so the stream's
+    # cap has to stop them)
+    hdrs = []
+    for k in range(6):
+        z = tarfile.TarInfo("zeros%d" % k)
+        z.size, z.mtime = 16 << 20, MTIME
+        hdrs.append(z.tobuf(tarfile.GNU_FORMAT))
+    mib = gzip.compress(b"\0" * (1 << 20), compresslevel=9, mtime=0)
+    c["u14-gzip-bomb"] = [(b"".join(gz(h) + mib * 16 for h in hdrs) + gz(b"\0" * 1024), GZ, "sha256:" + "0" * 64)]
+    c["u14-zstd-bomb"] = [(b"".join(zstd_zeros(h, 16) for h in hdrs) + zstd_raw(b"\0" * 1024), ZS,
+                           "sha256:" + "0" * 64)]
     c["u14-tar-padding"] = [(zeros_gzip_members(tar([entry("f", data=b"f")]), 96), GZ, "sha256:" + "0" * 64)]
     c["u14-zstd-window"] = [(zstd_raw(tar([entry("f", data=b"f")]), window_log=31), ZS, "sha256:" + "0" * 64)]
+    # Absurd sizes: a file claiming 2^62 bytes (GNU base-256), a sparse file claiming 1 PiB in 512 bytes.
+    huge = tarfile.TarInfo("huge")
+    huge.size, huge.mtime = 1 << 62, MTIME
+    t = huge.tobuf(tarfile.GNU_FORMAT) + b"\0" * 1024
+    c["u14-huge-size"] = [(gz(t), GZ, sha(t))]
+    sp = tarfile.TarInfo("sparse")
+    sp.size, sp.mtime = 512, MTIME
+    sp.pax_headers = {"GNU.sparse.major": "1", "GNU.sparse.minor": "0", "GNU.sparse.name": "sparse",
+                      "GNU.sparse.realsize": str(1 << 50)}
+    t = sp.tobuf(tarfile.PAX_FORMAT) + b"1\n0\n0\n".ljust(512, b"\0") + b"\0" * 1024
+    c["u14-sparse-huge"] = [(gz(t), GZ, sha(t))]
     # U15: junk
     rnd = random.Random(42).randbytes(200000)
     c["u15-gzip-random"] = [(gz(rnd), GZ, sha(rnd))]
@@ -211,6 +240,14 @@ def cases(victim):
                                         for n in ("zstd", "xz", "gzip", "unpigz", "igzip", "pigz")])
     t2 = tar([entry("after", data=b"after\n")])
     c["u17-fake-decompressors"] = [(gz(t), GZ, sha(t)), (zstd_raw(t2), ZS, sha(t2)), (t2 + b"", TAR, sha(t2))]
+    # Data in a compression libarchive could hand to an external program (lrzip, grzip, lzop, ... when its
+    # filters are enabled), as a tar layer above the planted programs: never run, refused as not a tar.
+    t3 = tar([entry("f", data=b"f\n")])
+    for n, blob in [("xz", lzma.compress(t3)), ("bzip2", bz2.compress(t3)), ("lz4", b"\x04\x22\x4d\x18"),
+                    ("lrzip", b"LRZI\x00\x06"), ("grzip", b"GRZipII\x00\x02\x04:)"),
+                    ("lzop", b"\x89LZO\x00\r\n\x1a\n"), ("lzip", b"LZIP\x01"), ("compress", b"\x1f\x9d\x90"),
+                    ("uuencode", b"begin 644 x\n")]:
+        c["u17-foreign-" + n] = [(gz(t), GZ, sha(t)), (blob + b"\0" * 600 * (len(blob) < 16), TAR, sha(t3))]
     # U18: out-of-range header fields (GNU base-256 numbers)
     G = tarfile.GNU_FORMAT
     c["u18-dev-major-2e32"] = [layer([entry("dev", tarfile.CHRTYPE, major=1 << 32, minor=1)], G)]

@@ -226,6 +226,13 @@ static int extract_entry(Extract *x, struct archive_entry *e) {
         if (uid < 0 || uid >= ID_MAX || gid < 0 || gid >= ID_MAX)
                 return extract_fail(x, -ERANGE, "uid %lld or gid %lld is out of range", (long long) uid,
                                     (long long) gid);
+        /* A file cannot be larger than the layer's stream, except a sparse one, whose size costs nothing to
+         * claim: refuse absurd sizes before anything is created (U14). */
+        uint64_t max = layer_stream_max(x->stream);
+        if (type == AE_IFREG && max > 0 && archive_entry_size(e) > 0 &&
+            (uint64_t) archive_entry_size(e) > max)
+                return extract_fail(x, -EFBIG, "size %lld exceeds the layer size limit (--max-layer-size)",
+                                    (long long) archive_entry_size(e));
         if (type == AE_IFLNK && isempty(archive_entry_symlink(e)))
                 return extract_fail(x, -EINVAL, "symlink without a target");
 
@@ -341,7 +348,9 @@ int extract_tar(int rootfd, LayerStream *s, const ExtractOptions *o, ExtractStat
         if (!x.dir_index || !x.written || !x.ancestors || !x.a)
                 return -ENOMEM;
         /* Only the tar format and no filter at all: decompression is ours, so libarchive can never fall back
-         * to running an external program (U17). */
+         * to running an external program (U17). Its fallback would be announced by ARCHIVE_WARN from
+         * archive_read_open() (after the program started), so a warning there is fatal too; other data
+         * (xz, bzip2, lz4, lrzip, ...) is just "not a tar archive". */
         if (archive_read_support_format_tar(x.a) != ARCHIVE_OK ||
             archive_read_open(x.a, &x, NULL, read_cb, NULL) != ARCHIVE_OK)
                 return extract_fail(&x, x.stream_error ?: -EBADMSG, "not a tar archive: %s",

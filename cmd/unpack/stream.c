@@ -358,3 +358,7 @@ uint64_t layer_stream_total(LayerStream *s) {
         pthread_mutex_unlock(&s->lock);
         return t;
 }
+
+uint64_t layer_stream_max(LayerStream *s) {
+        return s->max_bytes;
+}

@@ -40,4 +40,6 @@ int layer_stream_finish(LayerStream *s, char ret_digest[DIGEST_MAX]);
 const char *layer_stream_why(LayerStream *s);
 Compression layer_stream_compression(LayerStream *s);
 uint64_t layer_stream_total(LayerStream *s);
+/* The cap on the uncompressed size given to layer_stream_open() (0: none). */
+uint64_t layer_stream_max(LayerStream *s);
 const char *compression_to_string(Compression c);
