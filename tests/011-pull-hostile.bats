@@ -4,9 +4,15 @@
 # with one clear error line, exit 1, and nothing new in the store.
 
 load helpers
+load pull-store
 
 setup_file() {
         local dir=$BATS_FILE_TMPDIR
+        # Every case starts from a store that holds an image (one sharing no blob with the hostile one) and
+        # must leave it exactly so.
+        local other
+        case $(uname -m) in x86_64) other=linux/arm64 ;; *) other=linux/amd64 ;; esac
+        BERTH_ROOT=$dir/seed berth-pull -q --platform "$other" "$BERTH_TEST_REGISTRY/multi:latest" >/dev/null
         python3 "$BATS_TEST_DIRNAME/pull-hostile-registry.py" "$BERTH_FIXTURES" "$dir/port" \
                 >"$dir/hostile.log" 2>&1 3>&- &
         echo $! >"$dir/pid"
@@ -41,21 +47,23 @@ hostile_fail() {
         is "${#stderr_lines[@]}" 1 "lines on stderr: $stderr"
         assert_contains "$stderr" "$msg"
         assert_contains "$stderr" "$HOSTILE/$repo"
-        assert_nothing_stored
+        assert_store_unchanged
 }
 
-assert_nothing_stored() {
-        local n
-        n=$(find "$BERTH_ROOT/oci/blobs" -type f 2>/dev/null | wc -l)
-        # The config is fetched with the layer, and is fine: only the layer must never be there.
-        [[ ! -e $BERTH_ROOT/oci/index.json ]] || die "index.json written: $(cat "$BERTH_ROOT/oci/index.json")"
-        find "$BERTH_ROOT/oci/blobs" -type f -size +100k 2>/dev/null | grep -q . && die "a layer is in the store"
-        ((n <= 1)) || die "$n blobs in the store"
-}
-
+# A copy of the seed store, and its snapshot.
 fresh_root() {
         _n=$((${_n:-0} + 1))
         export BERTH_ROOT=$BATS_TEST_TMPDIR/root$_n
+        cp -a "$BATS_FILE_TMPDIR/seed" "$BERTH_ROOT"
+        store_snapshot
+}
+
+# The hex digest of the layer the hostile registry serves (the fixtures' busybox layer).
+hostile_layer() {
+        local l m
+        l=$(fixture_layout)
+        m=$(jq -r '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == "busybox") | .digest' "$l/index.json")
+        jq -r '.layers[0].digest' "$l/blobs/sha256/${m#sha256:}" | cut -d: -f2
 }
 
 hostile_log() {
@@ -64,7 +72,7 @@ hostile_log() {
 
 @test "hostile P1 P2: wrong digest, one byte more, one byte less, an endless body" {
         hostile_fail baddigest "digest mismatch"
-        is "$(find "$BERTH_ROOT/tmp" -type f | wc -l)" 0 "wrong content left in tmp"
+        [[ ! -e $BERTH_ROOT/tmp/$(hostile_layer).partial ]] || die "wrong content left in tmp"
         hostile_fail longblob "size mismatch"
         hostile_fail shortblob "size mismatch"
         hostile_fail endless "size mismatch"
@@ -83,6 +91,16 @@ hostile_log() {
         # AddressSanitizer's shadow memory alone is bigger than the budget.
         ldd "$(command -v berth-pull)" | grep -q libasan ||
                 ((rss < 20 * 1024)) || die "peak RSS ${rss} KiB on an endless blob"
+}
+
+@test "hostile: a config that does not match the layers: every blob fetched goes out of the store again" {
+        hostile_fail diffids "rootfs.diff_ids match the 1 layers"
+        # Kept (outside the store) for the next pull to commit without fetching it again.
+        [[ -s $BERTH_ROOT/tmp/$(hostile_layer).partial ]] || die "the verified layer was not kept in tmp"
+        curl -fsS "http://$HOSTILE/_reset" >/dev/null
+        run_tool berth-pull "$HOSTILE/busybox:latest"
+        output=$(hostile_log)
+        assert_not_contains "$output" "$(hostile_layer)"
 }
 
 @test "hostile: invalid JSON, schema1, P4 ambiguous documents" {
@@ -113,7 +131,7 @@ hostile_log() {
         run_tool --stderr 1 berth-pull "$HOSTILE/digestlie@$want"
         is "${#stderr_lines[@]}" 1
         assert_contains "$stderr" "does not match the requested digest"
-        assert_nothing_stored
+        assert_store_unchanged
 }
 
 @test "hostile P12: 503 and 429 with Retry-After are retried and succeed; always 503 gives up; 404 is not retried" {

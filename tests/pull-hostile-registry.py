@@ -44,7 +44,11 @@ M = json.loads(MANIFEST)
 CONFIG = blob(M["config"]["digest"])
 LAYER_DIGEST = M["layers"][0]["digest"]
 LAYER = blob(LAYER_DIGEST)
-BLOBS = {M["config"]["digest"]: CONFIG, LAYER_DIGEST: LAYER}
+# A config whose rootfs.diff_ids do not match the layers: every blob verifies, the image does not.
+_c = json.loads(CONFIG)
+_c["rootfs"]["diff_ids"] = []
+BAD_CONFIG = json.dumps(_c).encode()
+BLOBS = {M["config"]["digest"]: CONFIG, LAYER_DIGEST: LAYER, digest(BAD_CONFIG): BAD_CONFIG}
 ARCH = {"x86_64": "amd64", "aarch64": "arm64"}.get(os.uname().machine, os.uname().machine)
 
 
@@ -89,6 +93,8 @@ MANIFESTS = {
     "nestedindex": (NESTED_INDEX, OCI_INDEX),
     "bigconfig": (manifest_with(config=dict(M["config"], size=5 << 20)), OCI_MANIFEST),
     "manylayers": (manifest_with(layers=[layer_desc()] * 1001), OCI_MANIFEST),
+    "diffids": (manifest_with(config=dict(M["config"], digest=digest(BAD_CONFIG), size=len(BAD_CONFIG))),
+                OCI_MANIFEST),
 }
 
 

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Fetching an image's blobs into the store: per-blob locks, resumed leftovers, commits as each completes. */
+#include <stdio.h>
+#include <sys/file.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "blobs.h"
+#include "oci.h"
 #include "log.h"
 #include "paths.h"
 #include "store.h"
@@ -22,6 +25,7 @@ static int job_commit(BlobJob *j) {
         if (r < 0)
                 return log_error_errno(r, "Cannot store %s in '%s': %m", j->what, berth_root());
         need->done = true;
+        need->committed = true;
         return 0;
 }
 
@@ -40,6 +44,7 @@ static int fetch_round(Client *c, BlobJob *jobs, size_t *which, size_t nj, Need 
                                         return log_error_errno(r, "Cannot store %s in '%s': %m", j->what,
                                                                berth_root());
                                 need[which[k]].done = true;
+                                need[which[k]].committed = true;
                                 continue;
                         }
                         /* A wrong leftover: start over. */
@@ -162,4 +167,41 @@ int check_space(const Need *need, size_t n, const char *what) {
         return log_error_errno(-ENOSPC,
                                "No space left on device for %s: its blobs need %s, '%s' has %s free", what,
                                w, berth_root(), a);
+}
+
+static void take_back_one(json_t *keep, const char *digest) {
+        _cleanup_free_ char *blob = oci_blob_path(digest), *partial = NULL;
+
+        if (!blob || json_object_get(keep, digest) ||
+            asprintf(&partial, "%s/tmp/%s.partial", berth_root(), digest_hex(digest)) < 0)
+                return;
+        /* Back to where a pull finds a complete download and commits it without fetching it again. */
+        if (rename(blob, partial) < 0 && errno != ENOENT)
+                (void) unlink(blob);
+}
+
+/* "Nothing new in the store" after a failed pull: what this pull committed leaves blobs/ again. That is
+ * safe only while no other pull runs, since one may have found the blob there and be about to name it: the
+ * gc lock is tried exclusively without waiting, and when another pull or gc holds it, the blobs stay for gc.
+ * Blobs that an index entry references by now (a pull that finished meanwhile) stay too. */
+void blobs_take_back(int gc_fd, const Need *need, size_t n, const char *manifest) {
+        _cleanup_(json_decrefp) json_t *index = NULL, *keep = json_object();
+        bool any = !!manifest;
+
+        for (size_t i = 0; i < n; i++)
+                any = any || need[i].committed;
+        if (!any || !keep)
+                return;
+        /* A failed conversion has dropped the shared lock (flock(2)): it is taken again below. */
+        if (flock(gc_fd, LOCK_EX | LOCK_NB) < 0)
+                log_debug_errno(-errno, "Other pulls are running, leaving the blobs of this one to gc: %m");
+        else if (oci_index_load(&index) >= 0 && store_referenced(index, keep, NULL) >= 0) {
+                for (size_t i = 0; i < n; i++)
+                        if (need[i].committed)
+                                take_back_one(keep, need[i].digest);
+                if (manifest)
+                        take_back_one(keep, manifest);
+        }
+        /* The next source (a mirror) pulls under the shared lock again. */
+        (void) flock(gc_fd, LOCK_SH);
 }

@@ -152,36 +152,6 @@ int images_tag(char **args) {
         return 0;
 }
 
-static int add_referenced(json_t *set, const char *manifest_digest) {
-        _cleanup_free_ char *p = oci_blob_path(manifest_digest);
-        _cleanup_(json_decrefp) json_t *m = NULL;
-        json_t *l;
-        size_t i;
-        int r;
-
-        if (!p)
-                return -EBADMSG;
-        json_object_set_new(set, manifest_digest, json_true());
-        r = json_read_file(p, OCI_MANIFEST_MAX, &m, NULL);
-        if (r < 0)
-                return r;
-        /* An index (from load) references manifests: keep them and what they reference. */
-        json_array_foreach (json_object_get(m, "manifests"), i, l) {
-                const char *d = json_string_value(json_object_get(l, "digest"));
-                if (digest_is_valid(d) && !json_object_get(set, d))
-                        (void) add_referenced(set, d);
-        }
-        const char *c = json_string_value(json_object_get(json_object_get(m, "config"), "digest"));
-        if (digest_is_valid(c))
-                json_object_set_new(set, c, json_true());
-        json_array_foreach (json_object_get(m, "layers"), i, l) {
-                const char *d = json_string_value(json_object_get(l, "digest"));
-                if (digest_is_valid(d))
-                        json_object_set_new(set, d, json_true());
-        }
-        return 0;
-}
-
 /* index.json.tmp.PID left by a writer killed mid-write (we hold the index lock: no writer is active). */
 static void gc_index_tmp(void) {
         _cleanup_free_ char *dir = berth_path("oci");
@@ -212,8 +182,7 @@ int images_gc(char **args) {
                             *ilock = berth_path("oci", ".lock");
         _cleanup_close_ int gc_fd = -EBADF, idx_fd = -EBADF;
         uint64_t freed = 0, n = 0;
-        json_t *e;
-        size_t i;
+        json_t *e = NULL;
         int r;
 
         if (args[0])
@@ -232,19 +201,12 @@ int images_gc(char **args) {
         r = oci_index_load(&index);
         if (r < 0)
                 return log_error_errno(r, "Cannot read '%s/oci/index.json': %m", berth_root());
-        json_array_foreach (json_object_get(index, "manifests"), i, e) {
-                const char *d = json_string_value(json_object_get(e, "digest"));
-                const char *src = json_string_value(
-                        json_object_get(json_object_get(e, "annotations"), STORE_SOURCE_ANNOTATION));
-                if (digest_is_valid(src))
-                        json_object_set_new(keep, src, json_true());
-                r = add_referenced(keep, d);
-                if (r < 0)
-                        /* Whatever a broken entry references is unknown: delete nothing. */
-                        return log_error_errno(
-                                r, "Index entry '%s' (%s) cannot be read, not collecting anything: %m",
-                                strna(entry_name(e)), strna(d));
-        }
+        r = store_referenced(index, keep, &e);
+        if (r < 0)
+                /* Whatever a broken entry references is unknown: delete nothing. */
+                return log_error_errno(r, "Index entry '%s' (%s) cannot be read, not collecting anything: %m",
+                                       strna(entry_name(e)),
+                                       strna(json_string_value(json_object_get(e, "digest"))));
         _cleanup_closedir_ DIR *d = opendir(blobs);
         struct dirent *de;
         if (!d)

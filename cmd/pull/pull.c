@@ -243,7 +243,7 @@ static int name_manifest(const char *name, const char *digest, json_t *m, uint64
 }
 
 static int pull_from(Client *c, const Endpoint *ep, const Reference *ref, const char *name,
-                     const PullOptions *o, PullResult *res) {
+                     const PullOptions *o, int gc_fd, PullResult *res) {
         _cleanup_free_ char *body = NULL, *what = NULL;
         _cleanup_(json_decrefp) json_t *doc = NULL;
         _cleanup_free_ Need *need = NULL;
@@ -299,24 +299,33 @@ static int pull_from(Client *c, const Endpoint *ep, const Reference *ref, const 
         r = check_space(need, n_need, what);
         if (r < 0)
                 return r;
-        r = fetch_blobs(c, need, n_need, &res->bytes_fetched);
-        if (r < 0)
-                return r;
-
-        /* The config must agree with the manifest before anything names the image. */
-        r = store_write_blob(digest, body, len);
-        if (r < 0)
-                return log_error_errno(r, "Cannot store %s in '%s': %m", what, berth_root());
         _cleanup_(oci_image_freep) OciImage *img = NULL;
-        r = oci_image_load(digest, NULL, &img);
-        if (r < 0)
-                return log_error_errno(r,
-                                       "Config of '%s' is not valid (it must be JSON whose rootfs.diff_ids "
-                                       "match the %zu layers): %m",
-                                       name, json_array_size(json_object_get(doc, "layers")));
-        r = name_manifest(name, digest, doc, len, img->id);
-        if (r < 0)
-                return log_error_errno(r, "Cannot update '%s/oci/index.json': %m", berth_root());
+        bool new_manifest = false;
+        r = fetch_blobs(c, need, n_need, &res->bytes_fetched);
+        if (r >= 0) {
+                /* The config must agree with the manifest before anything names the image. */
+                new_manifest = !store_has_blob(digest, len);
+                r = store_write_blob(digest, body, len);
+                if (r < 0)
+                        log_error_errno(r, "Cannot store %s in '%s': %m", what, berth_root());
+        }
+        if (r >= 0) {
+                r = oci_image_load(digest, NULL, &img);
+                if (r < 0)
+                        log_error_errno(r,
+                                        "Config of '%s' is not valid (it must be JSON whose rootfs.diff_ids "
+                                        "match the %zu layers): %m",
+                                        name, json_array_size(json_object_get(doc, "layers")));
+        }
+        if (r >= 0) {
+                r = name_manifest(name, digest, doc, len, img->id);
+                if (r < 0)
+                        log_error_errno(r, "Cannot update '%s/oci/index.json': %m", berth_root());
+        }
+        if (r < 0) {
+                blobs_take_back(gc_fd, need, n_need, new_manifest ? digest : NULL);
+                return r;
+        }
         res->digest = strdup(digest);
         res->id = strdup(img->id);
         res->layers = (unsigned) img->n_layers;
@@ -416,7 +425,7 @@ int pull_image(const char *spec, const PullOptions *o, PullResult *ret) {
                 if (r < 0)
                         break;
                 pull_result_done(&res);
-                r = pull_from(c, eps + i, ref, name, o, &res);
+                r = pull_from(c, eps + i, ref, name, o, gc_fd, &res);
                 if (r >= 0)
                         break;
                 if (eps[i].mirror)

@@ -251,3 +251,51 @@ int store_index_set(const char *name, const char *manifest_digest, uint64_t mani
                     const char *media_type, const char *image_id) {
         return store_index_set_full(name, manifest_digest, manifest_size, media_type, image_id, NULL);
 }
+
+static int add_referenced(json_t *set, const char *manifest_digest) {
+        _cleanup_free_ char *p = oci_blob_path(manifest_digest);
+        _cleanup_(json_decrefp) json_t *m = NULL;
+        json_t *l;
+        size_t i;
+        int r;
+
+        if (!p)
+                return -EBADMSG;
+        json_object_set_new(set, manifest_digest, json_true());
+        r = json_read_file(p, OCI_MANIFEST_MAX, &m, NULL);
+        if (r < 0)
+                return r;
+        /* An index (from load) references manifests: keep them and what they reference. */
+        json_array_foreach (json_object_get(m, "manifests"), i, l) {
+                const char *d = json_string_value(json_object_get(l, "digest"));
+                if (digest_is_valid(d) && !json_object_get(set, d))
+                        (void) add_referenced(set, d);
+        }
+        const char *c = json_string_value(json_object_get(json_object_get(m, "config"), "digest"));
+        if (digest_is_valid(c))
+                json_object_set_new(set, c, json_true());
+        json_array_foreach (json_object_get(m, "layers"), i, l) {
+                const char *d = json_string_value(json_object_get(l, "digest"));
+                if (digest_is_valid(d))
+                        json_object_set_new(set, d, json_true());
+        }
+        return 0;
+}
+
+int store_referenced(json_t *index, json_t *set, json_t **ret_bad) {
+        json_t *e;
+        size_t i;
+
+        json_array_foreach (json_object_get(index, "manifests"), i, e) {
+                const char *src = entry_annotation(e, STORE_SOURCE_ANNOTATION);
+                if (digest_is_valid(src))
+                        json_object_set_new(set, src, json_true());
+                int r = add_referenced(set, json_string_value(json_object_get(e, "digest")));
+                if (r < 0) {
+                        if (ret_bad)
+                                *ret_bad = e;
+                        return r;
+                }
+        }
+        return 0;
+}

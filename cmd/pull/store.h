@@ -39,3 +39,7 @@ int store_index_set_full(const char *name, const char *manifest_digest, uint64_t
                          const char *media_type, const char *image_id, const char *source_digest);
 /* Under the index lock: let fn change the index; written back if fn returns > 0. */
 int store_index_update(int (*fn)(json_t *index, void *userdata), void *userdata);
+/* Add to set (an object used as a set of digests) every blob the index's entries reference: manifests,
+ * what indexes list, configs, layers, and recorded source manifests. On an entry that cannot be read, fails
+ * and points *ret_bad at it: what it references is unknown. */
+int store_referenced(json_t *index, json_t *set, json_t **ret_bad);
