@@ -13,9 +13,14 @@ setup_file() {
         BERTH_ROOT=$SHARED BERTH_RUNROOT=$SHARED/run berth-pull -q "$BERTH_TEST_REGISTRY/busybox:latest" >/dev/null
         BERTH_ROOT=$SHARED BERTH_RUNROOT=$SHARED/run berth-pull -q "$BERTH_TEST_REGISTRY/layered:latest" >/dev/null
         BERTH_ROOT=$SHARED BERTH_RUNROOT=$SHARED/run berth-pull -q "$BERTH_TEST_REGISTRY/busybox:v2s2" >/dev/null
-        python3 "$BERTH_TESTS_DIR/unpack-hostile.py" "$SHARED/oci" "$BATS_FILE_TMPDIR/victim" \
-                ok-formats ok-130layers ok-300layers ok-12layers ok-owners ok-unmapped \
-                u21-setuid u13-abs-symlink-lower u19-dup-hardlinks >/dev/null
+        # The victim path only names things inside the roots here (021 checks the host side); not below tmp/,
+        # which some cases create as a directory of their own.
+        python3 "$BERTH_TESTS_DIR/unpack-hostile.py" "$SHARED/oci" /srv/victim \
+                ok-formats ok-130layers ok-300layers ok-12layers ok-owners ok-unmapped ok-implicit-parents \
+                u21-setuid u13-abs-symlink-lower u19-dup-hardlinks u2-symlink-abs u3-symlink-hardlink u4-hardlink-abs \
+                u5-chained-symlinks u6-symlink-override u7-dir-then-symlink u10-whiteout-symlink u11-opaque-order \
+                u12-overlay-xattrs u19-file-dir-file u19-whiteout-then-content u19-content-then-whiteout \
+                u20-long-ok >/dev/null
 }
 
 setup() {
@@ -112,18 +117,34 @@ except OSError:
         [[ -e $BATS_TEST_TMPDIR/nonempty/keep ]] || die "the non-empty target was changed"
 }
 
-@test "unpack --to: the same as umoci for owners, setuid/setgid/sticky, devices, capabilities, links" {
+@test "unpack --to: the same as umoci for owners, setuid/setgid/sticky, devices, capabilities, links, whiteouts" {
         requires cmd:umoci
         local c
-        for c in ok-owners u13-abs-symlink-lower u19-dup-hardlinks u21-setuid; do
+        for c in busybox ok-owners ok-implicit-parents u13-abs-symlink-lower u19-dup-hardlinks u21-setuid u2-symlink-abs u3-symlink-hardlink \
+                u4-hardlink-abs u5-chained-symlinks u6-symlink-override u7-dir-then-symlink u10-whiteout-symlink \
+                u11-opaque-order u12-overlay-xattrs u19-file-dir-file u19-whiteout-then-content \
+                u19-content-then-whiteout u20-long-ok; do
                 rm -rf "$BATS_TEST_TMPDIR/tree" "$BATS_TEST_TMPDIR/bundle"
                 run_tool berth-unpack --to "$BATS_TEST_TMPDIR/tree" "$(img "$c")"
                 run_tool umoci unpack --image "$SHARED/oci:$(img "$c")" "$BATS_TEST_TMPDIR/bundle"
                 run_tool '?' python3 "$BERTH_TESTS_DIR/unpack-compare.py" "$BATS_TEST_TMPDIR/tree" \
                         "$BATS_TEST_TMPDIR/bundle/rootfs"
+                # The differences docs/unpack.md lists, and only those.
                 if [[ $c == u21-setuid ]]; then
                         # umoci (Go's archive/tar) does not read libarchive's base64 LIBARCHIVE.xattr form.
                         is "$(grep -v ' entries compared' <<<"$output")" "bin/cap2: xattrs differs: *!= []"
+                elif [[ $c == u12-overlay-xattrs ]]; then
+                        # berth drops user.overlay.* as it drops trusted.overlay.*; umoci 0.4.7 keeps it.
+                        local want="o/f: xattrs differs: [('user.keep', b'kept')] != "
+                        want+="[('user.keep', b'kept'), ('user.overlay.origin', b'x')]"
+                        is "$(grep -v ' entries compared' <<<"$output")" "$want"
+                elif [[ $c == u11-opaque-order || $c == u19-content-then-whiteout ]]; then
+                        # A directory emptied by an opaque marker or a whiteout keeps its header's mtime.
+                        is "$(grep -v ' entries compared' <<<"$output")" "(a/b/c|w/sub): mtime differs: 1704067200 != [0-9]+"
+                elif [[ $c == ok-implicit-parents ]]; then
+                        # umoci restores only the direct parent's mtime after an entry; top/a, made for
+                        # top/a/b/f, changes top's. berth restores every directory's at the end, as GNU tar.
+                        is "$(grep -v ' entries compared' <<<"$output")" "top: mtime differs: 1704067200 != [0-9]+"
                 else
                         is "$status" 0 "$c: $output"
                 fi

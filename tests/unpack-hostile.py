@@ -326,6 +326,7 @@ def extra(victim, want):
     c["ok-owners"] = [layer([d("home"), d("home/u", uid=1000, gid=1000), entry("home/u/f", data=b"u", uid=1000, gid=100),
                              entry("rootfile", data=b"r")])]
     c["ok-unmapped"] = [layer([entry("f", data=b"f", uid=70000)])]
+    c["ok-implicit-parents"] = [layer([d("top"), entry("top/a/b/f", data=b"f\n")])]
     return c
 
 

@@ -187,7 +187,8 @@ static int run(int argc, char *argv[]) {
         if (n > 0 && streq(args[0], "mount")) {
                 if (n != 3)
                         return cli_usage_error(
-                                "Usage: berth-unpack mount IMAGE TARGET --upper DIR --work DIR");
+                                "Usage: berth-unpack mount IMAGE TARGET (--upper DIR --work DIR "
+                                "| --read-only)");
                 if ((!arg_upper) != (!arg_work))
                         return cli_usage_error("--upper and --work go together");
                 if (!arg_upper && !arg_read_only)
