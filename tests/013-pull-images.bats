@@ -70,6 +70,31 @@ assert_store_complete() {
         is "$(names)" ""
 }
 
+@test "rmi -f and gc never remove what a container uses: it starts again; gc takes the image after it goes" {
+        requires uid0 systemd cmd:runc
+        run_tool berth-pull "$(fixture_ref layered:latest)"
+        local id=$output
+        run_tool berth-run create --name keeper "$(fixture_ref layered:latest)" cat /etc/layered/four
+        run_tool --stderr berth rmi -f "$(fixture_ref layered:latest)"
+        is "$output" "Untagged: $(fixture_ref layered:latest)"
+        assert_contains "$stderr" "stays, without a name, while container 'keeper'"
+        run_tool --stderr berth-pull gc
+        is "$output" "" "blobs collected while a container uses them"
+        assert_store_complete
+        run_tool berth-unpack gc
+        run_tool berth-run start keeper
+        run_tool berth-run wait keeper
+        is "$output" "0" "exit status of cat of a file of the image's last layer"
+        # Without -f, the nameless image is still refused while the container is there.
+        run_tool --stderr 1 berth-pull rmi "${id:7:12}"
+        assert_contains "$stderr" "used by container 'keeper'"
+        run_tool berth-run rm keeper
+        run_tool --stderr berth-pull gc
+        assert_contains "$stderr" "Removed image ${id:0:19}"
+        is "$(jq '.manifests | length' "$BERTH_ROOT/oci/index.json")" 0
+        is "$(find "$BERTH_ROOT/oci/blobs/sha256" -type f | wc -l)" 0
+}
+
 @test "gc: removes unreferenced blobs and stale downloads, keeps every referenced one" {
         run_tool berth-pull "$(fixture_ref busybox:v2s2)"
         run_tool berth-pull "$(fixture_ref layered:latest)"

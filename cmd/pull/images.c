@@ -43,17 +43,56 @@ static int image_user(const char *id, char **ret) {
         return 0;
 }
 
-static int remove_names_fn(json_t *index, void *userdata) {
-        char **names = userdata;
+static const char *entry_id(json_t *e) {
+        return json_string_value(json_object_get(json_object_get(e, "annotations"), "io.berth.image.id"));
+}
+
+static bool entry_kept(json_t *e) {
+        return json_object_get(json_object_get(e, "annotations"), STORE_KEPT_ANNOTATION);
+}
+
+typedef struct RmiChange {
+        char **names;       /* entries to remove */
+        const char *id;     /* the image */
+        json_t *kept_entry; /* added (nameless) when a container still uses the image; else kept entries go */
+} RmiChange;
+
+static int rmi_fn(json_t *index, void *userdata) {
+        RmiChange *c = userdata;
         json_t *manifests = json_object_get(index, "manifests");
         int changed = 0;
-        for (size_t i = json_array_size(manifests); i > 0; i--)
-                if (strv_contains(names, strna(entry_name(json_array_get(manifests, i - 1))))) {
+        for (size_t i = json_array_size(manifests); i > 0; i--) {
+                json_t *e = json_array_get(manifests, i - 1);
+                bool kept = entry_kept(e) && streq_ptr(entry_id(e), c->id);
+                if (kept && c->kept_entry)
+                        return changed; /* kept already, and it stays */
+                if (kept || strv_contains(c->names, strna(entry_name(e)))) {
                         if (json_array_remove(manifests, i - 1) < 0)
                                 return -ENOMEM;
                         changed = 1;
                 }
+        }
+        if (c->kept_entry) {
+                if (json_array_append(manifests, c->kept_entry) < 0)
+                        return -ENOMEM;
+                changed = 1;
+        }
         return changed;
+}
+
+/* A container's image that lost its last name (rmi -f) stays in the index without one, as docker keeps a
+ * dangling image, so the container can start again and gc keeps its blobs; gc drops the entry once no
+ * container uses the image. */
+static int kept_entry(const OciImage *img, json_t **ret) {
+        _cleanup_free_ char *mp = oci_blob_path(img->manifest_digest);
+        struct stat st;
+        if (!mp || stat(mp, &st) < 0)
+                return -errno ?: -ENOMEM;
+        const char *mt = json_string_value(json_object_get(img->manifest, "mediaType")) ?: MEDIA_OCI_MANIFEST;
+        *ret = json_pack("{s:s, s:s, s:I, s:{s:s, s:b}}", "mediaType", mt, "digest", img->manifest_digest,
+                         "size", (json_int_t) st.st_size, "annotations", "io.berth.image.id", img->id,
+                         STORE_KEPT_ANNOTATION, true);
+        return *ret ? 0 : -ENOMEM;
 }
 
 static int rmi_one(const char *spec, bool force) {
@@ -87,6 +126,7 @@ static int rmi_one(const char *spec, bool force) {
         if (r < 0)
                 return log_oom();
         bool last = strv_length(remove) >= strv_length(names);
+        _cleanup_(json_decrefp) json_t *kept = NULL;
         if (last) {
                 r = image_user(img->id, &user);
                 if (r < 0)
@@ -96,13 +136,21 @@ static int rmi_one(const char *spec, bool force) {
                                                "Image '%s' is used by container %s; remove the container "
                                                "first, or use -f",
                                                spec, user);
+                if (r > 0) {
+                        r = kept_entry(img, &kept);
+                        if (r < 0)
+                                return log_error_errno(r, "Cannot read the manifest of '%s': %m", spec);
+                }
         }
-        r = store_index_update(remove_names_fn, remove);
+        RmiChange change = {.names = remove, .id = img->id, .kept_entry = kept};
+        r = store_index_update(rmi_fn, &change);
         if (r < 0)
                 return log_error_errno(r, "Cannot update '%s/oci/index.json': %m", berth_root());
         for (size_t i = 0; remove[i]; i++)
                 printf("Untagged: %s\n", remove[i]);
-        if (last)
+        if (kept)
+                log_info("Image %.19s stays, without a name, while container %s uses it", img->id, user);
+        else if (last)
                 printf("Deleted: %s\n", img->id);
         return 0;
 }
@@ -176,6 +224,39 @@ static int gc_tmp(void) {
         return 0;
 }
 
+/* Entries kept for containers (rmi -f) go when no container uses their image any more. Called with the
+ * index lock held. */
+static int gc_kept(json_t *index) {
+        json_t *manifests = json_object_get(index, "manifests");
+        bool changed = false;
+        int r;
+
+        for (size_t i = json_array_size(manifests); i > 0; i--) {
+                json_t *e = json_array_get(manifests, i - 1);
+                _cleanup_free_ char *user = NULL;
+                if (!entry_kept(e))
+                        continue;
+                r = image_user(strna(entry_id(e)), &user);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot read the container records, not collecting: %m");
+                if (r > 0)
+                        continue;
+                log_info("Removed image %.19s, kept without a name until now", strna(entry_id(e)));
+                if (json_array_remove(manifests, i - 1) < 0)
+                        return log_oom();
+                changed = true;
+        }
+        if (!changed)
+                return 0;
+        _cleanup_free_ char *ip = berth_path("oci", "index.json");
+        if (!ip)
+                return log_oom();
+        r = json_write_file_atomic(ip, index);
+        if (r < 0)
+                return log_error_errno(r, "Cannot update '%s/oci/index.json': %m", berth_root());
+        return 0;
+}
+
 int images_gc(char **args) {
         _cleanup_(json_decrefp) json_t *index = NULL, *keep = json_object();
         _cleanup_free_ char *blobs = berth_path("oci", "blobs", "sha256"),
@@ -201,6 +282,9 @@ int images_gc(char **args) {
         r = oci_index_load(&index);
         if (r < 0)
                 return log_error_errno(r, "Cannot read '%s/oci/index.json': %m", berth_root());
+        r = gc_kept(index);
+        if (r < 0)
+                return r;
         r = store_referenced(index, keep, &e);
         if (r < 0)
                 /* Whatever a broken entry references is unknown: delete nothing. */

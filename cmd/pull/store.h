@@ -35,6 +35,8 @@ int store_index_set(const char *name, const char *manifest_digest, uint64_t mani
                     const char *media_type, const char *image_id);
 /* The same, recording the registry's own manifest digest when the entry names a translation of it. */
 #define STORE_SOURCE_ANNOTATION "io.berth.manifest.source-digest"
+/* On a nameless entry that rmi -f kept because a container uses the image; gc removes it after. */
+#define STORE_KEPT_ANNOTATION "io.berth.image.kept-for-container"
 int store_index_set_full(const char *name, const char *manifest_digest, uint64_t manifest_size,
                          const char *media_type, const char *image_id, const char *source_digest);
 /* Under the index lock: let fn change the index; written back if fn returns > 0. */
