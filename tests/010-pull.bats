@@ -4,6 +4,7 @@
 # pulls, concurrency and crash safety.
 
 load helpers
+load pull-store
 
 setup() {
         berth_setup
@@ -133,6 +134,8 @@ fixture_config() {
 }
 
 @test "pull: errors are one line naming registry, repository and status; exit 1; nothing stored" {
+        run_tool berth-pull -q "$(fixture_ref busybox:latest)"
+        store_snapshot
         run_tool --stderr 1 berth-pull "$(fixture_ref nosuch:latest)"
         is "$output" "" "stdout"
         is "${#stderr_lines[@]}" 1 "stderr lines"
@@ -154,7 +157,7 @@ fixture_config() {
                 run_tool --stderr 2 berth-pull $opt
                 is "${#stderr_lines[@]}" 1 "stderr lines of a usage error ($opt)"
         done
-        [[ ! -e $BERTH_ROOT/oci/index.json ]] || die "index.json written by failed pulls"
+        assert_store_unchanged
 }
 
 @test "pull: berth pull reaches berth-pull; --help matches the man page" {
@@ -322,6 +325,35 @@ layer_gets() {
         assert_not_contains "$output" "sha256:"
         run_tool script -qec "berth-pull -q --root $BATS_TEST_TMPDIR/r3 $(fixture_ref layered:latest) 2>&1 >/dev/null" /dev/null
         assert_not_contains "$output" "Copying"
+        # A layer that takes a while: bytes so far, total, rate and time left.
+        start_hostile
+        run_tool script -qec "berth-pull --root $BATS_TEST_TMPDIR/r4 $HOSTILE/slow:latest 2>&1 >/dev/null" /dev/null
+        grep -Eq 'Copying blob e6b27757ded3 [0-9.]+[kM]?B / 1\.09MB [0-9.]+[kM]?B/s ETA [0-9]+s' <<<"$output" ||
+                die "no bytes, rate and ETA in: $output"
+        assert_contains "$output" "1.09MB / 1.09MB  done"
+}
+
+@test "pull: --format json summary of a cold pull; --jobs bounds the blobs fetched at once" {
+        local l m
+        l=$(fixture_layout)
+        m=$(jq -r '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == "layered") | .digest' "$l/index.json")
+        run_tool berth-pull --format json "$(fixture_ref layered:latest)"
+        local j=$output
+        run_tool jq -r '"\(.Reference) \(.Digest) \(.Id) \(.Layers)"' <<<"$j"
+        is "$output" "$(fixture_ref layered:latest) $m $(fixture_config layered) 4"
+        run_tool jq -r '.BytesFetched' <<<"$j"
+        is "$output" "$(jq '[.config.size, .layers[].size] | add' "$l/blobs/sha256/${m#sha256:}")" "bytes fetched"
+        run_tool jq -e '.Seconds | type == "number" and . > 0 and . < 60' <<<"$j"
+
+        start_hostile
+        run_tool berth-pull --jobs 2 "$HOSTILE/wide:latest"
+        local max
+        max=$(curl -fsS "http://$HOSTILE/_max")
+        ((max <= 2)) || die "$max blobs fetched at once with --jobs 2"
+        curl -fsS "http://$HOSTILE/_reset" >/dev/null
+        run_tool berth-pull --root "$BATS_TEST_TMPDIR/r2" "$HOSTILE/wide:latest"
+        max=$(curl -fsS "http://$HOSTILE/_max")
+        ((max > 2 && max <= 6)) || die "$max blobs fetched at once by default (--jobs 6)"
 }
 
 @test "pull S5: no room: refused up front; a disk filled mid-blob: one clear error, the partial removed" {
@@ -350,14 +382,18 @@ layer_gets() {
         dd if=/dev/zero of="$small/filler" bs=64k 2>/dev/null || true
         local rc=0
         wait "$pid" || rc=$?
-        local n2 idx=no
-        n2=$(find "$small/tmp" -type f | wc -l)
+        local n2 idx=no blobs
+        # The partial of the layer that filled the disk goes; the verified config waits in tmp, outside the
+        # store, for the next pull.
+        n2=$(find "$small/tmp" -type f -size +10k | wc -l)
+        blobs=$(find "$small/oci/blobs" -type f | wc -l)
         [[ ! -e $small/oci/index.json ]] || idx=yes
         umount "$small"
         is "$rc" 1 "exit status"
         is "$(wc -l <"$BATS_TEST_TMPDIR/err")" 1 "stderr lines: $(cat "$BATS_TEST_TMPDIR/err")"
         assert_contains "$(cat "$BATS_TEST_TMPDIR/err")" "No space left on device"
-        is "$n2" 0 "files left in tmp"
+        is "$n2" 0 "partial downloads left in tmp"
+        is "$blobs" 0 "blobs in the store"
         is "$idx" no "index.json written"
 }
 

@@ -5,6 +5,7 @@
 # secret in the output.
 
 load helpers
+load pull-store
 
 PASS=s3cret-pw
 
@@ -131,6 +132,7 @@ auth_json() {
 
 @test "auth P8: a realm on another host gets no credentials; a 401 loop ends with one error" {
         auth_json "$BATS_TEST_TMPDIR/a.json" "$HOSTILE"
+        store_snapshot
         run_tool --stderr 1 berth-pull --authfile "$BATS_TEST_TMPDIR/a.json" "$HOSTILE/evilrealm:latest"
         is "${#stderr_lines[@]}" 1
         output=$(hostile_log)
@@ -145,6 +147,7 @@ auth_json() {
         local n
         n=$(jq '[.[] | select(.path | contains("/manifests/"))] | length' <<<"$output")
         ((n <= 3)) || die "$n manifest requests in a 401 loop"
+        assert_store_unchanged
 }
 
 @test "auth: Basic auth against docker-registry with htpasswd (--creds, auth file); refused without" {

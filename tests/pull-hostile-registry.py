@@ -49,6 +49,14 @@ _c = json.loads(CONFIG)
 _c["rootfs"]["diff_ids"] = []
 BAD_CONFIG = json.dumps(_c).encode()
 BLOBS = {M["config"]["digest"]: CONFIG, LAYER_DIGEST: LAYER, digest(BAD_CONFIG): BAD_CONFIG}
+# "wide": 8 small layers (their bytes are not tars: berth-pull checks digests and sizes, not content), each
+# answered after 0.3 s, so the number of blob requests in flight at once shows --jobs at work (GET /_max).
+WIDE_LAYERS = [os.urandom(32768) for _ in range(8)]
+_c = json.loads(CONFIG)
+_c["rootfs"]["diff_ids"] = [digest(b) for b in WIDE_LAYERS]
+WIDE_CONFIG = json.dumps(_c).encode()
+WIDE = {digest(b) for b in WIDE_LAYERS + [WIDE_CONFIG]}
+BLOBS.update({digest(b): b for b in WIDE_LAYERS + [WIDE_CONFIG]})
 ARCH = {"x86_64": "amd64", "aarch64": "arm64"}.get(os.uname().machine, os.uname().machine)
 
 
@@ -93,6 +101,8 @@ MANIFESTS = {
     "nestedindex": (NESTED_INDEX, OCI_INDEX),
     "bigconfig": (manifest_with(config=dict(M["config"], size=5 << 20)), OCI_MANIFEST),
     "manylayers": (manifest_with(layers=[layer_desc()] * 1001), OCI_MANIFEST),
+    "wide": (manifest_with(config=dict(M["config"], digest=digest(WIDE_CONFIG), size=len(WIDE_CONFIG)),
+                           layers=[layer_desc(digest=digest(b), size=len(b)) for b in WIDE_LAYERS]), OCI_MANIFEST),
     "diffids": (manifest_with(config=dict(M["config"], digest=digest(BAD_CONFIG), size=len(BAD_CONFIG))),
                 OCI_MANIFEST),
 }
@@ -102,6 +112,14 @@ class State:
     lock = threading.Lock()
     log = []
     counters = {}
+    inflight = 0
+    max_inflight = 0
+
+    @classmethod
+    def enter(cls, n):
+        with cls.lock:
+            cls.inflight += n
+            cls.max_inflight = max(cls.max_inflight, cls.inflight)
 
     @classmethod
     def count(cls, key):
@@ -148,7 +166,10 @@ class Handler(BaseHTTPRequestHandler):
         if p == "/_reset":
             State.log.clear()
             State.counters.clear()
+            State.max_inflight = 0
             return self.send(200, b"{}")
+        if p == "/_max":
+            return self.send(200, str(State.max_inflight).encode(), "text/plain")
         if p == "/token":
             return self.token()
         if p.startswith("/_blob/"):
@@ -250,6 +271,11 @@ class Handler(BaseHTTPRequestHandler):
         if d not in BLOBS:
             return self.error(404, "BLOB_UNKNOWN", "blob unknown")
         data = BLOBS[d]
+        if d in WIDE:
+            State.enter(1)
+            time.sleep(0.3)
+            State.enter(-1)
+            return self.send(200, data, "application/octet-stream")
         if d != LAYER_DIGEST:
             return self.send(200, data, "application/octet-stream")
         port = self.server.server_address[1]
