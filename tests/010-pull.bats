@@ -406,7 +406,14 @@ layer_gets() {
         is "$output" "$(fixture_config busybox)"
         run_tool jq -r '.manifests[].annotations["org.opencontainers.image.ref.name"]' "$BERTH_ROOT/oci/index.json"
         is "$output" "docker.io/library/busybox:latest"
-        # libcurl takes proxies from the environment (a dead one fails the pull; NO_PROXY bypasses it).
+        # libcurl takes proxies from the environment: a working one carries every request, a dead one fails
+        # the pull, NO_PROXY bypasses it.
+        start_hostile
+        http_proxy=http://$HOSTILE run_tool berth-pull --root "$BATS_TEST_TMPDIR/r1" "$(fixture_ref layered:latest)"
+        is "$output" "$(fixture_config layered)"
+        run_tool curl -fsS "http://$HOSTILE/_log"
+        is "$(jq --arg r "http://$BERTH_TEST_REGISTRY/v2/layered/" '[.[] | select(.path | startswith($r))] | length' <<<"$output")" \
+                6 "requests through the proxy (manifest, config, 4 layers)"
         http_proxy=http://127.0.0.1:9 run_tool --stderr 1 berth-pull --retry 0 --root "$BATS_TEST_TMPDIR/r2" \
                 "$(fixture_ref busybox:latest)"
         is "${#stderr_lines[@]}" 1

@@ -158,8 +158,29 @@ class Handler(BaseHTTPRequestHandler):
         return [("WWW-Authenticate",
                  'Bearer realm="%s",service="hostile",scope="repository:%s:pull"' % (realm, repo))]
 
+    def proxy(self):
+        """A forward proxy for plain http (an absolute URI in the request line), for the proxy test."""
+        import http.client
+        import urllib.parse
+        u = urllib.parse.urlsplit(self.path)
+        conn = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=30)
+        headers = {k: v for k, v in self.headers.items() if not k.lower().startswith("proxy-")}
+        conn.request("GET", u.path + ("?" + u.query if u.query else ""), headers=headers)
+        resp = conn.getresponse()
+        body = resp.read()
+        self.send_response(resp.status)
+        for k, v in resp.getheaders():
+            if k.lower() not in ("content-length", "transfer-encoding", "connection"):
+                self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        conn.close()
+
     def do_GET(self):
         self.record()
+        if self.path.startswith("http://"):
+            return self.proxy()
         p = self.path.split("?")[0]
         if p == "/_log":
             return self.send(200, json.dumps(State.log).encode())
