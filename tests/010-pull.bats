@@ -344,6 +344,10 @@ layer_gets() {
         run_tool jq -r '.BytesFetched' <<<"$j"
         is "$output" "$(jq '[.config.size, .layers[].size] | add' "$l/blobs/sha256/${m#sha256:}")" "bytes fetched"
         run_tool jq -e '.Seconds | type == "number" and . > 0 and . < 60' <<<"$j"
+        run_tool berth-pull --format '{{.Id}} {{.Layers}} {{.BytesFetched}}' "$(fixture_ref layered:latest)"
+        is "$output" "$(fixture_config layered) 4 0"
+        run_tool --stderr 2 berth-pull gc --format json
+        assert_contains "$stderr" "--format only applies to a pull"
 
         start_hostile
         run_tool berth-pull --jobs 2 "$HOSTILE/wide:latest"

@@ -234,8 +234,10 @@ static int parse_argv(int argc, char *argv[]) {
                 arg_verb = "pull";
         if (arg_force && !streq(arg_verb, "rmi"))
                 return cli_usage_error("--force only applies to rmi");
+        if (arg_output != OUTPUT_TABLE && !streq(arg_verb, "pull"))
+                return cli_usage_error("--format only applies to a pull");
         if (arg_progress < 0)
-                arg_progress = !arg_quiet && isatty(STDERR_FILENO) && arg_output != OUTPUT_JSON;
+                arg_progress = !arg_quiet && isatty(STDERR_FILENO) && arg_output == OUTPUT_TABLE;
         arg_pull.client.progress = arg_progress;
         return 1;
 }
@@ -254,7 +256,7 @@ static int verb_pull(char **args) {
         curl_global_cleanup();
         if (r < 0)
                 return r;
-        if (arg_output == OUTPUT_JSON) {
+        if (arg_output == OUTPUT_JSON || arg_output == OUTPUT_TEMPLATE) {
                 _cleanup_(json_decrefp) json_t *j =
                         json_pack("{s:s, s:s, s:s, s:i, s:I, s:f}", "Reference", res.reference, "Digest",
                                   res.digest, "Id", res.id, "Layers", (int) res.layers, "BytesFetched",
@@ -262,6 +264,10 @@ static int verb_pull(char **args) {
                                   (double) (now_usec(CLOCK_MONOTONIC) - t0) / USEC_PER_SEC);
                 if (!j)
                         return log_oom();
+                if (arg_output == OUTPUT_TEMPLATE) {
+                        r = template_render(arg_template, j, stdout);
+                        return r < 0 ? log_error_errno(r, "Invalid --format template '%s'", arg_template) : 0;
+                }
                 return json_print(j, stdout);
         }
         printf("%s\n", res.id);
