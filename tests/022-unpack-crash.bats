@@ -74,6 +74,33 @@ writing() { compgen -G "$BERTH_ROOT/layers/.tmp-*/diff/m/*" >/dev/null; }
         is "$(find "$BERTH_ROOT"/layers/[0-9a-f]*/diff/m -type f | wc -l)" 20000
 }
 
+@test "SIGKILL in the middle of --to: no tree appears; the next run removes the leftover and finishes" {
+        local t=$BATS_TEST_TMPDIR/tree tmp=$BATS_TEST_TMPDIR/.tree.berth-tmp tries
+        for tries in 1 2 3; do
+                rm -rf "$t" "$tmp"
+                berth-unpack --to "$t" "$(img many)" 2>"$BATS_TEST_TMPDIR/err" &
+                BG_PIDS=$!
+                wait_for 20 compgen -G "$tmp/m/*" >/dev/null || die "the unpack never started writing"
+                kill -9 "$BG_PIDS"
+                wait "$BG_PIDS" || true
+                BG_PIDS=
+                [[ -e $t ]] || break
+        done
+        [[ ! -e $t ]] || die "a killed --to left a tree that looks complete"
+        [[ -d $tmp ]] || die "the killed unpack's temp dir is gone"
+        # While another berth-unpack holds it, the temp dir is left alone and the second one refused.
+        exec {lockfd}<"$tmp"
+        flock -x "$lockfd"
+        run_tool --stderr 1 berth-unpack --to "$t" "$(img many)"
+        exec {lockfd}<&-
+        is "$stderr" "berth-unpack: '$t' is being written by another berth-unpack"
+        [[ -d $tmp && ! -e $t ]] || die "the refused run changed something"
+        run_tool berth-unpack --to "$t/" "$(img many)"
+        [[ ! -e $tmp ]] || die "the leftover is still there"
+        is "$(find "$t/m" -type f | wc -l)" 20000
+        is "$(stat -c %a "$t")" 755
+}
+
 @test "two concurrent unpacks of one image: each layer unpacked once, both succeed" {
         berth-unpack --log-level debug -j 2 "$(img ok-12layers)" 2>"$BATS_TEST_TMPDIR/a" &
         local a=$!
@@ -119,7 +146,7 @@ writing() { compgen -G "$BERTH_ROOT/layers/.tmp-*/diff/m/*" >/dev/null; }
         is "$(chain_dirs) $(tmp_dirs)" "0 0"
         run_tool --stderr 1 berth-unpack --min-free 16m --to "$BERTH_ROOT/layers/tree" "$(img bigliar)"
         assert_contains "$stderr" "free space fell below --min-free"
-        [[ ! -e $BERTH_ROOT/layers/tree ]] || die "--to left a partial tree"
+        [[ ! -e $BERTH_ROOT/layers/tree && ! -e $BERTH_ROOT/layers/.tree.berth-tmp ]] || die "--to left a partial tree"
         run_tool berth-unpack --min-free 1m "$(img bigliar)"
         umount "$BERTH_ROOT/layers"
         mount -t tmpfs -o size=2m,nr_inodes=2000,mode=0700 tmpfs "$BERTH_ROOT/layers"
