@@ -52,6 +52,11 @@ fixture_config() {
                 cmp "$b" "$BERTH_ROOT/oci/blobs/sha256/${b##*/}" || die "blob ${b##*/} differs from skopeo's"
         done
         run_tool skopeo copy --quiet "oci:$BERTH_ROOT/oci:$(fixture_ref busybox:latest)" "oci:$BATS_TEST_TMPDIR/back:x"
+        # umoci reads it too.
+        run_tool umoci ls --layout "$BERTH_ROOT/oci"
+        is "$output" "$(fixture_ref busybox:latest)"
+        run_tool umoci stat --image "$BERTH_ROOT/oci:$(fixture_ref busybox:latest)"
+        assert_contains "$output" "sha256:e6b27757ded34d7d5bed70b458ac6eeda5b2e2d0ef62be24a96038ddfa4ea74d"
         # Nothing left behind in tmp.
         is "$(find "$BERTH_ROOT/tmp" -type f | wc -l)" 0 "files left in tmp"
 }
@@ -333,7 +338,7 @@ layer_gets() {
         assert_contains "$output" "1.09MB / 1.09MB  done"
 }
 
-@test "pull: --format json summary of a cold pull; --jobs bounds the blobs fetched at once" {
+@test "pull: --format json summary of a cold pull; --jobs bounds the blobs fetched at once; connections are reused" {
         local l m
         l=$(fixture_layout)
         m=$(jq -r '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == "layered") | .digest' "$l/index.json")
@@ -350,6 +355,12 @@ layer_gets() {
         assert_contains "$stderr" "--format only applies to a pull"
 
         start_hostile
+        # One connection, reused for the manifest and all nine blobs.
+        run_tool berth-pull --jobs 1 --root "$BATS_TEST_TMPDIR/r1" "$HOSTILE/wide:latest"
+        run_tool curl -fsS "http://$HOSTILE/_log"
+        is "$(jq '[.[] | select(.path | startswith("/v2/wide/")) | .port] | unique | length' <<<"$output")" 1 \
+                "connections used with --jobs 1"
+        curl -fsS "http://$HOSTILE/_reset" >/dev/null
         run_tool berth-pull --jobs 2 "$HOSTILE/wide:latest"
         local max
         max=$(curl -fsS "http://$HOSTILE/_max")

@@ -103,6 +103,16 @@ hostile_log() {
         assert_not_contains "$output" "$(hostile_layer)"
 }
 
+@test "layer media types: gzip, zstd and uncompressed are taken, and kept as the manifest says" {
+        local t
+        for t in zstd tar; do
+                run_tool berth-pull "$HOSTILE/mt$t:latest"
+                run_tool jq -r '.layers[0].mediaType' "$BERTH_ROOT/oci/blobs/sha256/$(jq -r '.manifests[-1].digest' "$BERTH_ROOT/oci/index.json" | cut -d: -f2)"
+                is "$output" "application/vnd.oci.image.layer.v1.${t/zstd/tar+zstd}"
+        done
+        run_tool berth-pull "$HOSTILE/busybox:latest"
+}
+
 @test "hostile: invalid JSON, schema1, P4 ambiguous documents" {
         hostile_fail badjson "is not valid JSON"
         hostile_fail schema1 "schema1"

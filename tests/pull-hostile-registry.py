@@ -103,6 +103,10 @@ MANIFESTS = {
     "manylayers": (manifest_with(layers=[layer_desc()] * 1001), OCI_MANIFEST),
     "wide": (manifest_with(config=dict(M["config"], digest=digest(WIDE_CONFIG), size=len(WIDE_CONFIG)),
                            layers=[layer_desc(digest=digest(b), size=len(b)) for b in WIDE_LAYERS]), OCI_MANIFEST),
+    # The layer's bytes under other media types (berth-pull checks digests, not the compression).
+    "mtzstd": (manifest_with(layers=[layer_desc(mediaType="application/vnd.oci.image.layer.v1.tar+zstd")]),
+               OCI_MANIFEST),
+    "mttar": (manifest_with(layers=[layer_desc(mediaType="application/vnd.oci.image.layer.v1.tar")]), OCI_MANIFEST),
     "diffids": (manifest_with(config=dict(M["config"], digest=digest(BAD_CONFIG), size=len(BAD_CONFIG))),
                 OCI_MANIFEST),
 }
@@ -150,7 +154,7 @@ class Handler(BaseHTTPRequestHandler):
         auth = self.headers.get("Authorization")
         State.log.append({"path": self.path, "host": self.headers.get("Host", ""),
                           "auth": auth.split(" ")[0] if auth else None,
-                          "range": self.headers.get("Range")})
+                          "range": self.headers.get("Range"), "port": self.client_address[1]})
 
     def challenge(self, repo, realm_host=None):
         port = self.server.server_address[1]
