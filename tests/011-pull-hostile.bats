@@ -163,7 +163,7 @@ hostile_log() {
         is "$(grep -o '/v2/notfound/manifests' <<<"$output" | wc -l)" 1 "requests after a 404"
 }
 
-@test "hostile P9 P7: a blob redirect to another host gets no credentials; layer urls are not followed" {
+@test "hostile P9 P7: a blob redirect to another host or port gets no credentials; layer urls are not followed" {
         run_tool berth-pull --creds berth:s3cret-pw "$HOSTILE/basicredirect:latest"
         output=$(hostile_log)
         run_tool jq -r '.[] | "\(.host) \(.path) \(.auth)"' <<<"$output"
@@ -171,6 +171,14 @@ hostile_log() {
         local line
         line=$(grep '/_blob/' <<<"$output") || die "the redirect was not followed"
         [[ $line == localhost:*" null" ]] || die "the other host got credentials: $line"
+        # The same host on another port is another origin too.
+        fresh_root
+        curl -fsS "http://$HOSTILE/_reset" >/dev/null
+        run_tool berth-pull --creds berth:s3cret-pw "$HOSTILE/basicredirectport:latest"
+        output=$(hostile_log)
+        run_tool jq -r '.[] | "\(.host) \(.path) \(.auth)"' <<<"$output"
+        line=$(grep '/_blob/' <<<"$output") || die "the redirect was not followed"
+        [[ $line != "$HOSTILE "* && $line == 127.0.0.1:*" null" ]] || die "another port got credentials: $line"
 
         fresh_root
         run_tool berth-pull "$HOSTILE/urls:latest"

@@ -229,7 +229,7 @@ class Handler(BaseHTTPRequestHandler):
         if repo == "auth401loop":
             self.error(401, "UNAUTHORIZED", "authentication required", self.challenge(repo))
             return False
-        if repo in ("basic", "basicredirect"):
+        if repo in ("basic", "basicredirect", "basicredirectport"):
             good = "Basic " + base64.b64encode(("%s:%s" % (USER, PASSWORD)).encode()).decode()
             if auth == good:
                 return True
@@ -324,6 +324,9 @@ class Handler(BaseHTTPRequestHandler):
             return
         if repo in ("redirect", "basicredirect"):
             return self.send(307, headers=[("Location", "http://localhost:%d/_blob/%s" % (port, d))])
+        if repo == "basicredirectport":
+            # Same host, another port: another origin (CVE-2022-27776).
+            return self.send(307, headers=[("Location", "http://127.0.0.1:%d/_blob/%s" % (PORT2, d))])
         if repo == "redirectloop":
             return self.send(307, headers=[("Location", "/_redirect_loop")])
         if repo == "redirectfile":
@@ -395,6 +398,10 @@ class Server(ThreadingHTTPServer):
 
 
 srv = Server(("127.0.0.1", 0), Handler)
+# The same server on a second port, a different origin on the same host.
+srv2 = Server(("127.0.0.1", 0), Handler)
+PORT2 = srv2.server_address[1]
+threading.Thread(target=srv2.serve_forever, daemon=True).start()
 with open(PORTFILE + ".tmp", "w") as f:
     f.write(str(srv.server_address[1]))
 os.rename(PORTFILE + ".tmp", PORTFILE)
