@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include "blobs.h"
-#include "oci.h"
 #include "log.h"
+#include "oci.h"
 #include "paths.h"
 #include "store.h"
 #include "util.h"

@@ -54,7 +54,8 @@ static bool entry_kept(json_t *e) {
 typedef struct RmiChange {
         char **names;       /* entries to remove */
         const char *id;     /* the image */
-        json_t *kept_entry; /* added (nameless) when a container still uses the image; else kept entries go */
+        json_t *kept_entry; /* added (nameless) when a container still uses the image; else kept entries go
+                             */
 } RmiChange;
 
 static int rmi_fn(json_t *index, void *userdata) {
@@ -88,7 +89,8 @@ static int kept_entry(const OciImage *img, json_t **ret) {
         struct stat st;
         if (!mp || stat(mp, &st) < 0)
                 return -errno ?: -ENOMEM;
-        const char *mt = json_string_value(json_object_get(img->manifest, "mediaType")) ?: MEDIA_OCI_MANIFEST;
+        const char *mt =
+                json_string_value(json_object_get(img->manifest, "mediaType")) ?: MEDIA_OCI_MANIFEST;
         *ret = json_pack("{s:s, s:s, s:I, s:{s:s, s:b}}", "mediaType", mt, "digest", img->manifest_digest,
                          "size", (json_int_t) st.st_size, "annotations", "io.berth.image.id", img->id,
                          STORE_KEPT_ANNOTATION, true);
@@ -288,9 +290,9 @@ int images_gc(char **args) {
         r = store_referenced(index, keep, &e);
         if (r < 0)
                 /* Whatever a broken entry references is unknown: delete nothing. */
-                return log_error_errno(r, "Index entry '%s' (%s) cannot be read, not collecting anything: %m",
-                                       strna(entry_name(e)),
-                                       strna(json_string_value(json_object_get(e, "digest"))));
+                return log_error_errno(
+                        r, "Index entry '%s' (%s) cannot be read, not collecting anything: %m",
+                        strna(entry_name(e)), strna(json_string_value(json_object_get(e, "digest"))));
         _cleanup_closedir_ DIR *d = opendir(blobs);
         struct dirent *de;
         if (!d)

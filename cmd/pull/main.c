@@ -266,7 +266,8 @@ static int verb_pull(char **args) {
                         return log_oom();
                 if (arg_output == OUTPUT_TEMPLATE) {
                         r = template_render(arg_template, j, stdout);
-                        return r < 0 ? log_error_errno(r, "Invalid --format template '%s'", arg_template) : 0;
+                        return r < 0 ? log_error_errno(r, "Invalid --format template '%s'", arg_template)
+                                     : 0;
                 }
                 return json_print(j, stdout);
         }
