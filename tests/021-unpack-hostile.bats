@@ -329,6 +329,7 @@ print(r, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' berth-unpack -
                 is "$(stat -c '%a %u:%g' "$d/bin/suid" "$d/bin/sgid" "$d/sticky" "$d/gdir")" \
                         $'4755 0:0\n2755 0:50\n1777 0:0\n2775 1000:1000'
                 is "$(stat -c '%F %t:%T %a' "$d/null")" "character special file 1:3 666"
+                is "$(stat -c '%F %t:%T %a %u:%g' "$d/sda")" "block special file 8:0 660 0:6"
                 is "$(stat -c '%F %a' "$d/fifo")" "fifo 600"
                 is "$(xattrs "$d/bin/cap" security.capability "$d/bin/cap2" security.capability)" \
                         "0100000200200000000000000000000000000000"$'\n'"0100000200200000000000000000000000000000"

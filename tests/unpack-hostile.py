@@ -284,7 +284,8 @@ def cases(victim):
                               entry("bin/cap2", data=b"cap", mode=0o755,
                                     pax={"LIBARCHIVE.xattr.security.capability": cap_b64}),
                               entry("fifo", tarfile.FIFOTYPE, mode=0o600),
-                              entry("null", tarfile.CHRTYPE, mode=0o666, major=1, minor=3)])]
+                              entry("null", tarfile.CHRTYPE, mode=0o666, major=1, minor=3),
+                              entry("sda", tarfile.BLKTYPE, mode=0o660, gid=6, major=8, minor=0)])]
     return c
 
 
