@@ -142,7 +142,7 @@ install: all
 	@for u in $(wildcard units/*.in); do \
 		n=$$(basename $$u .in); d=$(DESTDIR)$(UNITDIR); \
 		install -d $$d; sed 's|@bindir@|$(BINDIR)|g' $$u > $$d/$$n; chmod 0644 $$d/$$n; \
-		case $$n in berth@.service) install -d $(DESTDIR)$(USERUNITDIR); \
+		case $$n in berth@.service|berth-restart.service) install -d $(DESTDIR)$(USERUNITDIR); \
 			install -m 0644 $$d/$$n $(DESTDIR)$(USERUNITDIR)/$$n;; esac; \
 	done
 	@if [ -x $(B)/berth-generator ]; then \

@@ -9,7 +9,14 @@ setup() {
         requires uid0 systemd registry cmd:runc
         IMG=$(fixture_ref busybox:latest)
 }
-teardown() { berth_teardown; }
+teardown() {
+        if [[ -e $XDG_RUNTIME_DIR/systemd/user/berth-restart.service ]]; then
+                systemctl --user stop berth-restart.service 2>/dev/null || true
+                rm -rf "$XDG_RUNTIME_DIR"/systemd/user/berth-restart.service*
+                systemctl --user daemon-reload || true
+        fi
+        berth_teardown
+}
 
 record() {
         jq -r "$2" "$BERTH_ROOT/containers/$(readlink "$BERTH_ROOT/names/$1")/container.json"
@@ -29,6 +36,10 @@ wait_restarts() { # NAME N: until RestartCount >= N
         is "$output" "3"
         is "$(record rf .RestartCount)" "2"
         is "$(record rf .State.Status)" "exited"
+        run_tool berth-ps -a --format json
+        is "$(jq -r '.[0].Restarts' <<<"$output")" "2" "berth-ps shows the restarts"
+        run_tool berth-ps inspect rf
+        is "$(jq -r '.[0].RestartCount' <<<"$output")" "2"
         run_tool berth-run logs rf
         is "$output" "run
 run
@@ -58,6 +69,115 @@ run"
         run_tool berth-run rm ra
         run_tool 125 berth-run run --rm --restart always "$IMG" true
         assert_contains "$output" "--rm and --restart"
+}
+
+@test "--restart backs off: at least 100 ms, then 200, then 400 before each restart" {
+        # A lower bound only (never a timing bound from above): each start appends the machine's uptime.
+        mkdir "$BATS_TEST_TMPDIR/t"
+        run_tool berth-run run -d --name bo --restart on-failure:3 -v "$BATS_TEST_TMPDIR/t:/t" "$IMG" \
+                sh -c 'cat /proc/uptime >>/t/starts; exit 1'
+        run_tool berth-run wait bo
+        is "$output" "1"
+        run_tool awk 'NR > 1 { printf "%d\n", ($1 - prev) * 100 + 0.5 } { prev = $1 }' "$BATS_TEST_TMPDIR/t/starts"
+        local d=("${lines[@]}")
+        is "${#d[@]}" 3 "three restarts"
+        ((d[0] >= 9 && d[1] >= 19 && d[2] >= 39)) || die "backoff too short (centiseconds): ${d[*]}"
+        run_tool berth-run rm bo
+}
+
+@test "--restart=unless-stopped comes back like always; kill and stop end either for good" {
+        run_tool berth-run run -d --name us --restart unless-stopped "$IMG" sleep 1000
+        local pid1
+        pid1=$(record us .State.Pid)
+        kill -KILL "$pid1"
+        wait_restarts us 1
+        for _ in $(seq 100); do
+                [[ $(record us .State.Status) == running && $(record us .State.Pid) != "$pid1" ]] && break
+                sleep 0.05
+        done
+        is "$(record us .State.Status)" "running"
+        run_tool berth-ps --format '{{.Names}} {{.Restarts}}'
+        is "$output" "us 1"
+        run_tool berth-run stop --time 1 us
+        is "$(record us .State.StopRequested)" "true"
+        is "$(record us .State.Status)" "exited"
+        # start clears it; kill (TERM or KILL) ends the container for good as stop does
+        run_tool berth-run start us
+        is "$(record us .State.StopRequested)" "false"
+        run_tool berth-run kill us
+        run_tool berth-run wait us
+        is "$(record us .State.Status)" "exited"
+        is "$(record us .RestartCount)" "1" "not restarted after kill"
+        run_tool berth-run rm us
+}
+
+# What a reboot leaves of running containers: records that say running, no process, no mount, an empty
+# runtime directory (a tmpfs on a real host), no scope.
+fake_reboot() {
+        local n pids=()
+        for n in "$@"; do
+                pids+=("$(record "$n" .State.MonitorPid)" "$(record "$n" .State.Pid)")
+        done
+        kill -KILL "${pids[@]}"
+        for n in "$@"; do
+                for _ in $(seq 200); do
+                        [[ $(systemctl --user show -P ActiveState "berth-$n.scope") != active ]] && break
+                        sleep 0.05
+                done
+        done
+        local m
+        while read -r m; do
+                umount -l "$m"
+        done < <(findmnt -rn -o TARGET | grep -F "$BERTH_ROOT" || true)
+        rm -rf "${BERTH_RUNROOT:?}"/*
+}
+
+@test "after a reboot berth-restart.service starts always and unless-stopped containers again, nothing else" {
+        requires cmd:berth-ps
+        local n
+        run_tool berth-run run -d --name b-always --restart always "$IMG" sleep 1000
+        run_tool berth-run run -d --name b-unless --restart unless-stopped "$IMG" sleep 1000
+        run_tool berth-run run -d --name b-stopped --restart unless-stopped "$IMG" sleep 1000
+        run_tool berth-run run -d --name b-stopped2 --restart always "$IMG" sleep 1000
+        run_tool berth-run run -d --name b-onfail --restart on-failure "$IMG" sleep 1000
+        run_tool berth-run run -d --name b-no "$IMG" sleep 1000
+        run_tool berth-run stop --time 1 b-stopped b-stopped2
+        fake_reboot b-always b-unless b-onfail b-no
+        is "$(record b-always .State.Status)" "running" "the record still says running"
+
+        # By hand, a container the reboot left as 'running' starts again.
+        run_tool berth-run start b-no
+        is "$(record b-no .State.Status)" "running"
+        run_tool berth-run rm -f b-no
+
+        mkdir -p "$XDG_RUNTIME_DIR/systemd/user/berth-restart.service.d"
+        sed "s|@bindir@|$(realpath "$BERTH_BUILD")|g" "$BERTH_TESTS_DIR/../units/berth-restart.service.in" \
+                >"$XDG_RUNTIME_DIR/systemd/user/berth-restart.service"
+        printf '[Service]\nEnvironment=BERTH_ROOT=%s BERTH_RUNROOT=%s\n' "$BERTH_ROOT" "$BERTH_RUNROOT" \
+                >"$XDG_RUNTIME_DIR/systemd/user/berth-restart.service.d/state.conf"
+        run_tool systemctl --user daemon-reload
+        run_tool systemctl --user start berth-restart.service
+        run_tool berth-ps -a --format '{{.Names}} {{.State}}'
+        run_tool sort <<<"$output"
+        is "$output" "b-always running
+b-onfail exited
+b-stopped exited
+b-stopped2 running
+b-unless running"
+        # Each in a scope of its own, as when started by hand.
+        for n in b-always b-unless b-stopped2; do
+                run_tool systemctl --user is-active "berth-$n.scope"
+                grep -q "berth-$n.scope" "/proc/$(record $n .State.Pid)/cgroup" ||
+                        die "$n is not in its scope: $(cat "/proc/$(record $n .State.Pid)/cgroup")"
+        done
+        # Stopping the unit leaves them running (and supervised).
+        run_tool systemctl --user stop berth-restart.service
+        is "$(berth-ps --format '{{.Names}}' | sort | tr '\n' ' ')" "b-always b-stopped2 b-unless "
+        run_tool berth-run start --all --filter restart-policy=always
+        run_tool 2 berth-run start --filter restart-policy=always
+        run_tool 2 berth-run start --all --filter restart-policy=sometimes
+        run_tool 2 berth-run start --all b-always
+        run_tool berth-run rm -f b-always b-unless b-stopped b-stopped2 b-onfail
 }
 
 @test "--sdnotify=conmon: a Type=notify unit is ready once the container runs; stop stops it" {
@@ -123,7 +243,53 @@ socket"
         is "$(record hc .State.Health.Status)" "unhealthy"
         (($(record hc .State.Health.FailingStreak) >= 2)) || die "FailingStreak below the retries"
         is "$(record hc '.State.Health.Log[-1].ExitCode')" "1"
+        run_tool berth-ps --format '{{.Names}} {{.Status}}'
+        is "$output" "hc Up * (unhealthy)"
+        run_tool berth-ps --format json
+        is "$(jq -r '.[0].Health' <<<"$output")" "unhealthy"
+        # Checks go on (more than systemd's default 5 starts in 10 s): healthy again once the cause is gone.
+        run_tool berth-run exec hc rm /tmp/sick
+        for _ in $(seq 100); do
+                [[ $(record hc '.State.Health.Status') == healthy ]] && break
+                sleep 0.05
+        done
+        is "$(record hc .State.Health.Status)" "healthy"
+        run_tool berth-ps --format '{{.Status}}'
+        is "$output" "Up * (healthy)"
         run_tool berth-run rm -f hc
         run_tool '?' systemctl --user is-active berth-hc-health.timer
         is "$output" "inactive|unknown" "the timer goes with the container"
+}
+
+@test "health: starting until the first check; --health-start-period and --health-timeout" {
+        requires cmd:berth-ps
+        # The first check comes after one interval: until then the container is starting.
+        run_tool berth-run run -d --name hs --health-cmd true --health-interval 1h "$IMG" sleep 1000
+        is "$(record hs .State.Health.Status)" "starting"
+        run_tool berth-ps --format '{{.Names}} {{.Status}}'
+        is "$output" "hs Up * (starting)"
+
+        # Failures within the start period do not count: still starting, nothing failing. Each check leaves a
+        # line: checks go on past systemd's default start limit (5 in 10 s) of the timer's service.
+        run_tool berth-run run -d --name hp --health-cmd 'echo x >>/tmp/checks; false' --health-interval 200ms \
+                --health-retries 1 --health-start-period 1h "$IMG" sleep 1000
+        # A check that takes longer than --health-timeout fails (exit code -1, as docker records it).
+        run_tool berth-run run -d --name ht --health-cmd 'sleep 30' --health-interval 200ms \
+                --health-timeout 200ms --health-retries 1 "$IMG" sleep 1000
+        for _ in $(seq 300); do
+                [[ $(berth-run exec hp cat /tmp/checks 2>/dev/null | wc -l) -ge 8 &&
+                        $(record ht .State.Health.Status) == unhealthy ]] && break
+                sleep 0.05
+        done
+        run_tool berth-run exec hp cat /tmp/checks
+        ((${#lines[@]} >= 8)) || die "the checks stopped after ${#lines[@]}"
+        # (with the default limit they would pause for the rest of each 10 s, so that says it directly)
+        run_tool systemctl --user show -P StartLimitIntervalUSec berth-hp-health.service
+        is "$output" "0"
+        is "$(record hp .State.Health.Status)" "starting"
+        is "$(record hp .State.Health.FailingStreak)" "0"
+        is "$(record hp '.State.Health.Log[-1].ExitCode')" "1"
+        is "$(record ht .State.Health.Status)" "unhealthy"
+        is "$(record ht '.State.Health.Log[-1].ExitCode')" "-1"
+        run_tool berth-run rm -f hs hp ht
 }

@@ -141,7 +141,7 @@ json_field() {
         run_tool berth-ps --format json
         is "$(json_field 'length')" 1
         is "$(json_field '.[0] | keys | join(",")')" \
-                "AutoRemove,Command,Created,CreatedAt,ExitCode,Exited,ExitedAt,Id,Image,ImageID,Labels,Mounts,Names,Networks,Pid,Ports,StartedAt,State,Status"
+                "AutoRemove,Command,Created,CreatedAt,ExitCode,Exited,ExitedAt,Health,Id,Image,ImageID,Labels,Mounts,Names,Networks,Pid,Ports,Restarts,StartedAt,State,Status"
         is "$(json_field '.[0].Id')" "$ID"
         is "$(json_field '.[0].Names | join(",")')" web
         is "$(json_field '.[0].Image')" "127.0.0.1:5000/busybox:latest"

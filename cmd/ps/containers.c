@@ -425,6 +425,21 @@ static json_int_t unix_seconds(usec_t t) {
         return t ? (json_int_t) (t / USEC_PER_SEC) : 0;
 }
 
+const char *container_health(const Container *c) {
+        return json_string_value(
+                json_object_get(json_object_get(json_object_get(c->record, "State"), "Health"), "Status"));
+}
+
+void container_status_string(const Container *c, usec_t now, char *buf, size_t size) {
+        const char *health = container_health(c);
+        status_string(&c->st, now, buf, size);
+        /* podman's "Up 5 minutes (healthy)" */
+        if (health && c->st.status == STATUS_RUNNING) {
+                size_t l = strlen(buf);
+                snprintf(buf + l, size - l, " (%s)", health);
+        }
+}
+
 json_t *container_ps_object(const Container *c, usec_t now) {
         char status[128], ago[96], d[64];
         const Reconciled *st = &c->st;
@@ -433,7 +448,7 @@ json_t *container_ps_object(const Container *c, usec_t now) {
         const char *image_id = json_string_value(json_object_get(c->record, "Image"));
         _cleanup_free_ char *name = NULL;
 
-        status_string(st, now, status, sizeof status);
+        container_status_string(c, now, status, sizeof status);
         human_duration(st->created && now > st->created ? now - st->created : 0, d, sizeof d);
         snprintf(ago, sizeof ago, "%s ago", d);
         if (!c->record)
@@ -454,6 +469,13 @@ json_t *container_ps_object(const Container *c, usec_t now) {
                 json_is_true(json_object_get(json_object_get(c->record, "HostConfig"), "AutoRemove")));
         if (o && st->reason)
                 json_object_set_new(o, "Error", json_string(st->reason));
+        /* podman's Restarts; Health as docker's State.Health.Status ("" without a health check) */
+        if (o)
+                json_object_set_new(
+                        o, "Restarts",
+                        json_integer(json_integer_value(json_object_get(c->record, "RestartCount"))));
+        if (o)
+                json_object_set_new(o, "Health", json_string(container_health(c) ?: ""));
         return o;
 }
 

@@ -46,8 +46,13 @@ const char *container_name(const Container *c);
 /* The name whose $ROOT/names symlink points at id (for records that cannot be read); NULL if none. */
 char *container_name_of_id(const char *id);
 json_t *container_command(const Container *c);
+/* State.Health.Status of the record (starting, healthy, unhealthy) or NULL. */
+const char *container_health(const Container *c);
+/* status_string() plus podman's " (healthy)" for a running container with a health check. */
+void container_status_string(const Container *c, usec_t now, char *buf, size_t size);
 /* podman ps's object: Id, Names, Image, ImageID, Command, Created, CreatedAt, State, Status, ExitCode,
- * Exited, ExitedAt, StartedAt, Labels, Mounts, Networks, Ports, Pid (+ Error when there is a reason). */
+ * Exited, ExitedAt, StartedAt, Labels, Mounts, Networks, Ports, Pid, Restarts, Health (+ Error when there is
+ * a reason). */
 json_t *container_ps_object(const Container *c, usec_t now);
 /* The same for templates, as podman renders them: Names, Command, Ports, Networks, Mounts as strings, ID
  * short (full with no_trunc). */

@@ -45,7 +45,7 @@ static int print_table(const Container *const *v, size_t n, bool no_trunc, usec_
                 if (!no_trunc && strlen(command) > 17)
                         strcpy(command + 17, "...");
                 snprintf(id, sizeof id, "%.*s", no_trunc ? 64 : 12, c->id);
-                status_string(&c->st, now, status, sizeof status);
+                container_status_string(c, now, status, sizeof status);
                 human_duration(c->st.created && now > c->st.created ? now - c->st.created : 0, d, sizeof d);
                 snprintf(created, sizeof created, "%s ago", d);
                 _cleanup_free_ char *lost_name = c->record ? NULL : container_name_of_id(c->id);

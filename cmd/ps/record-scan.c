@@ -12,9 +12,11 @@
 #include "record-scan.h"
 
 static const RecordKeep config_keep[] = {{"Cmd"}, {"Entrypoint"}, {"Labels"}, {}};
+static const RecordKeep health_keep[] = {{"Status"}, {}};
 static const RecordKeep state_keep[] = {
-        {"Status"},     {"ExitCode"},         {"StartedAt"}, {"FinishedAt"}, {"Pid"}, {"InitStartTime"},
-        {"MonitorPid"}, {"MonitorStartTime"}, {"BootId"},    {"CgroupPath"}, {},
+        {"Status"}, {"ExitCode"},      {"StartedAt"},           {"FinishedAt"},
+        {"Pid"},    {"InitStartTime"}, {"MonitorPid"},          {"MonitorStartTime"},
+        {"BootId"}, {"CgroupPath"},    {"Health", health_keep}, {},
 };
 static const RecordKeep host_keep[] = {{"PortBindings"}, {"AutoRemove"}, {}};
 static const RecordKeep network_keep[] = {{"Ports"}, {"Networks"}, {}};
@@ -28,6 +30,7 @@ const RecordKeep record_listing_keep[] = {
         {"ImageName"},
         {"Unit"},
         {"CgroupPath"},
+        {"RestartCount"},
         {"Config", config_keep},
         {"State", state_keep},
         {"HostConfig", host_keep},

@@ -239,16 +239,103 @@ static int start_one(const char *spec) {
         if (r < 0)
                 return r;
         bool alive = record_init_alive(rec);
+        /* The record says running but nothing is left of it (a crash, a reboot, a SIGKILLed monitor): record
+         * the exit and clean up first, as berth-ps reads it, so that it can start again. */
+        bool stale = !alive && status_is_running(rec) && !record_monitor_alive(rec);
         json_decref(rec);
         if (alive)
                 return 0;
+        if (stale)
+                (void) container_cleanup_dead(id, 255);
         return container_start(id, START_DETACHED, false) != 0 ? -EIO : 0;
 }
 
+/* start --all [--filter restart-policy=NAME]...: what berth-restart.service runs at boot. */
+static bool arg_start_all;
+static char **arg_start_policies;
+
+static int handle_start(int c, const char *arg) {
+        const char *v;
+        if (c == 'A') {
+                arg_start_all = true;
+                return 0;
+        }
+        if (c != 'F')
+                return cli_usage_error("Unknown option");
+        v = startswith(arg, "restart-policy=");
+        if (!v ||
+            !(streq(v, "no") || streq(v, "on-failure") || streq(v, "always") || streq(v, "unless-stopped")))
+                return cli_usage_error(
+                        "Invalid --filter '%s': expected restart-policy=no, on-failure, always or "
+                        "unless-stopped",
+                        arg);
+        return strv_extend(&arg_start_policies, v) < 0 ? log_oom() : 0;
+}
+
+/* unless-stopped is docker's: a container stopped by stop, kill or rm -f does not come back, not even at
+ * boot; always comes back at boot whatever ended it. */
+static bool policy_matches(json_t *rec) {
+        const char *p = record_get_string(rec, "HostConfig.RestartPolicy.Name") ?: "no";
+        if (isempty(p))
+                p = "no";
+        if (!arg_start_policies)
+                return true;
+        if (!strv_contains(arg_start_policies, p))
+                return false;
+        return !streq(p, "unless-stopped") ||
+               !json_is_true(json_object_get(json_object_get(rec, "State"), "StopRequested"));
+}
+
+static int start_all(void) {
+        _cleanup_strv_free_ char **ids = NULL;
+        int r, ret = 0;
+
+        r = container_list(&ids);
+        if (r < 0)
+                return log_error_errno(r, "Cannot list the containers: %m");
+        for (size_t i = 0; ids && ids[i]; i++) {
+                json_t *rec = NULL;
+                if (container_load(ids[i], &rec, NULL) < 0)
+                        continue;
+                _cleanup_free_ char *name = strdup(record_get_string(rec, "Name") ?: ids[i]);
+                bool take = !record_init_alive(rec) && !record_monitor_alive(rec) && policy_matches(rec);
+                json_decref(rec);
+                if (!name)
+                        return log_oom();
+                if (!take)
+                        continue;
+                r = start_one(ids[i]);
+                if (r < 0)
+                        ret = r;
+                else
+                        puts(name);
+        }
+        return ret;
+}
+
 int verb_start(int argc, char *argv[], void *userdata) {
-        int r = verb_parse_options(argc, argv, "start CONTAINER...", NULL, NULL, NULL);
+        static const struct option extra[] = {
+                {"all", no_argument, NULL, 'A'}, {"filter", required_argument, NULL, 'F'}, {}};
+        int r = verb_parse_options(
+                argc, argv,
+                "Usage: berth-run start CONTAINER...\n"
+                "       berth-run start --all [--filter restart-policy=POLICY]...\n\n"
+                "Start stopped containers, print their names.\n\n"
+                "     --all           Every container that is not running\n"
+                "     --filter F      restart-policy=no|on-failure|always|unless-stopped\n"
+                "                     (ORed); unless-stopped leaves out containers that\n"
+                "                     were stopped with stop, kill or rm\n\n"
+                "See berth-run(1).\n",
+                extra, "", handle_start);
         if (r <= 0)
                 return r;
+        if (arg_start_policies && !arg_start_all)
+                return cli_usage_error("--filter needs --all");
+        if (arg_start_all) {
+                if (optind < argc)
+                        return cli_usage_error("--all and container names cannot be used together");
+                return start_all();
+        }
         return each_container(argc, argv, start_one);
 }
 

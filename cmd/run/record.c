@@ -125,6 +125,12 @@ static int apply_running(json_t *rec, void *userdata) {
         if (boot_id(bid) >= 0)
                 json_object_set_new(s, "BootId", json_string(bid));
         set_now(s, "StartedAt");
+        /* Every start, a restart in place included, begins a fresh health history (docker's rule). */
+        if (json_is_array(
+                    json_object_get(json_object_get(json_object_get(rec, "Config"), "Healthcheck"), "Test")))
+                json_object_set_new(
+                        s, "Health",
+                        json_pack("{s:s, s:i, s:[]}", "Status", "starting", "FailingStreak", 0, "Log"));
         return 0;
 }
 
