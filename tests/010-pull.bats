@@ -282,9 +282,21 @@ layer_gets() {
 @test "pull: HTTPS registry on loopback: certificate checked, --cert-dir, --tls-verify=false, HTTP/2" {
         local d=$BATS_TEST_TMPDIR port
         port=$(random_free_port)
-        mkdir -p "$d/certs"
+        mkdir -p "$d/certs" "$d/client" "$d/caonly"
         openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$d/key.pem" \
                 -out "$d/certs/ca.crt" -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null
+        # The registry wants a client certificate signed by its CA (docker's NAME.cert + NAME.key), and
+        # --cert-dir may hold other CAs too (each *.crt counts).
+        openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$d/client/me.key" \
+                -subj /CN=berth-client 2>/dev/null |
+                openssl x509 -req -CA "$d/certs/ca.crt" -CAkey "$d/key.pem" -days 1 -out "$d/client/me.cert" 2>/dev/null
+        cp "$d/client/me.cert" "$d/client/me.key" "$d/certs/"
+        local i
+        for i in 1 2 3 4; do
+                openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$d/other.key" \
+                        -out "$d/certs/other$i.crt" -days 1 -subj "/CN=other $i" 2>/dev/null
+        done
+        cp "$d/certs/"*.crt "$d/caonly/"
         cat >"$d/registry.yml" <<-EOF2
 	version: 0.1
 	log:
@@ -298,12 +310,13 @@ layer_gets() {
 	  tls:
 	    certificate: $d/certs/ca.crt
 	    key: $d/key.pem
+	    clientcas:
+	      - $d/certs/ca.crt
 	EOF2
         docker-registry serve "$d/registry.yml" >"$d/registry.log" 2>&1 3>&- &
         HOSTILE_PID=$! # stopped by teardown
-        local i
         for ((i = 0; i < 250; i++)); do
-                curl -sk -o /dev/null "https://127.0.0.1:$port/v2/" && break
+                curl -sk --cert "$d/client/me.cert" --key "$d/client/me.key" -o /dev/null "https://127.0.0.1:$port/v2/" && break
                 sleep 0.02
         done
         run_tool skopeo --insecure-policy copy --quiet --dest-cert-dir "$d/certs" "oci:$BERTH_FIXTURES:busybox" \
@@ -311,14 +324,19 @@ layer_gets() {
         run_tool --stderr 1 berth-pull --retry 0 "127.0.0.1:$port/busybox:latest"
         is "${#stderr_lines[@]}" 1
         assert_contains "$stderr" "certificate"
+        # The CA alone: the server is trusted, but it refuses a client without a certificate.
+        run_tool --stderr 1 berth-pull --retry 0 --cert-dir "$d/caonly" "127.0.0.1:$port/busybox:latest"
+        is "${#stderr_lines[@]}" 1
+        assert_contains "$stderr" "127.0.0.1:$port/busybox"
         run_tool --stderr berth-pull --log-level debug --cert-dir "$d/certs" "127.0.0.1:$port/busybox:latest"
         is "$output" "$(fixture_config busybox)"
         assert_contains "$stderr" "HTTP/2 200"
-        run_tool berth-pull --root "$d/r2" --tls-verify=false "127.0.0.1:$port/busybox:latest"
+        run_tool berth-pull --root "$d/r2" --tls-verify=false --cert-dir "$d/client" "127.0.0.1:$port/busybox:latest"
         is "$output" "$(fixture_config busybox)"
         # insecure = true in registries.conf: no verification, as with --tls-verify=false.
         printf '[[registry]]\nlocation = "127.0.0.1:%s"\ninsecure = true\n' "$port" >"$d/registries.conf"
-        CONTAINERS_REGISTRIES_CONF=$d/registries.conf run_tool berth-pull --root "$d/r3" "127.0.0.1:$port/busybox:latest"
+        CONTAINERS_REGISTRIES_CONF=$d/registries.conf run_tool berth-pull --root "$d/r3" --cert-dir "$d/client" \
+                "127.0.0.1:$port/busybox:latest"
         is "$output" "$(fixture_config busybox)"
 }
 

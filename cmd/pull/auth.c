@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <curl/curl.h>
+#include <dirent.h>
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <strings.h>
@@ -299,12 +300,7 @@ static int fetch_token(Client *c, const Challenge *ch, char **ret_token, char **
         (void) curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
         (void) curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long) c->o.timeout_s);
         /* The token server gets the same TLS settings as the registry (CVE-2019-10214). */
-        (void) curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, c->o.tls_verify ? 1L : 0L);
-        (void) curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, c->o.tls_verify ? 2L : 0L);
-        if (c->ca_file)
-                (void) curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
-        if (c->o.cert_dir)
-                (void) curl_easy_setopt(e, CURLOPT_CAPATH, c->o.cert_dir);
+        client_setopt_tls(c, e);
         (void) curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, token_write);
         (void) curl_easy_setopt(e, CURLOPT_WRITEDATA, &body);
         (void) curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
@@ -383,5 +379,55 @@ int auth_answer_challenge(Client *c, const char *challenge, char **ret_error) {
         c->auth_gen++;
         log_debug("Authenticated to %s with %s (%s)", c->domain, c->auth_header ? ch.scheme : "-",
                   c->user ? c->cred_source : "anonymous");
+        return 0;
+}
+
+static int cert_dir_add_ca(Client *c, const char *path) {
+        _cleanup_free_ char *pem = NULL;
+        size_t len;
+        int r = read_full_file(path, 1024 * 1024, &pem, &len);
+        if (r < 0)
+                return log_error_errno(r, "Cannot read CA certificate '%s': %m", path);
+        char *n = realloc(c->ca_pem, c->ca_pem_len + len + 2);
+        if (!n)
+                return log_oom();
+        c->ca_pem = n;
+        memcpy(c->ca_pem + c->ca_pem_len, pem, len);
+        c->ca_pem_len += len;
+        c->ca_pem[c->ca_pem_len++] = '\n';
+        c->ca_pem[c->ca_pem_len] = 0;
+        return 0;
+}
+
+/* Docker's convention for --cert-dir: every *.crt is a CA, NAME.cert + NAME.key a client certificate. */
+int client_load_cert_dir(Client *c) {
+        _cleanup_closedir_ DIR *d = opendir(c->o.cert_dir);
+        struct dirent *de;
+        int r;
+
+        if (!d)
+                return log_error_errno(-errno, "Cannot open --cert-dir '%s': %m", c->o.cert_dir);
+        while ((de = readdir(d))) {
+                _cleanup_free_ char *p = NULL;
+                if (asprintf(&p, "%s/%s", c->o.cert_dir, de->d_name) < 0)
+                        return log_oom();
+                if (endswith(de->d_name, ".crt")) {
+                        r = cert_dir_add_ca(c, p);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                if (!endswith(de->d_name, ".cert") || c->client_cert)
+                        continue;
+                /* The key of NAME.cert is NAME.key, nothing else. */
+                _cleanup_free_ char *key = NULL;
+                if (asprintf(&key, "%.*s.key", (int) (strlen(p) - strlen(".cert")), p) < 0)
+                        return log_oom();
+                if (access(key, R_OK) < 0)
+                        return log_error_errno(-errno, "Client certificate '%s' has no key '%s': %m", p,
+                                               key);
+                c->client_cert = TAKE_PTR(p);
+                c->client_key = TAKE_PTR(key);
+        }
         return 0;
 }

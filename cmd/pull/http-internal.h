@@ -17,7 +17,9 @@ struct Client {
         char *user, *password, *cred_source;
         char *auth_header; /* "Authorization: ..." for requests to origin */
         unsigned auth_gen; /* bumped whenever auth_header changes */
-        char *ca_file, *client_cert, *client_key;
+        char *ca_pem;      /* the --cert-dir CAs (*.crt), concatenated: added to the system's */
+        size_t ca_pem_len;
+        char *client_cert, *client_key;
         CURLM *multi;
 };
 
@@ -53,10 +55,15 @@ typedef struct Request {
 
 /* http.c */
 int client_set_origin(Client *c, bool http);
+/* TLS verification and the --cert-dir CAs, for the registry's and the token server's handles alike
+ * (CVE-2019-10214). */
+void client_setopt_tls(Client *c, CURL *e);
 /* http-done.c: record the request's failure (first one wins), for client_run to log once. */
 int request_fail(Request *q, int r, const char *fmt, ...) _printf_(3, 4);
 /* http-done.c: a finished transfer: 0 with q->ready set to start it again, or done, or q->error set. */
 int handle_done(Client *c, Request *q, CURLcode k);
 
+/* auth.c: read --cert-dir into c->ca_pem, c->client_cert and c->client_key. */
+int client_load_cert_dir(Client *c);
 /* auth.c: answer a WWW-Authenticate challenge, setting c->auth_header; on failure *ret_error says why. */
 int auth_answer_challenge(Client *c, const char *challenge, char **ret_error);

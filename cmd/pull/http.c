@@ -23,12 +23,7 @@ static CURL *easy_new(Client *c) {
         (void) curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long) CURL_HTTP_VERSION_2TLS);
         (void) curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
         (void) curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, (long) c->o.timeout_s);
-        (void) curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, c->o.tls_verify ? 1L : 0L);
-        (void) curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, c->o.tls_verify ? 2L : 0L);
-        if (c->o.cert_dir)
-                (void) curl_easy_setopt(e, CURLOPT_CAPATH, c->o.cert_dir);
-        if (c->ca_file)
-                (void) curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
+        client_setopt_tls(c, e);
         if (c->client_cert && c->client_key) {
                 (void) curl_easy_setopt(e, CURLOPT_SSLCERT, c->client_cert);
                 (void) curl_easy_setopt(e, CURLOPT_SSLKEY, c->client_key);
@@ -54,7 +49,7 @@ Client *client_free(Client *c) {
                 free(c->password);
         }
         free(c->cred_source);
-        free(c->ca_file);
+        free(c->ca_pem);
         free(c->client_cert);
         free(c->client_key);
         free(c);
@@ -75,23 +70,15 @@ const char *client_domain(Client *c) {
         return c->domain;
 }
 
-/* Docker's convention for --cert-dir: *.crt are CAs, NAME.cert + NAME.key a client certificate. */
-static int load_cert_dir(Client *c) {
-        _cleanup_closedir_ DIR *d = opendir(c->o.cert_dir);
-        struct dirent *de;
-        if (!d)
-                return log_error_errno(-errno, "Cannot open --cert-dir '%s': %m", c->o.cert_dir);
-        while ((de = readdir(d))) {
-                char **dst = endswith(de->d_name, ".crt")    ? &c->ca_file
-                             : endswith(de->d_name, ".cert") ? &c->client_cert
-                             : endswith(de->d_name, ".key")  ? &c->client_key
-                                                             : NULL;
-                if (!dst || *dst)
-                        continue;
-                if (asprintf(dst, "%s/%s", c->o.cert_dir, de->d_name) < 0)
-                        return log_oom();
+void client_setopt_tls(Client *c, CURL *e) {
+        (void) curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, c->o.tls_verify ? 1L : 0L);
+        (void) curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, c->o.tls_verify ? 2L : 0L);
+        /* A CA blob replaces only libcurl's CA file: the system's CA directory (CAPATH) stays, so the
+         * --cert-dir CAs come in addition to the system's, as with docker and podman. */
+        if (c->ca_pem) {
+                struct curl_blob b = {.data = c->ca_pem, .len = c->ca_pem_len, .flags = CURL_BLOB_NOCOPY};
+                (void) curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &b);
         }
-        return 0;
 }
 
 int client_new(const char *domain, const char *repo, const ClientOptions *o, Client **ret) {
@@ -118,7 +105,7 @@ int client_new(const char *domain, const char *repo, const ClientOptions *o, Cli
                         !(c->cred_source = strdup(o->cred_source ?: "--creds"))))
                 return log_oom();
         if (o->cert_dir) {
-                r = load_cert_dir(c);
+                r = client_load_cert_dir(c);
                 if (r < 0)
                         return r;
         }
