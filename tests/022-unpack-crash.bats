@@ -137,6 +137,15 @@ writing() { compgen -G "$BERTH_ROOT/layers/.tmp-*/diff/m/*" >/dev/null; }
         is "${#stderr_lines[@]}" 1
         assert_contains "$stderr" "No space left on device"
         is "$(chain_dirs) $(tmp_dirs)" "0 0"
+        # --to alike: a new tree is not left behind, a given (empty) directory is emptied again.
+        run_tool --stderr 1 berth-unpack --min-free 0 --to "$BERTH_ROOT/layers/tree" "$(img liar)"
+        is "${#stderr_lines[@]}" 1
+        assert_contains "$stderr" "No space left on device"
+        mkdir "$BERTH_ROOT/layers/given"
+        run_tool --stderr 1 berth-unpack --min-free 0 --to "$BERTH_ROOT/layers/given" "$(img liar)"
+        assert_contains "$stderr" "No space left on device"
+        is "$(ls -A "$BERTH_ROOT/layers" | grep -v "^\.lock")" "given" "what the failed --to runs left"
+        is "$(ls -A "$BERTH_ROOT/layers/given")" "" "the given directory is empty again"
         umount "$BERTH_ROOT/layers"
         # --min-free holds while writing too, whatever the estimate said.
         mount -t tmpfs -o size=24m,mode=0700 tmpfs "$BERTH_ROOT/layers"
