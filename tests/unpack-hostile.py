@@ -248,6 +248,9 @@ def cases(victim):
                     ("lzop", b"\x89LZO\x00\r\n\x1a\n"), ("lzip", b"LZIP\x01"), ("compress", b"\x1f\x9d\x90"),
                     ("uuencode", b"begin 644 x\n")]:
         c["u17-foreign-" + n] = [(gz(t), GZ, sha(t)), (blob + b"\0" * 600 * (len(blob) < 16), TAR, sha(t3))]
+    # A media type that is no tar layer (xz), with a forged log line in it: refused before anything is read.
+    c["u17-media-type"] = [(lzma.compress(t3), "application/vnd.oci.image.layer.v1.tar+xz\nberth-unpack: forged",
+                            sha(t3))]
     # U18: out-of-range header fields (GNU base-256 numbers)
     G = tarfile.GNU_FORMAT
     c["u18-dev-major-2e32"] = [layer([entry("dev", tarfile.CHRTYPE, major=1 << 32, minor=1)], G)]
@@ -269,6 +272,7 @@ def cases(victim):
     c["u20-too-long"] = [layer([entry("/".join(["e" * 250] * 20) + "/f", data=b"x")])]
     c["u20-long-component"] = [layer([entry("n" * 300, data=b"x")])]
     c["u20-pax-dotdot"] = [layer([entry("innocent", data=b"x", pax={"path": "../../" + v + "/pax"})])]
+    c["u20-newline-name"] = [layer([entry("a\nberth-unpack: forged line/../../x", data=b"x")])]
     c["u20-nul-name"] = [layer([entry("nul", data=b"x", pax={"path": "a\0/../../b"})])]
     # U21: setuid, setgid, sticky, capabilities, owners kept
     cap = bytes.fromhex("0100000200200000000000000000000000000000")

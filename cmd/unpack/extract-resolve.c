@@ -21,6 +21,18 @@ int extract_fail(Extract *x, int r, const char *fmt, ...) {
         return r < 0 ? r : -EINVAL;
 }
 
+void why_escape(char *why, size_t size) {
+        char buf[1024];
+        size_t o = 0;
+        for (const unsigned char *p = (const unsigned char *) why; *p && o + 5 < sizeof buf; p++)
+                if (*p < 0x20 || *p == 0x7f)
+                        o += (size_t) snprintf(buf + o, sizeof buf - o, "\\x%02x", *p);
+                else
+                        buf[o++] = (char) *p;
+        buf[o] = 0;
+        (void) snprintf(why, size, "%s", buf);
+}
+
 int open_in_root(int rootfd, const char *path, int flags) {
         struct open_how how = {
                 .flags = (uint64_t) (flags | O_CLOEXEC),

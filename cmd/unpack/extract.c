@@ -71,10 +71,14 @@ static int set_metadata(Extract *x, struct archive_entry *e, int dirfd, const ch
                 r = fd >= 0 ? fsetxattr(fd, xname, value, size, 0)
                             : lsetxattr(procpath, xname, value, size, 0);
                 if (r < 0 && (errno == EOPNOTSUPP || errno == EPERM)) {
-                        if (!x->warned_xattr)
-                                log_warning_errno(-errno,
-                                                  "Cannot set xattr '%.160s' on '%.160s', ignoring: %m",
-                                                  xname, path);
+                        if (!x->warned_xattr) {
+                                int k = -errno;
+                                char what[400];
+                                (void) snprintf(what, sizeof what, "Cannot set xattr '%.160s' on '%.160s'",
+                                                xname, path);
+                                why_escape(what, sizeof what);
+                                log_warning_errno(k, "%s, ignoring: %m", what);
+                        }
                         x->warned_xattr = true;
                 } else if (r < 0)
                         return extract_fail(x, -errno, "cannot set xattr '%.160s': %m", xname);

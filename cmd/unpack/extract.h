@@ -46,5 +46,9 @@ typedef struct ExtractStats {
 int extract_tar(int rootfd, LayerStream *s, const ExtractOptions *o, ExtractStats *ret_stats, char *why,
                 size_t why_size);
 
+/* A reason may quote names from the layer: control characters become \xNN, so that a name with a newline
+ * cannot split the one error line or forge another. In place, truncated to size. */
+void why_escape(char *why, size_t size);
+
 /* "0:100000:65536[,...]" (container id, host id, count), as podman's --uidmap. */
 int idmap_parse(const char *s, IdMap *ret);

@@ -309,10 +309,12 @@ static int run_jobs(const OciImage *img, const char *spec, char **chains, char *
                 (void) pthread_join(threads[t], NULL);
 
         for (size_t i = 0; i < img->n_layers; i++)
-                if (results[i] < 0)
+                if (results[i] < 0) {
+                        why_escape(whys[i], sizeof whys[i]);
                         return log_error_errno(results[i], "Layer %zu/%zu (%s) of '%s' refused: %s", i + 1,
                                                img->n_layers, img->layers[i].digest, spec,
                                                *whys[i] ? whys[i] : strerror(-results[i]));
+                }
         return 0;
 }
 
@@ -347,10 +349,14 @@ int layer_store_ensure(const OciImage *img, const char *spec, const UnpackOption
                         return log_oom();
                 if (access(p, F_OK) >= 0)
                         continue;
-                if (layer_media_type_check(img->layers[i].media_type) < 0)
+                if (layer_media_type_check(img->layers[i].media_type) < 0) {
+                        char mt[200];
+                        (void) snprintf(mt, sizeof mt, "%s", strna(img->layers[i].media_type));
+                        why_escape(mt, sizeof mt);
                         return log_error_errno(-EPROTONOSUPPORT,
                                                "Layer %zu of '%s' has an unsupported media type '%s'", i + 1,
-                                               spec, strna(img->layers[i].media_type));
+                                               spec, mt);
+                }
                 need += layer_estimate_size(&img->layers[i]);
                 missing++;
         }

@@ -48,10 +48,12 @@ static int tree_fill(const OciImage *img, const char *spec, const char *dir, int
                                         img->layers[i].diff_id, got);
                         r = -EBADMSG;
                 }
-                if (r < 0)
+                if (r < 0) {
+                        why_escape(why, sizeof why);
                         return log_error_errno(r, "Layer %zu/%zu (%s) of '%s' refused: %s", i + 1,
                                                img->n_layers, img->layers[i].digest, spec,
                                                *why ? why : strerror(-r));
+                }
         }
         if (syncfs(fd) < 0)
                 log_warning_errno(-errno, "Cannot sync '%s', ignoring: %m", dir);

@@ -75,6 +75,12 @@ int main(void) {
         CHECK(idmap_parse("0:0:1,", &m) == 0 && m.n == 1, "trailing comma");
         CHECK(idmap_parse("", &m) < 0, "empty");
 
+        char why[64] = "entry 'a\nb\x1b[0m\x7f': x", small[8] = "ab\ncdef";
+        why_escape(why, sizeof why);
+        CHECK(streq(why, "entry 'a\\x0ab\\x1b[0m\\x7f': x"), "control characters escaped: %s", why);
+        why_escape(small, sizeof small);
+        CHECK(streq(small, "ab\\x0ac"), "escaped and truncated: %s", small);
+
         _cleanup_(strmap_freep) StrMap *sm = strmap_new();
         size_t v = 0;
         char key[32];
