@@ -39,7 +39,7 @@ typedef struct Request {
         usec_t not_before;
         unsigned attempts, redirects, auth_tries, auth_gen;
         uint64_t blob_offset_at_start;
-        usec_t timeout, last_rx;
+        usec_t timeout, last_rx, started;
         curl_off_t last_dlnow;
         bool stalled;
 

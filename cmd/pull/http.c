@@ -335,6 +335,8 @@ static int request_start(Client *c, Request *q) {
         (void) curl_easy_setopt(q->easy, CURLOPT_NOPROGRESS, 0L);
         q->timeout = c->o.timeout_s * USEC_PER_SEC;
         q->last_rx = now_usec(CLOCK_MONOTONIC);
+        if (q->started == 0)
+                q->started = q->last_rx;
         q->last_dlnow = 0;
         q->stalled = false;
         q->curl_err[0] = 0;
@@ -357,12 +359,10 @@ static void request_done(Request *q) {
 }
 
 static void progress_line(Client *c, Request *qs, size_t n, bool final) {
-        static usec_t last = 0, t0 = 0;
+        static usec_t last = 0;
         usec_t now = now_usec(CLOCK_MONOTONIC);
         size_t lines = 0;
 
-        if (t0 == 0)
-                t0 = now;
         if (!c->o.progress || (!final && now - last < 200 * USEC_PER_MSEC))
                 return;
         last = now;
@@ -374,7 +374,8 @@ static void progress_line(Client *c, Request *qs, size_t n, bool final) {
                 lines++;
                 format_size(j->offset, a, sizeof a);
                 format_size(j->size, b, sizeof b);
-                double secs = (double) (now - t0) / USEC_PER_SEC;
+                /* Since this blob's first request: blobs waiting for a --jobs slot do not look slow. */
+                double secs = qs[i].started ? (double) (now - qs[i].started) / USEC_PER_SEC : 0;
                 if (!qs[i].done && secs > 0.1 && j->fetched > 0) {
                         double bps = (double) j->fetched / secs;
                         format_size((uint64_t) bps, rate, sizeof rate);
