@@ -163,7 +163,7 @@ hostile_log() {
         is "$(grep -o '/v2/notfound/manifests' <<<"$output" | wc -l)" 1 "requests after a 404"
 }
 
-@test "hostile P9 P7: a blob redirect to another host or port gets no credentials; layer urls are not followed" {
+@test "hostile P9 P7: a blob redirect to another host or port gets no credentials; layer urls only when allowed, without them" {
         run_tool berth-pull --creds berth:s3cret-pw "$HOSTILE/basicredirect:latest"
         output=$(hostile_log)
         run_tool jq -r '.[] | "\(.host) \(.path) \(.auth)"' <<<"$output"
@@ -184,6 +184,25 @@ hostile_log() {
         run_tool berth-pull "$HOSTILE/urls:latest"
         output=$(hostile_log)
         assert_not_contains "$output" "/_evil"
+        # Allowed by the user: the layer comes from its URL, without credentials, and is verified as ever.
+        fresh_root
+        curl -fsS "http://$HOSTILE/_reset" >/dev/null
+        run_tool berth-pull --allow-foreign-urls --creds berth:s3cret-pw "$HOSTILE/basicurls:latest"
+        is "$output" "$(jq -r .config.digest "$(fixture_layout)/blobs/sha256/$(jq -r '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == "busybox") | .digest' "$(fixture_layout)/index.json" | cut -d: -f2)")"
+        output=$(hostile_log)
+        run_tool jq -r '.[] | "\(.host) \(.path) \(.auth)"' <<<"$output"
+        line=$(grep '/_blob/' <<<"$output") || die "the layer's URL was not used"
+        [[ $line == localhost:*" null" ]] || die "the layer's URL got credentials: $line"
+        assert_not_contains "$output" "/v2/basicurls/blobs/sha256:$(hostile_layer)"
+        assert_contains "$output" "/v2/basicurls/manifests/latest Basic"
+        fresh_root
+        hostile_fail urls "HTTP 404 from 'http://localhost:" --allow-foreign-urls
+        # Blob storage refusing a pre-signed URL: named, without the signature, at any log level.
+        hostile_fail signedredirect "HTTP 403 from 'http://localhost:"
+        assert_not_contains "$stderr" "s1gn4ture"
+        run_tool --stderr 1 berth-pull --log-level debug --retry 0 "$HOSTILE/signedredirect:latest"
+        assert_contains "$stderr" "/_signed/"
+        assert_not_contains "$stderr" "s1gn4ture"
 }
 
 @test "hostile: stalled connections time out quickly (--timeout), before or in the body" {

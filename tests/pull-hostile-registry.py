@@ -197,6 +197,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(200, str(State.max_inflight).encode(), "text/plain")
         if p == "/token":
             return self.token()
+        if p.startswith("/_signed/"):
+            return self.error(403, "AccessDenied", "signature expired")
         if p.startswith("/_blob/"):
             return self.send(200, BLOBS.get(p[7:], b""), "application/octet-stream")
         if p == "/_redirect_loop":
@@ -229,7 +231,7 @@ class Handler(BaseHTTPRequestHandler):
         if repo == "auth401loop":
             self.error(401, "UNAUTHORIZED", "authentication required", self.challenge(repo))
             return False
-        if repo in ("basic", "basicredirect", "basicredirectport"):
+        if repo in ("basic", "basicredirect", "basicredirectport", "basicurls"):
             good = "Basic " + base64.b64encode(("%s:%s" % (USER, PASSWORD)).encode()).decode()
             if auth == good:
                 return True
@@ -290,6 +292,13 @@ class Handler(BaseHTTPRequestHandler):
             port = self.server.server_address[1]
             body = manifest_with(layers=[layer_desc(urls=["http://localhost:%d/_evil" % port])])
             return self.send(200, body, OCI_MANIFEST)
+        if repo == "basicurls":
+            # A usable URL after unusable ones (another scheme; plain http to a host that is not loopback).
+            port = self.server.server_address[1]
+            body = manifest_with(layers=[layer_desc(urls=[
+                "ftp://localhost/x", "http://example.com/x",
+                "http://localhost:%d/_blob/%s" % (port, LAYER_DIGEST)])])
+            return self.send(200, body, OCI_MANIFEST)
         return self.send(200, MANIFEST, OCI_MANIFEST, [("Docker-Content-Digest", digest(MANIFEST))])
 
     def blob(self, repo, d):
@@ -324,6 +333,10 @@ class Handler(BaseHTTPRequestHandler):
             return
         if repo in ("redirect", "basicredirect"):
             return self.send(307, headers=[("Location", "http://localhost:%d/_blob/%s" % (port, d))])
+        if repo == "signedredirect":
+            # To blob storage with a pre-signed URL, which refuses: its signature must never be printed.
+            return self.send(307, headers=[("Location", "http://localhost:%d/_signed/%s?X-Amz-Signature=s1gn4ture"
+                                                        % (port, d))])
         if repo == "basicredirectport":
             # Same host, another port: another origin (CVE-2022-27776).
             return self.send(307, headers=[("Location", "http://127.0.0.1:%d/_blob/%s" % (PORT2, d))])

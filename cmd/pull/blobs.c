@@ -104,6 +104,7 @@ int fetch_blobs(Client *c, Need *need, size_t n, uint64_t *fetched) {
                         *j = (BlobJob){.digest = need[i].digest,
                                        .size = need[i].size,
                                        .what = need[i].what,
+                                       .url = need[i].url,
                                        .fd = -EBADF};
                         r = store_blob_lock(j->digest, j->size, false, &j->fd, &j->offset, &j->hash);
                         if (r == -EAGAIN) {
@@ -126,8 +127,11 @@ int fetch_blobs(Client *c, Need *need, size_t n, uint64_t *fetched) {
                 if (nj == 0 && waiting != SIZE_MAX) {
                         /* All that is left is being fetched by another pull: wait for it. */
                         Need *w = need + waiting;
-                        jobs[0] = (BlobJob){
-                                .digest = w->digest, .size = w->size, .what = w->what, .fd = -EBADF};
+                        jobs[0] = (BlobJob){.digest = w->digest,
+                                            .size = w->size,
+                                            .what = w->what,
+                                            .url = w->url,
+                                            .fd = -EBADF};
                         log_debug("Waiting for another pull to fetch %s", w->what);
                         r = store_blob_lock(w->digest, w->size, true, &jobs[0].fd, &jobs[0].offset,
                                             &jobs[0].hash);

@@ -10,6 +10,7 @@
 typedef struct Need {
         const char *digest;
         uint64_t size;
+        const char *url; /* a layer's foreign URL to fetch it from (--allow-foreign-urls), else NULL */
         char what[160];
         bool done;
         bool committed; /* put in the store by this pull (not found there) */

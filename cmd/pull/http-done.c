@@ -203,9 +203,13 @@ int handle_done(Client *c, Request *q, CURLcode k) {
                 snprintf(why, sizeof why, "HTTP %ld%s", code, sum);
                 return schedule_retry(c, q, why);
         }
+        /* From blob storage or a layer's URL, the answer is that host's: name it, without the query (a
+         * pre-signed URL's signature is a credential). */
+        const char *from = q->redirect ?: "";
         return request_fail(q,
                             code == 404   ? -ENOENT
                             : code == 403 ? -EACCES
                                           : -EIO,
-                            "%s: HTTP %ld%s", q->what, code, sum);
+                            "%s: HTTP %ld%s%.*s%s%s", q->what, code, q->redirect ? " from '" : "",
+                            (int) MIN(strcspn(from, "?#"), (size_t) 200), from, q->redirect ? "'" : "", sum);
 }

@@ -46,6 +46,8 @@ typedef struct BlobJob {
         uint64_t offset;
         Sha256 *hash;
         const char *what; /* "layer 2 (sha256:…)" */
+        const char *url;  /* an absolute URL to fetch it from instead of the registry (never with its
+                           * credentials), or NULL */
         uint64_t fetched; /* out: bytes received over the network */
         int error;        /* out: why this one failed; -EBADMSG for wrong content */
         /* Called as soon as this blob is complete and verified (to commit it); < 0 fails the lot. */

@@ -53,6 +53,7 @@ static void help(void) {
                "      --timeout DURATION  Connect timeout and longest stall (default 30s, "
                "$BERTH_PULL_TIMEOUT)\n"
                "      --registries-conf FILE  registries.conf to read mirrors and insecure registries from\n"
+               "      --allow-foreign-urls  Fetch layers that list urls from there (without credentials)\n"
                "  -q --quiet              No progress output\n"
                "  -f --force              rmi: remove even if a container uses the image\n" CLI_COMMON_HELP
                "\nSee berth-pull(1).\n");
@@ -71,6 +72,7 @@ enum {
         ARG_RETRY_DELAY,
         ARG_TIMEOUT,
         ARG_REGISTRIES_CONF,
+        ARG_ALLOW_FOREIGN_URLS,
 };
 
 static const struct option options[] = {
@@ -88,6 +90,7 @@ static const struct option options[] = {
         {"retry-delay", required_argument, NULL, ARG_RETRY_DELAY},
         {"timeout", required_argument, NULL, ARG_TIMEOUT},
         {"registries-conf", required_argument, NULL, ARG_REGISTRIES_CONF},
+        {"allow-foreign-urls", no_argument, NULL, ARG_ALLOW_FOREIGN_URLS},
         {"quiet", no_argument, NULL, 'q'},
         {"force", no_argument, NULL, 'f'},
         {},
@@ -181,6 +184,9 @@ static int parse_one(int c, char *argv[]) {
                 return parse_timeout(optarg, "--timeout");
         case ARG_REGISTRIES_CONF:
                 arg_pull.registries_conf = optarg;
+                return 0;
+        case ARG_ALLOW_FOREIGN_URLS:
+                arg_pull.foreign_urls = true;
                 return 0;
         case 'q':
                 arg_quiet = true;

@@ -151,7 +151,26 @@ static int fetch_manifest(Client *c, const char *repo, const char *tag_or_digest
         return 0;
 }
 
-static int check_manifest(const char *what, const char *image, json_t *m, Need **ret_need, size_t *ret_n) {
+/* A layer's first usable foreign URL: https, or http to a loopback host (as for registries); NULL if none.
+ */
+static const char *foreign_url(json_t *layer) {
+        json_t *u;
+        size_t i;
+        json_array_foreach (json_object_get(layer, "urls"), i, u) {
+                const char *s = json_string_value(u);
+                char host[256];
+                if (!s || strlen(s) > 2048)
+                        continue;
+                if (startswith(s, "https://") ||
+                    (startswith(s, "http://") && url_host(s, host, sizeof host) >= 0 &&
+                     host_is_loopback(host)))
+                        return s;
+        }
+        return NULL;
+}
+
+static int check_manifest(const char *what, const char *image, json_t *m, bool foreign_urls, Need **ret_need,
+                          size_t *ret_n) {
         const char *why = NULL;
         json_t *cfg = json_object_get(m, "config"), *layers = json_object_get(m, "layers"), *l;
         size_t i, n = 0;
@@ -198,6 +217,7 @@ static int check_manifest(const char *what, const char *image, json_t *m, Need *
                         continue;
                 need[n].digest = d;
                 need[n].size = sz;
+                need[n].url = foreign_urls ? foreign_url(l) : NULL;
                 snprintf(need[n].what, sizeof need[n].what, "Layer %zu (%.19s) of '%s'", i + 1, d + 7,
                          image);
                 n++;
@@ -293,7 +313,7 @@ static int pull_from(Client *c, const Endpoint *ep, const Reference *ref, const 
         _cleanup_free_ char *image = NULL;
         if (asprintf(&image, "%s/%s", ep->domain, ep->repo) < 0)
                 return log_oom();
-        r = check_manifest(what, image, doc, &need, &n_need);
+        r = check_manifest(what, image, doc, o->foreign_urls, &need, &n_need);
         if (r < 0)
                 return r;
         r = check_space(need, n_need, what);

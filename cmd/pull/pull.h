@@ -14,6 +14,7 @@ typedef struct PullOptions {
         const char *authfile;
         const Creds *creds; /* --creds */
         const char *registries_conf;
+        bool foreign_urls; /* --allow-foreign-urls */
 } PullOptions;
 
 typedef struct PullResult {
