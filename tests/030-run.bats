@@ -72,7 +72,7 @@ record() { # record NAME JQ-FILTER
         is "$output" "berth-run: The name 'rec1' is already in use"
         run_tool berth-run rm rec1
         is "$output" "rec1"
-        [[ ! -e $BERTH_ROOT/names/rec1 ]] || die "name link left"
+        [[ ! -L $BERTH_ROOT/names/rec1 ]] || die "name link left"
         run_tool 1 berth-run rm rec1
         is "$output" "berth-run: No such container 'rec1'"
 }
@@ -181,6 +181,32 @@ inactive-or-failed"
         is "$(ls -A "$BERTH_ROOT/containers" | wc -l)" "0" "no record left"
         is "$(ls -A "$BERTH_ROOT/names" | wc -l)" "0" "no name left"
         is "$(ls -A "$BERTH_RUNROOT/runtime" 2>/dev/null | wc -l)" "0" "no runtime state left"
+}
+
+@test "run: a leftover scope of the same name: an empty one (failed) gives way, one with a process is refused" {
+        # what a container of this name left: a scope that failed (its process killed at a timeout), still
+        # loaded
+        run_tool systemd-run --user --scope --unit=berth-lo1.scope -p RuntimeMaxSec=0.2 sleep 30 || true
+        local i
+        for ((i = 0; i < 100; i++)); do
+                [[ $(systemctl --user show -P ActiveState berth-lo1.scope) == failed ]] && break
+                sleep 0.05
+        done
+        is "$(systemctl --user show -P ActiveState berth-lo1.scope)" "failed"
+        run_tool berth-run run --rm --name lo1 "$IMG" echo took-the-name
+        is "$output" "took-the-name"
+        # a live scope of that name (another root's container, say) is nobody's leftover
+        systemd-run --user --scope --unit=berth-lo2.scope sleep 30 >/dev/null 2>&1 &
+        local runner=$!
+        for ((i = 0; i < 100; i++)); do
+                systemctl --user is-active -q berth-lo2.scope && break
+                sleep 0.05
+        done
+        run_tool 125 berth-run run --rm --name lo2 "$IMG" true
+        assert_contains "$stderr$output" "Unit 'berth-lo2.scope' exists already"
+        is "$(systemctl --user show -P ActiveState berth-lo2.scope)" "active" "the live scope is left alone"
+        systemctl --user stop berth-lo2.scope
+        wait "$runner" || true
 }
 
 @test "run: a runtime that loses its new cgroup to the manager's trimming is run again once the scope is made" {

@@ -73,7 +73,7 @@ LOOP='trap "echo got-term; exit 0" TERM; while :; do sleep 0.05; done'
         is "$output" "berth-run: Container 'rm1' is running: stop it first or use --force"
         run_tool berth-run rm --force rm1
         is "$output" "rm1"
-        [[ ! -e $BERTH_ROOT/names/rm1 ]] || die "name left"
+        [[ ! -L $BERTH_ROOT/names/rm1 ]] || die "name left"
         run_tool 1 berth-run rm rm1
         run_tool berth-run rm --ignore rm1
         run_tool berth-run create --name rm2 "$IMG" true
@@ -82,6 +82,25 @@ LOOP='trap "echo got-term; exit 0" TERM; while :; do sleep 0.05; done'
         wait
         run ls -A "$BERTH_ROOT/containers"
         is "$output" "" "both rm done, no record left"
+}
+
+@test "rm: an unreadable record (cut short): one line without --force; --force kills and removes it all" {
+        run_tool berth-run run -d --name cut1 "$IMG" sleep 1000
+        local id pid rec
+        id=$(readlink "$BERTH_ROOT/names/cut1")
+        rec=$BERTH_ROOT/containers/$id/container.json
+        pid=$(jq .State.Pid "$rec")
+        head -c 100 "$rec" >"$BATS_TEST_TMPDIR/cut" && cat "$BATS_TEST_TMPDIR/cut" >"$rec"
+        run_tool 1 berth-run rm cut1
+        is "$output" "berth-run: Container 'cut1' has an unreadable record \(.*\); 'rm --force' removes it"
+        [[ -L $BERTH_ROOT/names/cut1 ]] || die "the name went without --force"
+        run_tool berth-run rm --force cut1
+        is "$output" "cut1"
+        [[ ! -L $BERTH_ROOT/names/cut1 ]] || die "name left"
+        [[ ! -e $BERTH_ROOT/containers/$id ]] || die "record left"
+        ! kill -0 "$pid" 2>/dev/null || die "the container still runs"
+        run_tool berth-ps -a -q
+        is "$output" ""
 }
 
 @test "exec: output, exit codes, -e -w -u, 126/127" {
@@ -144,7 +163,7 @@ last" "stdout, in order, to the end"
         berth-run run --name fg1 "$IMG" sleep 1000 >/dev/null 2>&1 &
         local cli=$!
         for _ in $(seq 100); do
-                [[ -e $BERTH_ROOT/names/fg1 && $(record fg1 .State.Status 2>/dev/null) == running ]] && break
+                [[ -L $BERTH_ROOT/names/fg1 && $(record fg1 .State.Status 2>/dev/null) == running ]] && break
                 sleep 0.05
         done
         kill -KILL "$cli"
@@ -179,7 +198,7 @@ last" "stdout, in order, to the end"
 192.0.2.10	db
 nameserver 192.0.2.53"
         run_tool berth-run rm -f rb
-        [[ ! -e $BERTH_ROOT/names/rb ]] || die "name left"
+        [[ ! -L $BERTH_ROOT/names/rb ]] || die "name left"
 }
 
 @test "the foreground CLI forwards SIGTERM to the container and records its exit" {
@@ -187,7 +206,7 @@ nameserver 192.0.2.53"
                 >"$BATS_TEST_TMPDIR/out" 2>&1 &
         local cli=$!
         for _ in $(seq 100); do
-                [[ -e $BERTH_ROOT/names/fwd && $(record fwd .State.Status 2>/dev/null) == running ]] && break
+                [[ -L $BERTH_ROOT/names/fwd && $(record fwd .State.Status 2>/dev/null) == running ]] && break
                 sleep 0.05
         done
         kill -TERM "$cli"

@@ -16,6 +16,7 @@
 
 #include "bus.h"
 #include "container.h"
+#include "durable.h"
 #include "fileio.h"
 #include "health.h"
 #include "imagevol.h"
@@ -126,11 +127,14 @@ void monitor_release(Monitor *m) {
         if (cgroup_is_hybrid())
                 cgroup_unified_cleanup(m->unit);
         phase("runtime state deleted");
-        if (m->scope_made && !m->bus)
+        /* Once the container's processes are gone (they end with its PID namespace), the manager stops the
+         * empty scope and removes its cgroup by itself, usually by now. Otherwise stop it, so that nothing
+         * lingers (a stray process, a manager that is slow to notice). */
+        bool gone = m->scope_cgroup && cgroup_scope_gone(m->scope_cgroup);
+        log_debug("The scope of '%s' is %s", m->name, gone ? "gone" : "still there");
+        if (m->scope_made && !gone && !m->bus)
                 (void) bus_connect_manager(BUS_MANAGER_AUTO, &m->bus, NULL);
-        if (m->scope_made && m->bus) {
-                /* The scope goes away by itself once empty; stop it so nothing lingers (e.g. a stray
-                 * process). */
+        if (m->scope_made && !gone && m->bus) {
                 _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
                 (void) bus_stop_unit(m->bus, m->unit, &e);
         }
@@ -143,12 +147,16 @@ void monitor_finish(Monitor *m, int exit_code, const char *error) {
         int r;
 
         phase("container exited");
-        r = record_set_exited(m->id, exit_code, error);
+        /* berth-unpack unmounts the rootfs while the rest is done here */
+        pid_t umount_pid = 0;
+        int u = rootfs_umount_start(m->id, &umount_pid);
+        /* synced below; an --rm container's record goes instead (`wait` tells it is gone, the monitor
+         * being gone with it) */
+        r = m->rm ? 0 : record_set_exited(m->id, exit_code, error);
         if (r < 0)
                 log_warning_errno(r, "Cannot record the exit of '%s', ignoring: %m", m->name);
-        pid_t umount_pid = 0;
-        r = rootfs_umount_start(m->id, &umount_pid);
         monitor_release(m);
+        r = u;
         if (r >= 0)
                 r = rootfs_umount_finish(m->id, umount_pid);
         if (r < 0)
@@ -170,9 +178,13 @@ void monitor_finish(Monitor *m, int exit_code, const char *error) {
                         json_decref(rec);
                 }
                 r = record_remove(m->id);
-                if (r < 0)
+                if (r < 0) {
                         log_warning_errno(r, "Cannot remove container '%s', ignoring: %m", m->name);
-                else
+                        (void) record_set_exited(m->id, exit_code, error);
+                } else
                         (void) volumes_remove_unused(anon);
         }
+        r = durable_wait();
+        if (r < 0)
+                log_warning_errno(r, "Cannot write the exit of '%s' to disk, ignoring: %m", m->name);
 }

@@ -7,6 +7,7 @@
 
 #include "container.h"
 #include "create.h"
+#include "durable.h"
 #include "fileio.h"
 #include "imagevol.h"
 #include "lifecycle.h"
@@ -483,7 +484,7 @@ int container_create(const RunOptions *o, bool keep_mounted, char **ret_id) {
                 return EXIT_BERTH_FAILED;
         }
         _cleanup_free_ char *cfg = container_path(c.id, "config.json");
-        r = cfg ? json_write_file_atomic_full(cfg, spec, WRITE_NO_DIR_SYNC)
+        r = cfg ? json_write_file_atomic_full(cfg, spec, durable_write_flags(cfg, WRITE_NO_DIR_SYNC))
                 : -ENOMEM; /* the record syncs the dir */
         if (r < 0) {
                 log_error_errno(r, "Cannot write '%s': %m", strna(cfg));

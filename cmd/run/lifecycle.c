@@ -415,11 +415,23 @@ int container_remove(const char *id, const char *spec, bool force, bool volumes)
         json_t *rec = NULL;
         int r;
 
-        r = container_load(id, &rec, NULL);
+        _cleanup_free_ char *why = NULL;
+        r = container_load(id, &rec, &why);
         if (r == -ENOENT)
                 return 1; /* removed meanwhile (--rm, or a concurrent rm) */
-        if (r < 0)
-                return log_error_errno(r, "Cannot load container '%s': %m", spec);
+        if (r == -ENOMEM)
+                return log_oom();
+        if (r < 0 && !force)
+                return log_error_errno(
+                        r, "Container '%s' has an unreadable record (%s); 'rm --force' removes it", spec,
+                        why ?: strerror(-r));
+        if (r < 0) {
+                /* a record cut short by a power loss, say: it must not stay forever */
+                r = container_remove_unreadable(id);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot remove container '%s': %m", spec);
+                return 0;
+        }
         bool alive = record_init_alive(rec) || record_monitor_alive(rec), running = status_is_running(rec);
         if (volumes && mounts_anonymous_volumes(json_object_get(rec, "Mounts"), &anon) < 0) {
                 json_decref(rec);

@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "create.h"
+#include "durable.h"
 #include "health.h"
 #include "lifecycle.h"
 #include "log.h"
@@ -46,6 +47,8 @@ static int run_or_create(int argc, char *argv[], bool is_run) {
                 return EXIT_BERTH_FAILED; /* docker: a bad flag of run is 125 */
         if (r <= 0)
                 return r < 0 ? EXIT_BERTH_FAILED : 0;
+        /* run: what create writes is synced while the runtime starts the container (durable.h) */
+        durable_defer(is_run);
         r = container_create(&o, is_run, &id);
         if (r != 0)
                 return r;

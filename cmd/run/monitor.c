@@ -18,6 +18,7 @@
 #include "attach.h"
 #include "bus.h"
 #include "container.h"
+#include "durable.h"
 #include "fileio.h"
 #include "health.h"
 #include "lifecycle.h"
@@ -134,6 +135,31 @@ static int monitor_init(Monitor *m, const char *id, json_t *rec) {
         return 0;
 }
 
+int container_remove_unreadable(const char *id) {
+        _cleanup_(monitor_done) Monitor m = {};
+        _cleanup_free_ char *name = record_name_of(id);
+        char short_id[13];
+        int r;
+
+        /* What the monitor needs, as far as it can be known: the name (from names/, for the scope's), the
+         * default runtime (whose state says whether the container runs; `delete --force` kills it). */
+        snprintf(short_id, sizeof short_id, "%.12s", id);
+        json_t *rec = json_pack("{s:s, s:s, s:s++, s:s, s:{s:s, s:b}}", "Name", name ?: short_id,
+                                "ImageName", "", "Unit", "berth-", name ?: short_id, ".scope", "Slice",
+                                "machine.slice", "HostConfig", "Runtime", "runc", "AutoRemove", 1);
+        if (!rec)
+                return -ENOMEM;
+        r = monitor_init(&m, id, rec);
+        json_decref(rec);
+        if (r < 0)
+                return r;
+        m.scope_made = true;
+        m.net_attached = true; /* berth-net detach of a container it does not know does nothing */
+        m.scope_cgroup = monitor_config_scope_cgroup(id);
+        monitor_finish(&m, 137, NULL);
+        return record_names_release_all(id);
+}
+
 int container_cleanup_dead(const char *id, int exit_code) {
         _cleanup_(monitor_done) Monitor m = {};
         json_t *rec = NULL;
@@ -230,6 +256,12 @@ static int start_in_monitor(Monitor *m, json_t *rec, int notify_fd) {
         r = record_set_running(m->id, m->pid, getpid());
         if (r < 0)
                 log_warning_errno(r, "Cannot record that '%s' runs, ignoring: %m", m->name);
+        /* synced while the container runs; not for --rm, whose record goes with its exit (the created
+         * record is on disk: a power loss leaves it for prune) */
+        if (m->rm)
+                durable_discard();
+        else
+                durable_start();
         if (getenv("NOTIFY_SOCKET") &&
             (streq_ptr(m->sdnotify, "conmon") || (streq_ptr(m->sdnotify, "healthy") && !m->health)))
                 notify_ready(getpid());
@@ -327,6 +359,7 @@ int container_start(const char *id, StartMode mode, bool interactive) {
         json_t *rec = NULL;
         int r;
 
+        durable_defer(true); /* the monitor's records are synced while the container starts and runs */
         r = container_load(id, &rec, NULL);
         if (r < 0)
                 return log_error_errno(r, "Cannot load container '%s': %m", id);
@@ -341,7 +374,9 @@ int container_start(const char *id, StartMode mode, bool interactive) {
                 log_error("Container '%s' is running already", m.name);
                 return EXIT_BERTH_FAILED;
         }
-        (void) record_set_stop_requested(id, false);
+        /* a stop of an earlier run is over (a fresh record has none to clear) */
+        if (json_is_true(json_object_get(json_object_get(rec, "State"), "StopRequested")))
+                (void) record_set_stop_requested(id, false);
         if (mode == START_FOREGROUND) {
                 /* Children that the runtime leaves behind (the container's init) become ours to reap. */
                 (void) prctl(PR_SET_CHILD_SUBREAPER, 1);
@@ -435,6 +470,7 @@ int container_start(const char *id, StartMode mode, bool interactive) {
                 _exit(0);
         }
         json_decref(rec);
+        durable_discard(); /* the monitor's to sync */
         notify_w = safe_close(notify_w);
         _cleanup_free_ char *answer = NULL;
         r = read_full_fd(notify_r, 64, &answer, NULL);

@@ -30,3 +30,6 @@ const char *runtime_state_root(void);
 /* When the monitor is gone (killed, or a reboot cleared the runtime dir) but the record says running: record
  * the exit, delete the runtime state, unmount the rootfs. Safe to call repeatedly. */
 int container_cleanup_dead(const char *id, int exit_code);
+/* rm --force of a container whose record cannot be read: the runtime's state (the default runtime's), the
+ * rootfs mount, networks, the scope, the record and every name pointing to it. */
+int container_remove_unreadable(const char *id);

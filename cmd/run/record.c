@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "container.h"
+#include "durable.h"
 #include "fileio.h"
 #include "lock.h"
 #include "log.h"
@@ -27,7 +28,7 @@ int record_save(const char *id, json_t *rec) {
         _cleanup_free_ char *p = container_path(id, "container.json");
         if (!p)
                 return -ENOMEM;
-        return json_write_file_atomic(p, rec);
+        return json_write_file_atomic_full(p, rec, durable_write_flags(p, 0));
 }
 
 int record_update(const char *id, record_update_t fn, void *userdata) {
@@ -60,8 +61,34 @@ int record_name_reserve(const char *name, const char *id) {
                 return r;
         if (symlink(id, p) < 0)
                 return -errno;
-        (void) fsync_parent_dir(p);
+        (void) durable_sync_dir(d);
         return 0;
+}
+
+char *record_name_of(const char *id) {
+        _cleanup_free_ char *d = berth_path("names");
+        _cleanup_closedir_ DIR *dir = d ? opendir(d) : NULL;
+        char target[PATH_MAX];
+        for (struct dirent *de; dir && (de = readdir(dir));) {
+                ssize_t n = readlinkat(dirfd(dir), de->d_name, target, sizeof target - 1);
+                if (n < 0)
+                        continue;
+                target[n] = 0;
+                if (streq(target, id) && name_is_valid(de->d_name, 128))
+                        return strdup(de->d_name);
+        }
+        return NULL;
+}
+
+int record_names_release_all(const char *id) {
+        for (;;) {
+                _cleanup_free_ char *name = record_name_of(id);
+                if (!name)
+                        return 0;
+                int r = record_name_release(name, id);
+                if (r < 0)
+                        return r;
+        }
 }
 
 int record_name_release(const char *name, const char *id) {

@@ -37,3 +37,7 @@ int record_remove(const char *id);
 
 /* --log-level debug: how long each step of a run took (milliseconds since the program started). */
 void phase(const char *what);
+/* A name in names/ that points to id (the first found), or NULL. */
+char *record_name_of(const char *id);
+/* Remove every name that points to id. */
+int record_names_release_all(const char *id);

@@ -68,6 +68,51 @@ static int append_props(sd_bus_message *m, void *userdata) {
         return 0;
 }
 
+/* Where the unified hierarchy is mounted: /sys/fs/cgroup, or /sys/fs/cgroup/unified on hybrid hosts; NULL on
+ * legacy ones. */
+static const char *cgroup_unified_root(void) {
+        struct statfs fs;
+        if (statfs("/sys/fs/cgroup", &fs) >= 0 && fs.f_type == CGROUP2_SUPER_MAGIC)
+                return "/sys/fs/cgroup";
+        return cgroup_is_hybrid() ? "/sys/fs/cgroup/unified" : NULL;
+}
+
+/* No process is left in the scope's cgroup (unified hierarchy), or the cgroup is gone; false when unknown
+ * (legacy cgroup v1 hosts). */
+static bool cgroup_scope_empty(const char *scope_cgroup) {
+        const char *root = cgroup_unified_root();
+        _cleanup_free_ char *p = root ? path_join(root, scope_cgroup, "cgroup.events") : NULL;
+        _cleanup_free_ char *buf = NULL;
+        if (!p)
+                return false;
+        int r = read_full_file(p, 4096, &buf, NULL);
+        if (r == -ENOENT)
+                return true;
+        return r >= 0 && (startswith(buf, "populated 0\n") || strstr(buf, "\npopulated 0\n"));
+}
+
+/* A scope of our name is in the manager already. The name is ours (names/ holds it), so such a scope is what
+ * an earlier container of this name left: dead and not collected yet (cleanup.c leaves the scopes that the
+ * manager stopped by itself to it), or empty. If no process is left in it, stop it so that the new one can
+ * take the name. Not when a process is in it: another root's container may have the same name. */
+static bool leftover_stopped(sd_bus *bus, const ScopeParams *p) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *cg = NULL;
+        int r = bus_unit_get_string(bus, p->unit, "org.freedesktop.systemd1.Scope", "ControlGroup", &cg);
+        if (r == -ENOENT)
+                return true; /* collected meanwhile */
+        if (r < 0 || (!isempty(cg) && !cgroup_scope_empty(cg)))
+                return false;
+        r = bus_stop_unit(bus, p->unit, &e);
+        /* a failed one stays loaded until reset */
+        (void) sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                  "org.freedesktop.systemd1.Manager", "ResetFailedUnit", NULL, NULL, "s",
+                                  p->unit);
+        log_debug("Stopped the empty leftover scope '%s': %s", p->unit,
+                  r < 0 ? bus_error_message(&e, r) : "ok");
+        return r >= 0 || r == -ENOENT;
+}
+
 static int start_failed(const ScopeParams *p, const sd_bus_error *error, const char *result, int r) {
         if (sd_bus_error_has_name(error, "org.freedesktop.systemd1.UnitExists"))
                 return log_error_errno(-EEXIST, "Unit '%s' exists already", p->unit);
@@ -75,10 +120,22 @@ static int start_failed(const ScopeParams *p, const sd_bus_error *error, const c
                                result ? ", job result " : "", result ?: "");
 }
 
+/* An empty leftover is stopped and collected within milliseconds; try again for up to a second. */
+#define LEFTOVER_TRIES 100
+
 int scope_start_async(sd_bus *bus, const ScopeParams *p, BusJob **ret) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        int r = bus_start_transient_unit_async(bus, p->unit, "fail", append_props, NULL, (void *) p, &error,
-                                               ret);
+        int r;
+        for (int i = 0;; i++) {
+                r = bus_start_transient_unit_async(bus, p->unit, "fail", append_props, NULL, (void *) p,
+                                                   &error, ret);
+                if (r >= 0 || i == LEFTOVER_TRIES ||
+                    !sd_bus_error_has_name(&error, "org.freedesktop.systemd1.UnitExists") ||
+                    !leftover_stopped(bus, p))
+                        break;
+                sd_bus_error_free(&error);
+                (void) usleep(i == 0 ? 0 : 10 * 1000);
+        }
         return r < 0 ? start_failed(p, &error, NULL, r) : 0;
 }
 
@@ -170,7 +227,17 @@ int scope_start(sd_bus *bus, const ScopeParams *p, char **ret_cgroup) {
         _cleanup_free_ char *result = NULL;
         int r;
 
-        r = bus_start_transient_unit(bus, p->unit, "fail", append_props, NULL, (void *) p, &error, &result);
+        for (int i = 0;; i++) {
+                r = bus_start_transient_unit(bus, p->unit, "fail", append_props, NULL, (void *) p, &error,
+                                             &result);
+                if (r >= 0 || i == LEFTOVER_TRIES ||
+                    !sd_bus_error_has_name(&error, "org.freedesktop.systemd1.UnitExists") ||
+                    !leftover_stopped(bus, p))
+                        break;
+                sd_bus_error_free(&error);
+                result = mfree(result);
+                (void) usleep(i == 0 ? 0 : 10 * 1000);
+        }
         if (r < 0)
                 return start_failed(p, &error, result, r);
         if (ret_cgroup) {
@@ -180,6 +247,12 @@ int scope_start(sd_bus *bus, const ScopeParams *p, char **ret_cgroup) {
                         return log_error_errno(r, "Cannot read the cgroup of '%s': %m", p->unit);
         }
         return 0;
+}
+
+bool cgroup_scope_gone(const char *scope_cgroup) {
+        const char *root = cgroup_unified_root();
+        _cleanup_free_ char *p = root ? path_join(root, scope_cgroup) : NULL;
+        return p && access(p, F_OK) < 0 && errno == ENOENT;
 }
 
 bool cgroup_is_hybrid(void) {

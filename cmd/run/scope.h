@@ -37,6 +37,9 @@ int scope_cgroup_predict(sd_bus *bus, const char *slice, const char *unit, char 
 /* Remove <scope>/container and <scope> in every hierarchy, where they are left (after the scope stopped). */
 void cgroup_scope_cleanup(const char *scope_cgroup);
 
+/* The manager removed the scope's cgroup (unified hierarchy): the scope is dead. False when unknown. */
+bool cgroup_scope_gone(const char *scope_cgroup);
+
 /* cgroup v1 controllers next to cgroup2 at /sys/fs/cgroup/unified (this kind of host) */
 bool cgroup_is_hybrid(void);
 /* The unified-hierarchy cgroup of pid ("0::/..."). */

@@ -13,6 +13,7 @@
 
 #include "bus.h"
 #include "container.h"
+#include "durable.h"
 #include "fileio.h"
 #include "log.h"
 #include "macro.h"
@@ -382,6 +383,7 @@ int monitor_spawn_runtime(Monitor *m) {
                         phase("scope ready");
                 }
         }
+        durable_start(); /* while the runtime works */
         if (write(go_w, "g", 1) != 1)
                 return log_error_errno(errno, "Cannot start the runtime: %m");
         go_w = safe_close(go_w);
@@ -389,6 +391,11 @@ int monitor_spawn_runtime(Monitor *m) {
         if (r < 0)
                 return r;
         child = 0;
+        r = durable_wait();
+        if (r < 0) {
+                m->error = strdup("its state cannot be written to disk");
+                return log_error_errno(r, "Cannot write the state of '%s' to disk: %m", m->name);
+        }
         if (job) {
                 /* done by now: the runtime takes longer than the manager */
                 r = scope_wait(job, &scope);
