@@ -75,7 +75,8 @@ static int tree_tmp_create(const char *dir, char **ret_tmp, int *ret_fd) {
                 if (mkdir(tmp, 0755) >= 0)
                         break;
                 if (errno != EEXIST || attempt > 0)
-                        return log_error_errno(-errno, "Cannot create '%s': %m", tmp);
+                        return log_error_errno(-errno, "Cannot create '%s': %m",
+                                               errno == EEXIST ? tmp : dir);
                 fd = open(tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (fd < 0)
                         return log_error_errno(-errno, "Cannot open '%s': %m", tmp);
