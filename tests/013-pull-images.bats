@@ -216,5 +216,8 @@ assert_store_complete() {
         run_tool --stderr 1 berth-pull save "$id" "docker-archive:$t/x.tar"
         assert_contains "$stderr" "not supported"
         run_tool --stderr 2 berth-pull save "$id"
+        run_tool --stderr 1 berth-pull save "$id" "oci-archive:$t/nodir/x.tar"
+        is "$stderr" "berth-pull: Cannot create '$t/nodir/x.tar': No such file or directory"
         [[ ! -e $t/x.tar ]] || die "a failed save left a file"
+        is "$(find "$t" -maxdepth 1 -name '*.tmp.*' | wc -l)" 0 "temporary files left"
 }

@@ -100,11 +100,16 @@ int images_save(char **args) {
                 return log_oom();
         if (asprintf(&tmp, "%s.tmp.%d", file, (int) getpid()) < 0)
                 return log_oom();
+        _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0)
+                return log_error_errno(-errno, "Cannot create '%s': %m", file);
         a = archive_write_new();
         if (!a || archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
-            archive_write_open_filename(a, tmp) != ARCHIVE_OK)
-                return log_error_errno(-EIO, "Cannot create '%s': %s", tmp,
+            archive_write_open_fd(a, fd) != ARCHIVE_OK) {
+                (void) unlink(tmp);
+                return log_error_errno(-EIO, "Cannot create '%s': %s", file,
                                        a ? archive_error_string(a) : "out of memory");
+        }
         static const char layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
         r = add_bytes(a, "oci-layout", layout, strlen(layout));
         if (r >= 0)
@@ -117,6 +122,8 @@ int images_save(char **args) {
                 r = add_blob(a, img->layers[i].digest);
         if (r >= 0 && archive_write_close(a) != ARCHIVE_OK)
                 r = -EIO;
+        if (r >= 0 && fsync(fd) < 0)
+                r = -errno;
         if (r >= 0 && rename(tmp, file) < 0)
                 r = -errno;
         if (r < 0) {
