@@ -382,7 +382,9 @@ static void progress_line(Client *c, Request *qs, size_t n, bool final) {
                         double bps = (double) j->fetched / secs;
                         format_size((uint64_t) bps, rate, sizeof rate);
                         strcat(rate, "/s");
-                        snprintf(eta, sizeof eta, " ETA %.0fs", (double) (j->size - j->offset) / bps);
+                        /* Rounded up: "0s" while bytes are still to come reads as stuck. */
+                        snprintf(eta, sizeof eta, " ETA %llus",
+                                 (unsigned long long) ((double) (j->size - j->offset) / bps + 0.999));
                 }
                 fprintf(stderr, "\r\033[KCopying blob %.12s %s / %s %s%s%s\n", j->digest + 7, a, b, rate,
                         eta, qs[i].done ? " done" : "");
