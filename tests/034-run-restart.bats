@@ -30,6 +30,18 @@ wait_restarts() { # NAME N: until RestartCount >= N
         die "RestartCount of $1 stayed at $(record "$1" .RestartCount), expected $2"
 }
 
+kill_and_wait_back() { # NAME: SIGKILL its init; it must run again, another process, restarted once
+        local pid1
+        pid1=$(record "$1" .State.Pid)
+        kill -KILL "$pid1"
+        wait_restarts "$1" 1
+        for _ in $(seq 100); do
+                [[ $(record "$1" .State.Status) == running && $(record "$1" .State.Pid) != "$pid1" ]] && break
+                sleep 0.05
+        done
+        is "$(record "$1" .State.Status)" "running"
+}
+
 @test "--restart=on-failure:2 restarts a failing container twice, then records the exit" {
         run_tool berth-run run -d --name rf --restart on-failure:2 "$IMG" sh -c 'echo run; exit 3'
         run_tool berth-run wait rf
@@ -53,15 +65,7 @@ run"
 
 @test "--restart=always brings the container back after it dies; stop ends it for good" {
         run_tool berth-run run -d --name ra --restart always "$IMG" sleep 1000
-        local pid1
-        pid1=$(record ra .State.Pid)
-        kill -KILL "$pid1"
-        wait_restarts ra 1
-        for _ in $(seq 100); do
-                [[ $(record ra .State.Status) == running && $(record ra .State.Pid) != "$pid1" ]] && break
-                sleep 0.05
-        done
-        is "$(record ra .State.Status)" "running"
+        kill_and_wait_back ra
         run_tool systemctl --user is-active berth-ra.scope
         run_tool berth-run stop --time 1 ra
         is "$(record ra .State.Status)" "exited"
@@ -87,15 +91,7 @@ run"
 
 @test "--restart=unless-stopped comes back like always; kill and stop end either for good" {
         run_tool berth-run run -d --name us --restart unless-stopped "$IMG" sleep 1000
-        local pid1
-        pid1=$(record us .State.Pid)
-        kill -KILL "$pid1"
-        wait_restarts us 1
-        for _ in $(seq 100); do
-                [[ $(record us .State.Status) == running && $(record us .State.Pid) != "$pid1" ]] && break
-                sleep 0.05
-        done
-        is "$(record us .State.Status)" "running"
+        kill_and_wait_back us
         run_tool berth-ps --format '{{.Names}} {{.Restarts}}'
         is "$output" "us 1"
         run_tool berth-run stop --time 1 us

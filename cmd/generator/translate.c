@@ -63,6 +63,8 @@ typedef enum KeyCheck {
         CHECK_INT,
         CHECK_UINT,
         CHECK_DURATION,
+        CHECK_INTERVAL, /* a duration of at least 100 ms, as berth-run wants for checks */
+        CHECK_POSITIVE,
         CHECK_ABSOLUTE,
         CHECK_ASSIGNMENT,
         CHECK_PULL,
@@ -110,10 +112,10 @@ static const Key container_keys[] = {
         {"DropCapability", "--cap-drop", KEY_WORDS},
         {"SecurityOpt", "--security-opt", KEY_EACH},
         {"HealthCmd", "--health-cmd", KEY_ONCE},
-        {"HealthInterval", "--health-interval", KEY_ONCE, CHECK_DURATION},
-        {"HealthRetries", "--health-retries", KEY_ONCE, CHECK_UINT},
+        {"HealthInterval", "--health-interval", KEY_ONCE, CHECK_INTERVAL},
+        {"HealthRetries", "--health-retries", KEY_ONCE, CHECK_POSITIVE},
         {"HealthStartPeriod", "--health-start-period", KEY_ONCE, CHECK_DURATION},
-        {"HealthTimeout", "--health-timeout", KEY_ONCE, CHECK_DURATION},
+        {"HealthTimeout", "--health-timeout", KEY_ONCE, CHECK_INTERVAL},
         {"Pull", "--pull", KEY_ONCE, CHECK_PULL},
         {"Init", "--init", KEY_BOOL},
         {"StopSignal", "--stop-signal", KEY_ONCE},
@@ -179,9 +181,17 @@ static int check_value(const Key *k, const IniEntry *e, Problem *problem) {
                 if (safe_atou64(v, &u) < 0)
                         return problem_set(problem, e->line, "Invalid number '%s' for %s=", v, k->key);
                 break;
+        case CHECK_POSITIVE:
+                if (safe_atou64(v, &u) < 0 || u == 0 || u > INT32_MAX)
+                        return problem_set(problem, e->line,
+                                           "Invalid number '%s' for %s=, expected 1 or more", v, k->key);
+                break;
         case CHECK_DURATION:
-                if (!streq(v, "disable") && parse_duration(v, &t) < 0)
-                        return problem_set(problem, e->line, "Invalid duration '%s' for %s=", v, k->key);
+        case CHECK_INTERVAL:
+                /* berth-run's checks (what it would refuse at every start is refused here, once) */
+                if (parse_duration(v, &t) < 0 || (k->check == CHECK_INTERVAL && t < 100 * USEC_PER_MSEC))
+                        return problem_set(problem, e->line, "Invalid duration '%s' for %s=%s", v, k->key,
+                                           k->check == CHECK_INTERVAL ? " (at least 100ms)" : "");
                 break;
         case CHECK_ABSOLUTE:
                 if (v[0] != '/')
@@ -603,6 +613,11 @@ int container_generate(const GenContext *ctx, const char *base, const Ini *ini, 
         char *rm[] = {(char *) "rm", (char *) "--force", (char *) "--ignore", s->name, NULL};
         put_exec(f, "ExecStartPre", "-", ctx->bindir, "berth-run", rm, &oom);
         put_exec(f, "ExecStart", "", ctx->bindir, "berth-run", s->argv, &oom);
+        /* systemctl stop: berth-run stop sends the stop signal and SIGKILL after StopTimeout= (10 s), so a
+         * container that ignores SIGTERM (a shell or httpd as PID 1) does not hold the stop until systemd's
+         * TimeoutStopSec=. It ends with 137, a failure, as a service systemd had to kill does. */
+        char *stop[] = {(char *) "stop", s->name, NULL};
+        put_exec(f, "ExecStop", "-", ctx->bindir, "berth-run", stop, &oom);
         put_exec(f, "ExecStopPost", "-", ctx->bindir, "berth-run", rm, &oom);
         pass_through(f, ini, "Service");
 
