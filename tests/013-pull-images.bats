@@ -69,6 +69,14 @@ assert_store_complete() {
         run_tool berth-pull rmi other:1
         run_tool berth-pull rmi -f "$(fixture_ref busybox:latest)"
         is "$(names)" ""
+        # Kept without a name while the record is there; by ID it goes once the record has gone.
+        run_tool --stderr berth-pull rmi -f "${id:7:12}"
+        assert_contains "$stderr" "stays, without a name"
+        is "$(jq '.manifests | length' "$BERTH_ROOT/oci/index.json")" 1
+        rm -r "${BERTH_ROOT:?}/containers/$cid"
+        run_tool berth-pull rmi "${id:7:12}"
+        is "$output" "Deleted: $id"
+        is "$(jq '.manifests | length' "$BERTH_ROOT/oci/index.json")" 0
 }
 
 @test "rmi -f and gc never remove what a container uses: it starts again; gc takes the image after it goes" {

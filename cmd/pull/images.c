@@ -125,6 +125,9 @@ static int rmi_one(const char *spec, bool force) {
                 for (size_t i = 0; names[i] && r >= 0; i++)
                         r = strv_extend(&remove, names[i]);
         }
+        /* A nameless image (kept for a container) has no names to remove. */
+        if (r >= 0 && !remove && !(remove = calloc(1, sizeof(char *))))
+                r = -ENOMEM;
         if (r < 0)
                 return log_oom();
         bool last = strv_length(remove) >= strv_length(names);
