@@ -89,10 +89,14 @@ int exec_sibling(const char *program, char *const argv[]) {
         return -errno;
 }
 
-/* fork and exec the sibling; its stdout goes to out_fd if >= 0 */
+/* Start the sibling; its stdout goes to out_fd if >= 0, else to /dev/null. vfork(): the child borrows our
+ * memory until it execs instead of copying our page tables as fork() does (~0.4 ms per program on a VM), so
+ * it makes system calls only, with every signal blocked until their handlers are reset: none of ours may
+ * run in it. */
 static int spawn_fork(const char *program, char *const argv[], int out_fd, pid_t *ret_pid) {
         _cleanup_free_ char *path = NULL;
         _cleanup_free_ char **v = NULL;
+        sigset_t all, saved;
         int r;
 
         r = sibling_path(program, &path);
@@ -101,9 +105,10 @@ static int spawn_fork(const char *program, char *const argv[], int out_fd, pid_t
         r = build_argv(path, program, argv, &v);
         if (r < 0)
                 return r;
-        pid_t pid = fork();
-        if (pid < 0)
+        sigfillset(&all);
+        if (sigprocmask(SIG_SETMASK, &all, &saved) < 0)
                 return -errno;
+        pid_t pid = vfork();
         if (pid == 0) {
                 int null = open("/dev/null", O_RDWR | O_CLOEXEC);
                 if (null >= 0)
@@ -113,6 +118,10 @@ static int spawn_fork(const char *program, char *const argv[], int out_fd, pid_t
                 execv(path, v);
                 _exit(127);
         }
+        r = pid < 0 ? -errno : 0;
+        (void) sigprocmask(SIG_SETMASK, &saved, NULL);
+        if (r < 0)
+                return r;
         *ret_pid = pid;
         return 0;
 }

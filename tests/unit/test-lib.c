@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "digest.h"
 #include "fileio.h"
 #include "paths.h"
 #include "ref.h"
+#include "spawn.h"
 #include "table.h"
 #include "tap.h"
 #include "util.h"
@@ -24,8 +28,53 @@ static void check_ref(const char *in, const char *want) {
         ref_free(r);
 }
 
+/* spawn_sibling(): found on $PATH, --root/--runroot inserted, stdin /dev/null, stdout captured, and none of
+ * the caller's ignored or blocked signals passed on. */
+static void check_spawn(void) {
+        char dir[] = "/tmp/berth-test-spawn-XXXXXX";
+        char *prog = NULL, *path = NULL, *out = NULL;
+        sigset_t block, saved;
+        CHECK(mkdtemp(dir) != NULL, "temp dir");
+        prog = path_join(dir, "berth-probe");
+        FILE *f = fopen(prog, "we");
+        fputs("#!/bin/sh\nread x && echo stdin-not-empty\n"
+              "echo \"$*\" $(grep -E '^Sig(Blk|Ign)' /proc/self/status | tr -s '\\t\\n' ' ')\n",
+              f);
+        fclose(f);
+        chmod(prog, 0755);
+        const char *old = getenv("PATH");
+        CHECK(asprintf(&path, "%s:%s", dir, old ?: "/usr/bin:/bin") > 0, "PATH");
+        setenv("PATH", path, 1);
+        setenv("BERTH_ROOT", "/r", 1);
+        setenv("BERTH_RUNROOT", "/rr", 1);
+        signal(SIGTERM, SIG_IGN);
+        sigemptyset(&block);
+        sigaddset(&block, SIGUSR1);
+        sigprocmask(SIG_BLOCK, &block, &saved);
+        char *argv[] = {(char *) "a", (char *) "b c", NULL};
+        int r = spawn_sibling("berth-probe", argv, &out);
+        CHECK(r == 0, "spawn_sibling exit status %d", r);
+        CHECK_STR(out, "--root /r --runroot /rr a b c SigBlk: 0000000000000000 SigIgn: 0000000000000000",
+                  "spawned with the state paths, no stdin, no blocked or ignored signal");
+        sigset_t now;
+        sigprocmask(SIG_SETMASK, NULL, &now);
+        CHECK(sigismember(&now, SIGUSR1) && !sigismember(&now, SIGTERM) && !sigismember(&now, SIGINT),
+              "the caller's signal mask is as it was");
+        sigprocmask(SIG_SETMASK, &saved, NULL);
+        signal(SIGTERM, SIG_DFL);
+        CHECK(spawn_sibling("berth-no-such-program", argv, NULL) == -ENOENT, "a missing sibling: -ENOENT");
+        setenv("PATH", old ?: "/usr/bin:/bin", 1);
+        unlink(prog);
+        rmdir(dir);
+        free(out);
+        free(path);
+        free(prog);
+}
+
 int main(void) {
         char d[DIGEST_MAX];
+
+        check_spawn();
 
         check_ref("busybox", "docker.io/library/busybox:latest");
         check_ref("busybox:1.36", "docker.io/library/busybox:1.36");
@@ -33,8 +82,10 @@ int main(void) {
         check_ref("127.0.0.1:5000/busybox", "127.0.0.1:5000/busybox:latest");
         check_ref("localhost/a/b:v1", "localhost/a/b:v1");
         check_ref("quay.io/a/b-c__d.e:tag_1.2-x", "quay.io/a/b-c__d.e:tag_1.2-x");
-        check_ref("x@sha256:" "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-                  "docker.io/library/x@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+        check_ref("x@sha256:"
+                  "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+                  "docker.io/library/"
+                  "x@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
         check_ref("Busybox", NULL);
         check_ref("", NULL);
         check_ref("a:b:c", NULL);
@@ -46,7 +97,8 @@ int main(void) {
         check_ref("a:", NULL);
 
         CHECK(sha256_digest("", 0, d) == 0 &&
-                      strcmp(d, "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855") == 0,
+                      strcmp(d, "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855") ==
+                              0,
               "sha256 of empty input");
         CHECK(digest_is_valid(d), "valid digest");
         CHECK(!digest_is_valid("sha256:E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855"),
@@ -80,9 +132,10 @@ int main(void) {
         char *out = NULL;
         size_t outlen = 0;
         FILE *f = open_memstream(&out, &outlen);
-        json_t *o = json_pack("{s:s, s:{s:s}, s:{s:s}}", "Names", "web", "State", "Status", "running", "Labels", "a",
-                              "b");
-        CHECK(template_render("{{.Names}} {{.State.Status}} {{json .Labels}}", o, f) == 0, "template renders");
+        json_t *o = json_pack("{s:s, s:{s:s}, s:{s:s}}", "Names", "web", "State", "Status", "running",
+                              "Labels", "a", "b");
+        CHECK(template_render("{{.Names}} {{.State.Status}} {{json .Labels}}", o, f) == 0,
+              "template renders");
         fclose(f);
         CHECK_STR(out, "web running {\"a\":\"b\"}\n", "template output");
         free(out);
