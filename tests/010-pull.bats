@@ -277,6 +277,14 @@ layer_gets() {
         is "$output" "$(fixture_config layered)"
         run_tool jq -r '[.manifests[].annotations["org.opencontainers.image.ref.name"]] | join(" ")' "$BERTH_ROOT/oci/index.json"
         is "$output" "example.invalid/busybox:latest rewrite.invalid/team/layered:latest"
+        # A typo is an error naming the file and line, not a mirror silently lost; so is a missing file
+        # the user named (only the default /etc/containers/registries.conf may be absent).
+        printf '[[registry]]\nlocation = "example.invalid"\n[[registry.mirror]]\nlocation "%s"\n' \
+                "$BERTH_TEST_REGISTRY" >"$conf"
+        run_tool --stderr 1 berth-pull --registries-conf "$conf" example.invalid/busybox:latest
+        is "$stderr" "berth-pull: $conf:4: cannot parse 'location \"$BERTH_TEST_REGISTRY\"'"
+        CONTAINERS_REGISTRIES_CONF=$BATS_TEST_TMPDIR/nonexistent.conf run_tool --stderr 1 berth-pull x/y:1
+        is "$stderr" "berth-pull: Cannot read registries.conf '$BATS_TEST_TMPDIR/nonexistent.conf': No such file or directory"
 }
 
 @test "pull: HTTPS registry on loopback: certificate checked, --cert-dir, --tls-verify=false, HTTP/2" {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The subset of containers-registries.conf(5) berth reads: [[registry]] with prefix, location, insecure,
- * blocked, and its [[registry.mirror]] tables with location and insecure. Anything else is ignored. */
+ * blocked, and its [[registry.mirror]] tables with location and insecure. Other tables and keys are ignored;
+ * lines that are not TOML are errors. */
 #include <ctype.h>
 #include <stdio.h>
 
@@ -108,11 +109,19 @@ static int parse_conf(const char *path, Registry **ret, size_t *ret_n) {
                         in_mirror = true;
                         continue;
                 }
+                /* Tables and keys this subset ignores are fine, and so are the continuation lines of
+                 * multi-line arrays; a line that is none of these is a mistake to report, not skip (a
+                 * mirror silently lost). */
+                char *eq = strchr(line, '=');
+                if ((*line == '[' && !strchr(line, ',') && !endswith(line, line[1] == '[' ? "]]" : "]")) ||
+                    (!eq && !strchr("[]{}\"'-+", *line) && !isdigit((unsigned char) *line))) {
+                        registries_free(regs, n);
+                        return log_error_errno(-EBADMSG, "%s:%zu: cannot parse '%.60s'", path, lineno, line);
+                }
                 if (*line == '[') {
                         in_registry = in_mirror = false;
                         continue;
                 }
-                char *eq = strchr(line, '=');
                 if (!eq || !in_registry)
                         continue;
                 *eq = 0;
@@ -180,12 +189,16 @@ int registries_endpoints(const char *conf, const char *domain, const char *repo,
         if (asprintf(&full, "%s/%s", domain, repo) < 0)
                 return -ENOMEM;
         if (!conf)
-                conf = getenv("CONTAINERS_REGISTRIES_CONF") ?: "/etc/containers/registries.conf";
+                conf = getenv("CONTAINERS_REGISTRIES_CONF");
+        /* Only the default file may be missing: one named by the user is expected to be there. */
+        bool named = conf;
+        if (!conf)
+                conf = "/etc/containers/registries.conf";
         r = parse_conf(conf, &regs, &n);
         if (r == -EBADMSG)
                 return r; /* logged with its line number */
-        if (r < 0 && r != -ENOENT)
-                return log_error_errno(r, "Cannot read '%s': %m", conf);
+        if (r < 0 && (r != -ENOENT || named))
+                return log_error_errno(r, "Cannot read registries.conf '%s': %m", conf);
         for (size_t i = 0; i < n; i++) {
                 const char *p = regs[i].prefix ?: regs[i].location;
                 ssize_t l = p ? prefix_match(p, full) : -1;

@@ -112,11 +112,24 @@ static void test_registries(const char *dir) {
               "prefixes match whole components");
         endpoints_free(e, n);
         CHECK(registries_endpoints(conf, "bad.example", "x", &e, &n) == -EACCES, "blocked");
-        CHECK(registries_endpoints("/nonexistent", "a.example", "x", &e, &n) == 0 && n == 1,
-              "no file: the registry");
-        endpoints_free(e, n);
+        CHECK(registries_endpoints("/nonexistent", "a.example", "x", &e, &n) == -ENOENT,
+              "a file named by the user must exist");
         write_text(conf, "[[registry]]\nlocation = \"unterminated\n");
         CHECK(registries_endpoints(conf, "a.example", "x", &e, &n) < 0, "a broken file is an error");
+        write_text(conf, "[[registry]]\nlocaton \"typo.example\"\n");
+        CHECK(registries_endpoints(conf, "a.example", "x", &e, &n) == -EBADMSG, "a line that is not TOML");
+        write_text(conf, "[[registry]\nlocation = \"x.example\"\n");
+        CHECK(registries_endpoints(conf, "a.example", "x", &e, &n) == -EBADMSG, "an unclosed table header");
+        /* What the subset ignores stays fine: other tables and keys, multi-line arrays. */
+        write_text(
+                conf,
+                "unqualified-search-registries = [\n  \"docker.io\",\n  \"quay.io\",\n]\n"
+                "short-name-mode = \"enforcing\"\n[aliases]\n\"x\" = \"a.example/x\"\n"
+                "[[registry]]\nlocation = \"a.example\"\ninsecure = true\nmirror-by-digest-only = false\n");
+        CHECK(registries_endpoints(conf, "a.example", "x", &e, &n) == 0 && n == 1 && e[0].insecure,
+              "ignored parts of a real file");
+        if (n == 1)
+                endpoints_free(e, n);
 }
 
 int main(void) {
