@@ -542,6 +542,24 @@ unit_logs_contain() {
         [[ $output -ge 2 ]] || die "expected at least 2 attempts, got $output"
 }
 
+@test "service: a container that ignores SIGTERM stops after StopTimeout=, not systemd's timeout" {
+        requires_berth_run --sdnotify --ignore
+        install_user_generator
+        run_tool berth-pull -q "$(fixture_ref busybox:latest)"
+        # sleep as PID 1 has no handler: SIGTERM does nothing. The file's TimeoutStopSec=15 would say 'timeout'.
+        container_file gen-deaf "Exec=sleep 1000" "StopTimeout=1"
+        _GEN_UNITS=gen-deaf.service
+        run_tool systemctl --user daemon-reload
+        run_tool systemctl --user start gen-deaf.service
+        run_tool systemctl --user stop gen-deaf.service
+        run_tool systemctl --user show -p Result -p ExecMainStatus gen-deaf.service
+        run_tool sort <<<"$output"
+        is "$output" "ExecMainStatus=137
+Result=exit-code" "ExecStop=berth-run stop sent SIGKILL after 1 s"
+        run_tool berth-ps -a --format '{{.Names}}'
+        is "$output" ""
+}
+
 @test "service: berth@NAME.service runs ~/.config/berth/NAME.container" {
         requires_berth_run --sdnotify --ignore
         run_tool berth-pull -q "$(fixture_ref busybox:latest)"
@@ -557,6 +575,8 @@ unit_logs_contain() {
         run_tool systemctl --user is-active berth@tmpl.service
         is "$output" active
         has_container_service_settings berth@tmpl.service
+        run_tool systemctl --user show -p ExecStop --value berth@tmpl.service
+        assert_contains "$output" "argv[]=$BIN/berth-generator --stop $HOME/.config/berth/tmpl.container ;"
         # berth-generator --exec replaced itself with berth-run, the main process
         run_tool systemctl --user show -p MainPID --value berth@tmpl.service
         run_tool cat "/proc/$output/comm"

@@ -19,11 +19,12 @@ static bool arg_user = false;
 static bool arg_dry_run = false;
 static const char *arg_exec = NULL;
 static const char *arg_cleanup = NULL;
+static const char *arg_stop = NULL;
 static const char *arg_dest = NULL;
 
 static void help(void) {
         printf("Usage: berth-generator [OPTIONS] [NORMAL-DIR [EARLY-DIR [LATE-DIR]]]\n"
-               "       berth-generator --exec FILE | --cleanup FILE\n\n"
+               "       berth-generator --exec FILE | --stop FILE | --cleanup FILE\n\n"
                "Turns /etc/berth/*.container and *.network files (~/.config/berth for the user manager) "
                "into\n"
                "systemd units. systemd runs it at boot and on every daemon-reload; see "
@@ -33,6 +34,7 @@ static void help(void) {
                "      --dry-run           Print the units on stdout instead of writing them\n"
                "      --exec FILE         Run the container FILE describes in the foreground "
                "(berth@.service)\n"
+               "      --stop FILE         Stop the container FILE describes (SIGKILL after its timeout)\n"
                "      --cleanup FILE      Remove the container FILE describes if it was left behind\n"
                "      --log-level LEVEL   debug, info, warning or error\n"
                "  -h --help               Show this help\n"
@@ -45,6 +47,7 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_DRY_RUN,
                 ARG_EXEC,
                 ARG_CLEANUP,
+                ARG_STOP,
         };
         static const struct option options[] = {
                 {"help", no_argument, NULL, 'h'},
@@ -54,6 +57,7 @@ static int parse_argv(int argc, char *argv[]) {
                 {"dry-run", no_argument, NULL, ARG_DRY_RUN},
                 {"exec", required_argument, NULL, ARG_EXEC},
                 {"cleanup", required_argument, NULL, ARG_CLEANUP},
+                {"stop", required_argument, NULL, ARG_STOP},
                 {},
         };
         int c, r;
@@ -81,6 +85,9 @@ static int parse_argv(int argc, char *argv[]) {
                 case ARG_CLEANUP:
                         arg_cleanup = optarg;
                         break;
+                case ARG_STOP:
+                        arg_stop = optarg;
+                        break;
                 default:
                         r = cli_parse_common(c, optarg, argv);
                         if (r != 1)
@@ -88,11 +95,11 @@ static int parse_argv(int argc, char *argv[]) {
                 }
 
         int n = argc - optind;
-        if (arg_exec && arg_cleanup)
-                return cli_usage_error("--exec and --cleanup exclude each other");
-        if (arg_exec || arg_cleanup) {
+        if (!!arg_exec + !!arg_cleanup + !!arg_stop > 1)
+                return cli_usage_error("--exec, --stop and --cleanup exclude each other");
+        if (arg_exec || arg_cleanup || arg_stop) {
                 if (n > 0)
-                        return cli_usage_error("--exec and --cleanup take no directories");
+                        return cli_usage_error("--exec, --stop and --cleanup take no directories");
                 return 1;
         }
         if (n > 3)
@@ -157,9 +164,11 @@ static int run(int argc, char *argv[]) {
                 return r;
 
         if (arg_exec)
-                return source_exec(arg_exec, false);
+                return source_exec(arg_exec, EXEC_RUN);
+        if (arg_stop)
+                return source_exec(arg_stop, EXEC_STOP);
         if (arg_cleanup)
-                return source_exec(arg_cleanup, true);
+                return source_exec(arg_cleanup, EXEC_CLEANUP);
 
         r = source_dirs(&dirs);
         if (r < 0)

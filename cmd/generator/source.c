@@ -328,7 +328,7 @@ int generate_all(char **dirs, const char *dest, bool user, bool dry_run) {
         return failed ? 1 : 0;
 }
 
-int source_exec(const char *path, bool cleanup) {
+int source_exec(const char *path, ExecMode mode) {
         _cleanup_free_ char *bindir = NULL, *copy = strdup(path), *copy2 = strdup(path), *base = NULL,
                             *prog = NULL;
         _cleanup_(ini_freep) Ini *ini = NULL;
@@ -386,8 +386,9 @@ int source_exec(const char *path, bool cleanup) {
                 return log_oom();
         _cleanup_strv_free_ char **argv = NULL;
         char *rm[] = {(char *) "rm", (char *) "--force", (char *) "--ignore", spec->name, NULL};
+        char *stop[] = {(char *) "stop", spec->name, NULL};
         r = strv_extend(&argv, "berth-run");
-        for (char **a = cleanup ? rm : spec->argv; r >= 0 && *a; a++)
+        for (char **a = mode == EXEC_CLEANUP ? rm : mode == EXEC_STOP ? stop : spec->argv; r >= 0 && *a; a++)
                 r = strv_extend(&argv, *a);
         if (r < 0)
                 return log_oom();
