@@ -88,6 +88,10 @@ fixture_config() {
         is "$output" "$(fixture_config other)"
         run_tool 1 berth-pull --platform linux/s390x "$(fixture_ref multi:latest)"
         assert_contains "$output" "has no image for linux/s390x"
+        # A lone manifest is taken whatever its platform, with a warning when it is not the one asked for.
+        run_tool --stderr berth-pull --platform "$other" "$(fixture_ref busybox:latest)"
+        is "$output" "$(fixture_config busybox)"
+        is "$stderr" "berth-pull: Image '$(fixture_ref busybox:latest)' is for linux/*, not $other"
         # A Docker manifest list (skopeo converts the OCI index on push).
         run_tool skopeo --insecure-policy copy --quiet --all --format v2s2 --dest-tls-verify=false \
                 "oci:$(fixture_layout):multi" "docker://$(fixture_ref multi:v2s2)"

@@ -279,6 +279,7 @@ static int pull_from(Client *c, const Endpoint *ep, const Reference *ref, const 
                            digest);
         if (r < 0)
                 return r;
+        bool from_index = kind == DOC_INDEX;
         if (kind == DOC_INDEX) {
                 json_t *e = NULL;
                 char want[DIGEST_MAX];
@@ -346,6 +347,13 @@ static int pull_from(Client *c, const Endpoint *ep, const Reference *ref, const 
                 blobs_take_back(gc_fd, need, n_need, new_manifest ? digest : NULL);
                 return r;
         }
+        /* A lone manifest is taken whatever its platform, as podman does, and said so when it is not the
+         * one wanted (it would fail later with "exec format error"). */
+        const char *cos = json_string_value(json_object_get(img->config, "os")),
+                   *carch = json_string_value(json_object_get(img->config, "architecture"));
+        if (!from_index && cos && carch && (!streq(cos, o->platform.os) || !streq(carch, o->platform.arch)))
+                log_warning("Image '%s' is for %.32s/%.32s, not %s/%s", name, cos, carch, o->platform.os,
+                            o->platform.arch);
         res->digest = strdup(digest);
         res->id = strdup(img->id);
         res->layers = (unsigned) img->n_layers;
