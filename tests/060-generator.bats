@@ -56,7 +56,11 @@ gen() {
 	Image=127.0.0.1:5000/busybox:latest
 	Exec=httpd -f -p 8080 -h /www
 	Environment=A=1 "B=two words"
+	EnvironmentFile=/etc/web.env
+	Entrypoint=/bin/sh
 	Volume=/srv/data:/data:ro
+	Tmpfs=/run:size=1m
+	SecurityOpt=no-new-privileges
 	PublishPort=127.0.0.1:8080:8080
 	Label=app=web
 	Memory=256m
@@ -110,7 +114,7 @@ gen() {
 	Environment=BERTH_ROOT=/var/lib/berth-alt
 	Environment=BERTH_RUNROOT=/run/berth-alt
 	ExecStartPre=-$BIN/berth-run rm --force --ignore web
-	ExecStart=$BIN/berth-run run --rm --name=web --sdnotify=conmon --env=A=1 "--env=B=two words" --volume=/srv/data:/data:ro --publish=127.0.0.1:8080:8080 --label=app=web --memory=256m --cpus=0.5 --pids-limit=100 --user=1000:1000 --workdir=/www --read-only --hostname=web1 --cap-add=CAP_NET_ADMIN --cap-add=CAP_SYS_TIME --cap-drop=CAP_CHOWN "--health-cmd=wget -q -O- http://localhost:8080/" --health-interval=30s --health-retries=3 --health-start-period=1m --health-timeout=10s --pull=never --init --stop-timeout=5 --stop-signal=SIGINT --ulimit=nofile=1024:2048 --runtime runc -- 127.0.0.1:5000/busybox:latest httpd -f -p 8080 -h /www
+	ExecStart=$BIN/berth-run run --rm --name=web --sdnotify=conmon --env=A=1 "--env=B=two words" --env-file=/etc/web.env --entrypoint=/bin/sh --volume=/srv/data:/data:ro --tmpfs=/run:size=1m --security-opt=no-new-privileges --publish=127.0.0.1:8080:8080 --label=app=web --memory=256m --cpus=0.5 --pids-limit=100 --user=1000:1000 --workdir=/www --read-only --hostname=web1 --cap-add=CAP_NET_ADMIN --cap-add=CAP_SYS_TIME --cap-drop=CAP_CHOWN "--health-cmd=wget -q -O- http://localhost:8080/" --health-interval=30s --health-retries=3 --health-start-period=1m --health-timeout=10s --pull=never --init --stop-timeout=5 --stop-signal=SIGINT --ulimit=nofile=1024:2048 --runtime runc -- 127.0.0.1:5000/busybox:latest httpd -f -p 8080 -h /www
 	ExecStop=-$BIN/berth-run stop web
 	ExecStopPost=-$BIN/berth-run rm --force --ignore web
 	Restart=on-failure
@@ -248,6 +252,7 @@ gen() {
 	Network=back.network
 	Network=host
 	IP=10.89.7.5
+	IP6=fd00:89:7::5
 	NetworkAlias=app www
 	DNS=192.0.2.53
 	DNSSearch=example.test
@@ -277,7 +282,7 @@ Requires=front-network.service
 After=front-network.service
 Requires=back-network.service
 After=back-network.service
-ExecStart=$BIN/berth-run run --rm --name=app --sdnotify=conmon --network=front --network=backnet --network=host --ip=10.89.7.5 --network-alias=app --network-alias=www --dns=192.0.2.53 --dns-search=example.test --dns-option=ndots:2 --add-host=db:192.0.2.10 -- busybox"
+ExecStart=$BIN/berth-run run --rm --name=app --sdnotify=conmon --network=front --network=backnet --network=host --ip=10.89.7.5 --ip6=fd00:89:7::5 --network-alias=app --network-alias=www --dns=192.0.2.53 --dns-search=example.test --dns-option=ndots:2 --add-host=db:192.0.2.10 -- busybox"
 }
 
 @test "generator: [Install] WantedBy=, RequiredBy=, Alias= become links as systemctl enable makes them" {
