@@ -111,7 +111,9 @@ int ini_parse(const char *text, Ini **ret, unsigned *ret_line, const char **ret_
         if (!ini || !copy)
                 return -ENOMEM;
 
-        for (char *p = copy, *nl; p; p = nl) {
+        /* A byte order mark at the start is skipped, as systemd's own parser does. */
+        char *start = copy + (startswith(copy, "\xef\xbb\xbf") ? 3 : 0);
+        for (char *p = start, *nl; p; p = nl) {
                 nl = strchr(p, '\n');
                 if (nl)
                         *nl++ = 0;

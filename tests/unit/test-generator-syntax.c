@@ -90,6 +90,9 @@ int main(void) {
                 CHECK_STR(ini->entries[2].value, "", "ini: empty value");
         }
         ini = ini_free(ini);
+        r = ini_parse("\xef\xbb\xbf[A]\nK=v\n", &ini, &line, &why);
+        CHECK(r == 0 && ini && ini->n_entries == 1 && ini->entries[0].line == 2, "ini: a BOM is skipped");
+        ini = ini_free(ini);
 
         static const struct {
                 const char *text;
