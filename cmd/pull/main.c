@@ -55,7 +55,7 @@ static void help(void) {
                "      --registries-conf FILE  registries.conf to read mirrors and insecure registries from\n"
                "      --allow-foreign-urls  Fetch layers that list urls from there (without credentials)\n"
                "  -q --quiet              No progress output\n"
-               "  -f --force              rmi: remove even if a container uses the image\n" CLI_COMMON_HELP
+               "  -f --force              rmi: remove the names even if a container uses the image\n" CLI_COMMON_HELP
                "\nSee berth-pull(1).\n");
 }
 
