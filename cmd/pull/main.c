@@ -55,8 +55,8 @@ static void help(void) {
                "      --registries-conf FILE  registries.conf to read mirrors and insecure registries from\n"
                "      --allow-foreign-urls  Fetch layers that list urls from there (without credentials)\n"
                "  -q --quiet              No progress output\n"
-               "  -f --force              rmi: remove the names even if a container uses the image\n" CLI_COMMON_HELP
-               "\nSee berth-pull(1).\n");
+               "  -f --force              rmi: remove the names even if a container uses the "
+               "image\n" CLI_COMMON_HELP "\nSee berth-pull(1).\n");
 }
 
 enum {
