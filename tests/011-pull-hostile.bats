@@ -101,6 +101,19 @@ hostile_log() {
         run_tool berth-pull "$HOSTILE/busybox:latest"
         output=$(hostile_log)
         assert_not_contains "$output" "$(hostile_layer)"
+
+        # While another pull runs (it holds the gc lock shared), what a failed pull stored stays, since the
+        # other may be about to name it; gc takes it once nobody pulls.
+        fresh_root
+        local fd
+        exec {fd}>"$BERTH_ROOT/oci/.gc.lock"
+        flock -s "$fd"
+        run_tool --stderr 1 berth-pull "$HOSTILE/diffids:latest"
+        exec {fd}>&-
+        [[ -e $BERTH_ROOT/oci/blobs/sha256/$(hostile_layer) ]] || die "taken back while another pull ran"
+        run_tool --stderr berth-pull gc
+        assert_contains "$output" "sha256:$(hostile_layer)"
+        assert_store_unchanged
 }
 
 @test "layer media types: gzip, zstd and uncompressed are taken, and kept as the manifest says" {
