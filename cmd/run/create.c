@@ -371,6 +371,8 @@ int container_create(const RunOptions *o, bool keep_mounted, char **ret_id) {
                 .add_hosts = o->add_hosts,
         };
         r = rootfs_write_etc_files(c.id, hostname, &etc);
+        /* the scope's cgroup, from the manager, meanwhile too */
+        _cleanup_free_ char *cgpath = monitor_cgroups_path(c.name, o->slice);
         int k = rootfs_mount_finish(img->id, mount_pid);
         if (r < 0) {
                 created_undo(&c);
@@ -423,13 +425,13 @@ int container_create(const RunOptions *o, bool keep_mounted, char **ret_id) {
 
         _cleanup_free_ char *hosts = container_run_path(c.id, "hosts"),
                             *resolv = container_run_path(c.id, "resolv.conf"),
-                            *hn = container_run_path(c.id, "hostname"), *cgpath = NULL, *netns = NULL;
+                            *hn = container_run_path(c.id, "hostname"), *netns = NULL;
         if (!streq_ptr(o->network, "none") && !streq_ptr(o->network, "host") &&
             !(netns = berth_run_path("netns", c.id))) {
                 created_undo(&c);
                 return log_oom(), EXIT_BERTH_FAILED;
         }
-        if (!(cgpath = monitor_cgroups_path(c.name, o->slice))) {
+        if (!cgpath) {
                 created_undo(&c);
                 return log_oom(), EXIT_BERTH_FAILED;
         }

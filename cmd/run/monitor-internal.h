@@ -15,6 +15,7 @@ typedef struct Monitor {
         char *sdnotify;
         bool health; /* a health check is configured */
         bool health_timer, ready_sent;
+        bool trim; /* detached: give back the start's heap and file pages before the first wait */
         char *restart;
         int restart_max, restart_count;
         sd_bus *bus;

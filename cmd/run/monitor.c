@@ -2,11 +2,9 @@
 /* The monitor: berth-run stays the container's parent (as conmon does), relays its output to the journal
  * when detached, records its exit and cleans up. */
 #include <fcntl.h>
-#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -281,33 +279,6 @@ static bool stop_requested(const char *id) {
         return b;
 }
 
-/* Drop our mappings of the program's and libraries' pages touched while starting (they stay in the page
- * cache and fault back in when used again): the monitor then costs little more than its own heap. Only
- * read-only file mappings without a private copy of any page (smaps "Anonymous: 0"): code, rodata, headers.
- * Relocated (RELRO) or written pages have private copies and are never dropped, so nothing is lost. */
-static void drop_file_pages(void) {
-        _cleanup_fclose_ FILE *f = fopen("/proc/self/smaps", "re");
-        char line[512];
-        unsigned long a = 0, b = 0;
-        bool candidate = false;
-        if (!f)
-                return;
-        while (fgets(line, sizeof line, f)) {
-                unsigned long x, y;
-                char perms[5];
-                unsigned long kb;
-                if (sscanf(line, "%lx-%lx %4s", &x, &y, perms) == 3) {
-                        a = x;
-                        b = y;
-                        candidate = (streq(perms, "r-xp") || streq(perms, "r--p")) && strchr(line, '/');
-                } else if (candidate && sscanf(line, "Anonymous: %lu kB", &kb) == 1) {
-                        if (kb == 0)
-                                (void) madvise((void *) a, b - a, MADV_DONTNEED);
-                        candidate = false;
-                }
-        }
-}
-
 static int bump_restart_count(json_t *rec, void *userdata) {
         json_int_t n = json_integer_value(json_object_get(rec, "RestartCount"));
         json_object_set_new(rec, "RestartCount", json_integer(n + 1));
@@ -459,10 +430,13 @@ int container_start(const char *id, StartMode mode, bool interactive) {
                         _exit(r);
                 }
                 /* The monitor lives as long as the container: give back what starting it needed (the bus
-                 * connection is made again if the exit needs it). */
+                 * connection is made again if the exit needs it), once the sync of the record is done (its
+                 * thread would fault pages back in). */
+                r = durable_wait();
+                if (r < 0)
+                        log_warning_errno(r, "Cannot write the state of '%s' to disk, ignoring: %m", m.name);
                 m.bus = sd_bus_flush_close_unref(m.bus);
-                (void) malloc_trim(0);
-                drop_file_pages();
+                m.trim = true;
                 r = supervise_with_restarts(&m, false);
                 attach_finish(id, r < 0 ? EXIT_BERTH_FAILED : r);
                 monitor_finish(&m, r < 0 ? EXIT_BERTH_FAILED : r, NULL);

@@ -225,16 +225,11 @@ json_int_t record_get_int(json_t *rec, const char *path) {
 /* Remove what is left in $ROOT/tmp/rm-* (the trash of removed containers) in a child of its own, which the
  * caller does not wait for. */
 static void trash_empty_async(void) {
-        pid_t pid = fork();
-        if (pid < 0)
-                return;
-        if (pid > 0) {
-                (void) waitpid(pid, NULL, 0);
-                return;
-        }
-        /* a grandchild, so that nobody has to reap it; without our fds (a lock, a caller's pipe) */
+        /* One fork, not reaped: every caller exits soon after (the CLI, the monitor at its end, prune after
+         * its last removal), and its orphan goes to whoever reaps orphans. Without our fds (a lock, a
+         * caller's pipe). */
         if (fork() != 0)
-                _exit(0);
+                return;
         int null = open("/dev/null", O_RDWR | O_CLOEXEC);
         for (int fd = 0; fd < 3; fd++)
                 (void) dup2(null, fd);

@@ -156,6 +156,33 @@ static void pump(int from, int to, int *from_slot) {
                 *from_slot = safe_close(*from_slot);
 }
 
+/* Drop our mappings of the program's and libraries' pages touched while starting (they stay in the page
+ * cache and fault back in when used again): the monitor then costs little more than its own heap. Only
+ * read-only file mappings without a private copy of any page (smaps "Anonymous: 0"): code, rodata, headers.
+ * Relocated (RELRO) or written pages have private copies and are never dropped, so nothing is lost. */
+static void drop_file_pages(void) {
+        _cleanup_fclose_ FILE *f = fopen("/proc/self/smaps", "re");
+        char line[512];
+        unsigned long a = 0, b = 0;
+        bool candidate = false;
+        if (!f)
+                return;
+        while (fgets(line, sizeof line, f)) {
+                unsigned long x, y;
+                char perms[5];
+                unsigned long kb;
+                if (sscanf(line, "%lx-%lx %4s", &x, &y, perms) == 3) {
+                        a = x;
+                        b = y;
+                        candidate = (streq(perms, "r-xp") || streq(perms, "r--p")) && strchr(line, '/');
+                } else if (candidate && sscanf(line, "Anonymous: %lu kB", &kb) == 1) {
+                        if (kb == 0)
+                                (void) madvise((void *) a, b - a, MADV_DONTNEED);
+                        candidate = false;
+                }
+        }
+}
+
 int monitor_supervise(Monitor *m, bool forward_signals) {
         static LineBuf out, err, term;
         int in_fd = m->tty && m->interactive && !m->detached ? STDIN_FILENO : -EBADF;
@@ -185,6 +212,12 @@ int monitor_supervise(Monitor *m, bool forward_signals) {
                 /* After the exit, drain what is buffered in the pipes but do not wait for other writers. */
                 bool wait_healthy = status < 0 && !m->ready_sent && m->health &&
                                     streq_ptr(m->sdnotify, "healthy") && getenv("NOTIFY_SOCKET");
+                if (m->trim && status < 0) {
+                        /* everything is set up: what is resident now is what waiting needs */
+                        (void) malloc_trim(0);
+                        drop_file_pages();
+                        m->trim = false;
+                }
                 int n = poll(p, ELEMENTSOF(p), status >= 0 ? 0 : wait_healthy ? 250 : -1);
                 if (wait_healthy) {
                         json_t *rec = NULL;
