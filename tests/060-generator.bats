@@ -507,14 +507,16 @@ unit_logs_contain() {
         is "$output" "berth-run"
         run_tool systemctl --user list-units --plain --no-legend 'berth-gen-web*'
         is "$output" ""
-        # systemctl status names berth-run as the main process; the container is in the unit's cgroup (in
-        # the name=systemd hierarchy: on this hybrid host runc puts it in the unified one's root, which is
-        # the one status lists; see docs/units.md).
-        run_tool systemctl --user status --no-pager --lines=0 gen-web.service
-        assert_contains "$output" "Main PID: $main (berth-run)"
+        # systemctl status names berth-run as the main process and lists the container: it is in
+        # <service>/container in every hierarchy, berth-run in <service>/supervisor (docs/units.md).
         local cpid
         cpid=$(berth-ps inspect gen-web | jq -r '.[0].State.Pid')
-        run_tool grep -c "^[0-9]*:name=systemd:/machine.slice/gen-web.service/" "/proc/$cpid/cgroup"
+        run_tool grep -c "^[0-9]*:name=systemd:/machine.slice/gen-web.service/container$" "/proc/$cpid/cgroup"
+        run_tool grep -c "^0::/machine.slice/gen-web.service/container$" "/proc/$cpid/cgroup"
+        run_tool grep -c "^0::/machine.slice/gen-web.service/supervisor$" "/proc/$main/cgroup"
+        run_tool systemctl --user status --no-pager --lines=0 gen-web.service
+        assert_contains "$output" "Main PID: $main (berth-run)"
+        assert_contains "$output" "$cpid sh -c"
 
         wait_until 10 unit_logs_contain gen-web.service 'ready-web'
         local logs

@@ -308,8 +308,28 @@ int cgroup_unified_move(const char *from, const char *to) {
         return 0;
 }
 
+int cgroup_unified_enter(const char *cgroup) {
+        const char *root = cgroup_unified_root();
+        _cleanup_free_ char *dir = root ? path_join(root, cgroup) : NULL;
+        _cleanup_free_ char *procs = dir ? path_join(dir, "cgroup.procs") : NULL;
+        char pid[32];
+        if (!root)
+                return -EOPNOTSUPP;
+        if (!procs)
+                return -ENOMEM;
+        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+                return -errno;
+        _cleanup_close_ int fd = open(procs, O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        snprintf(pid, sizeof pid, "%d", (int) getpid());
+        return write_all(fd, pid, strlen(pid));
+}
+
 void cgroup_scope_cleanup(const char *scope_cgroup) {
         _cleanup_free_ char *c = path_join(scope_cgroup, "container");
+        const char *base = strrchr(scope_cgroup, '/');
+        bool is_scope = base && startswith(base, "/berth-") && endswith(base, ".scope");
         const char *mnts[32];
         size_t n = 0;
         DIR *d = NULL;
@@ -328,7 +348,10 @@ void cgroup_scope_cleanup(const char *scope_cgroup) {
                 _cleanup_free_ char *b = path_join("/sys/fs/cgroup", mnts[i], scope_cgroup);
                 if (a && b) {
                         (void) rmdir(a);
-                        (void) rmdir(b); /* where systemd did not make it, nobody else removes it */
+                        /* where systemd did not make it, nobody else removes it; a service's own cgroup
+                         * (the container was in <service>/container) is the manager's */
+                        if (is_scope)
+                                (void) rmdir(b);
                 }
         }
         if (d)

@@ -34,6 +34,8 @@ int scope_wait(BusJob *job, const ScopeParams *p);
  * runtime can create the container's cgroup below it while the manager makes the scope); -EINVAL for names
  * systemd would escape. */
 int scope_cgroup_predict(sd_bus *bus, const char *slice, const char *unit, char **ret);
+/* Move this process into the unified-hierarchy cgroup (made if missing). */
+int cgroup_unified_enter(const char *cgroup);
 /* Remove <scope>/container and <scope> in every hierarchy, where they are left (after the scope stopped). */
 void cgroup_scope_cleanup(const char *scope_cgroup);
 

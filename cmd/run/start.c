@@ -159,14 +159,33 @@ static int connect_manager(Monitor *m) {
  * read config.json back, nor prepare the rootfs again. */
 static struct { char *id, *cgroups_path; } fresh;
 
+/* Inside a service (`ExecStart=berth-run run ...`, Delegate=yes) the container belongs in the service's
+ * cgroup, so that the unit's resource settings, `systemctl status` and its stop apply to it: in
+ * <service>/container, by absolute path (a relative one lands beside the service in the unified hierarchy).
+ * berth-run itself moves to <service>/supervisor before the runtime starts: cgroup v2 keeps processes in
+ * leaves only. NULL outside a service's cgroup, or without a unified hierarchy (legacy v1: the relative path
+ * works there). */
+static char *service_cgroup(void) {
+        _cleanup_free_ char *own = NULL;
+        if (!getenv("INVOCATION_ID") || cgroup_unified_path(0, &own) < 0)
+                return NULL;
+        if (endswith(own, "/supervisor"))
+                own[strlen(own) - strlen("/supervisor")] = 0;
+        if (!endswith(own, ".service")) /* INVOCATION_ID without a service's cgroup: not ours to split */
+                return NULL;
+        return TAKE_PTR(own);
+}
+
 char *monitor_cgroups_path(const char *name, const char *slice) {
         _cleanup_(sd_bus_unrefp) sd_bus *bus = NULL;
-        _cleanup_free_ char *unit = NULL, *scg = NULL;
+        _cleanup_free_ char *unit = NULL, *scg = NULL, *svc = service_cgroup();
         char *p = NULL;
         if (asprintf(&unit, "berth-%s.scope", name) < 0)
                 return NULL;
-        if (manager_bus(name, &bus) >= 0 && bus &&
-            scope_cgroup_predict(bus, slice ?: "machine.slice", unit, &scg) >= 0)
+        if (svc)
+                p = path_join(svc, "container");
+        else if (manager_bus(name, &bus) >= 0 && bus &&
+                 scope_cgroup_predict(bus, slice ?: "machine.slice", unit, &scg) >= 0)
                 p = path_join(scg, "container");
         else if (asprintf(&p, "%s/container", unit) < 0)
                 p = NULL;
@@ -270,14 +289,18 @@ static bool runtime_lost_cgroup(const char *logfile) {
 
 /* Give the runtime the scope's cgroup by its absolute path, so that it can create the container's cgroup
  * below it while the manager is still making the scope (the runtime and the scope start in parallel). False:
- * the scope is made first, with the runtime in it, and the relative path of config.json applies. */
+ * the scope is made first, with the runtime in it, and the relative path of config.json applies. Inside a
+ * service, the service's cgroup (service_cgroup()). */
 static bool cgroups_path_absolute(Monitor *m) {
         _cleanup_free_ char *scg = NULL, *cfgp = container_path(m->id, "config.json"), *cgp = NULL;
         json_auto_t *cfg = NULL;
         json_t *lx;
 
-        if (!cfgp || scope_cgroup_predict(m->bus, m->slice ?: "machine.slice", m->unit, &scg) < 0 ||
-            !(cgp = path_join(scg, "container")))
+        if (!m->bus)
+                scg = service_cgroup();
+        else if (scope_cgroup_predict(m->bus, m->slice ?: "machine.slice", m->unit, &scg) < 0)
+                scg = mfree(scg);
+        if (!cfgp || !scg || !(cgp = path_join(scg, "container")))
                 return false;
         if (monitor_fresh(m->id) && streq_ptr(fresh.cgroups_path, cgp)) {
                 /* written so by create, moments ago */
@@ -343,6 +366,13 @@ int monitor_spawn_runtime(Monitor *m) {
                         return log_error_errno(r, "Cannot create the console socket in '%s': %m", bundle);
         }
         bool parallel = m->bus && cgroups_path_absolute(m);
+        if (!m->bus && cgroups_path_absolute(m)) {
+                /* inside a service: the container in <service>/container, berth-run in a leaf beside it */
+                _cleanup_free_ char *sup = path_join(m->scope_cgroup, "supervisor");
+                r = sup ? cgroup_unified_enter(sup) : -ENOMEM;
+                if (r < 0)
+                        log_warning_errno(r, "Cannot move berth-run into '%s', ignoring: %m", strna(sup));
+        }
 
         child = fork_runtime(m, logfile, pidfile, bundle, &go_w);
         if (child < 0)
