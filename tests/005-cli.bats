@@ -71,6 +71,29 @@ man_page() {
         done
 }
 
+@test "berth image: ls, inspect, tag, rm and prune reach their owners" {
+        local ref=$BERTH_TEST_REGISTRY/busybox:latest id
+        run_tool berth image pull -q "$ref"
+        id=$output
+        run_tool berth image ls --no-trunc --format "{{.ID}}"
+        is "$output" "$id" "berth image ls"
+        run_tool berth image inspect "$ref"
+        is "$(jq -r ".[0].Id" <<<"$output")" "${id#sha256:}"
+        run_tool berth image tag "$ref" localhost/other:1
+        run_tool berth unpack "$ref"
+        [[ -n $(ls -A "$BERTH_ROOT/layers" | grep -v '^\.') ]] || die "no layer unpacked"
+        run_tool berth image rm "$ref" localhost/other:1
+        run_tool berth image prune
+        run_tool find "$BERTH_ROOT/oci/blobs" -type f
+        is "$output" "" "prune removed the blobs"
+        run_tool bash -c "ls -A '$BERTH_ROOT/layers' | grep -v '^\.' || true"
+        is "$output" "" "prune removed the layers"
+        run_tool --stderr 2 berth image frob
+        is "$stderr" "berth: Unknown image verb 'frob'; see 'berth --help'"
+        run_tool --stderr 2 berth image prune -a
+        is "${#stderr_lines[@]}" 1
+}
+
 @test "make install: binaries, man pages by section, units with @bindir@ substituted" {
         local dest=$BATS_TEST_TMPDIR/dest
         run_tool make -s -C "$BERTH_TESTS_DIR/.." install B="$BERTH_BUILD" DESTDIR="$dest" PREFIX=/usr

@@ -12,6 +12,7 @@ typedef struct Route {
         const char *verb;
         const char *program;
         const char *subverb; /* inserted before the arguments, NULL for none */
+        const char *option;  /* inserted after it, NULL for none */
 } Route;
 
 /* One owner per noun: images and containers are listed by ps, networks by net, the lifecycle by run. */
@@ -33,6 +34,19 @@ static const Route routes[] = {
         {"net", "berth-net", NULL},          {},
 };
 
+/* berth image VERB: docker's and podman's image management verbs. */
+static const Route image_routes[] = {
+        {"ls", "berth-ps", "images"},
+        {"list", "berth-ps", "images"},
+        {"inspect", "berth-ps", "inspect", "--type=image"},
+        {"pull", "berth-pull", NULL},
+        {"rm", "berth-pull", "rmi"},
+        {"tag", "berth-pull", "tag"},
+        {"save", "berth-pull", "save"},
+        {"load", "berth-pull", "load"},
+        {},
+};
+
 static void help(void) {
         printf("Usage: berth VERB [ARGS...]\n\n"
                "Runs the berth program that owns VERB:\n"
@@ -41,7 +55,9 @@ static void help(void) {
                "  run create start stop restart kill rm wait exec attach logs pause unpause\n"
                "  volume prune                    berth-run\n"
                "  ps inspect images stats         berth-ps\n"
-               "  network                         berth-net\n\n"
+               "  network                         berth-net\n"
+               "  image ls|inspect|pull|rm|tag|save|load   berth-ps, berth-pull\n"
+               "  image prune                     berth-pull gc, then berth-unpack gc\n\n"
                "Options:\n"
                "  -h --help      Show this help\n"
                "     --version  Show the version\n\n"
@@ -58,7 +74,26 @@ static int run(int argc, char *argv[]) {
         if (streq(argv[1], "--version") || streq(argv[1], "version"))
                 return cli_version();
 
-        for (const Route *r = routes; r->verb; r++) {
+        const Route *table = routes;
+        if (streq(argv[1], "image")) {
+                if (argc < 3)
+                        return cli_usage_error("Missing image verb; see 'berth --help'");
+                if (streq(argv[2], "prune")) {
+                        if (argc > 3)
+                                return cli_usage_error("'berth image prune' takes no arguments");
+                        /* unused blobs first, then the layers no image or container uses */
+                        char *gc[] = {(char *) "gc", NULL};
+                        int k = spawn_sibling("berth-pull", gc, NULL);
+                        if (k != 0)
+                                return k < 0 ? log_error_errno(k, "Cannot run berth-pull gc: %m") : k;
+                        k = exec_sibling("berth-unpack", gc);
+                        return log_error_errno(k, "Cannot run berth-unpack gc: %m");
+                }
+                table = image_routes;
+                argc--;
+                argv++;
+        }
+        for (const Route *r = table; r->verb; r++) {
                 if (!streq(r->verb, argv[1]))
                         continue;
                 _cleanup_free_ char *path = NULL;
@@ -66,13 +101,15 @@ static int run(int argc, char *argv[]) {
                 if (k < 0)
                         return log_error_errno(k, "Cannot find '%s' for 'berth %s': %m", r->program,
                                                r->verb);
-                char **v = calloc((size_t) argc + 2, sizeof(char *));
+                char **v = calloc((size_t) argc + 3, sizeof(char *));
                 if (!v)
                         return log_oom();
                 size_t n = 0;
                 v[n++] = (char *) r->program;
                 if (r->subverb)
                         v[n++] = (char *) r->subverb;
+                if (r->option)
+                        v[n++] = (char *) r->option;
                 for (int i = 2; i < argc; i++)
                         v[n++] = argv[i];
                 execv(path, v);
@@ -80,7 +117,8 @@ static int run(int argc, char *argv[]) {
                 free(v);
                 return log_error_errno(k, "Failed to execute '%s': %m", path);
         }
-        return cli_usage_error("Unknown verb '%s'; see 'berth --help'", argv[1]);
+        return cli_usage_error("Unknown %sverb '%s'; see 'berth --help'", table == routes ? "" : "image ",
+                               argv[1]);
 }
 
 DEFINE_MAIN_FUNCTION(run);
