@@ -211,6 +211,28 @@ search lab.test"
         run_tool berth-net rm rnet
 }
 
+@test "-p without --network joins the default network (docker's bridge); with none it is refused" {
+        requires cmd:berth-net cmd:curl
+        mkdir -p "$BATS_TEST_TMPDIR/www"
+        echo "published" >"$BATS_TEST_TMPDIR/www/index.html"
+        run_tool berth-run run -d --name pub -p 127.0.0.1:18085:80 -v "$BATS_TEST_TMPDIR/www:/www:ro" "$IMG" \
+                httpd -f -p 80 -h /www
+        is "$(record pub .HostConfig.NetworkMode)" "bridge"
+        local i
+        for ((i = 0; i < 100; i++)); do
+                curl -fsS --max-time 1 http://127.0.0.1:18085/ >/dev/null 2>&1 && break
+                sleep 0.05
+        done
+        run_tool curl -fsS --max-time 5 http://127.0.0.1:18085/
+        is "$output" "published"
+        run_tool berth-run rm -f pub
+        run_tool 125 berth-run run --rm --network none -p 18086:80 "$IMG" true
+        is "$output" "berth-run: -p needs a network: --network none has none"
+        run_tool_split berth-run run --rm --network host -p 18086:80 "$IMG" echo ok
+        is "$output" "ok"
+        is "$stderr" "berth-run: Published ports are discarded with --network host"
+}
+
 @test "-d -t: the terminal's output goes to the journal; logs --since" {
         run_tool berth-run run -d -t --name dt "$IMG" sh -c 'test -t 1 && echo tty-in-journal; sleep 1000'
         for _ in $(seq 100); do

@@ -69,7 +69,9 @@ void run_help(const char *verb) {
                "     --dns-search DOMAIN   DNS search domain (repeatable; . for none)\n"
                "     --dns-option OPT      resolv.conf option (repeatable)\n"
                "     --add-host HOST:IP    Add a line to /etc/hosts (repeatable)\n"
-               "  -p --publish SPEC       Publish a port: [HOSTIP:][HOSTPORT:]PORT[/PROTO]\n"
+               "  -p --publish SPEC       Publish a port: [HOSTIP:][HOSTPORT:]PORT[/PROTO] (joins the "
+               "default\n"
+               "                          network without --network)\n"
                "     --label K=V           Set a label\n"
                "     --stop-signal SIG     Signal that stops the container\n"
                "     --stop-timeout SECS   Seconds to wait before SIGKILL on stop\n"
@@ -570,6 +572,18 @@ int run_options_parse(int argc, char *argv[], RunOptions *o, bool is_run) {
         for (int i = optind; i < argc; i++)
                 if (strv_extend(&o->cmd, argv[i]) < 0)
                         return log_oom();
+        /* docker's default network is where -p works: without --network, -p joins berth-net's default
+         * ("bridge"); with none there is nothing to publish on, with host the ports are the host's already
+         */
+        if (o->publish && !o->networks && strv_extend(&o->networks, "bridge") < 0)
+                return log_oom();
+        if (o->publish && strv_contains(o->networks, "none"))
+                return cli_usage_error("-p needs a network: --network none has none");
+        if (o->publish && strv_contains(o->networks, "host")) {
+                log_warning("Published ports are discarded with --network host");
+                strv_free(o->publish);
+                o->publish = NULL;
+        }
         size_t nn = strv_length(o->networks);
         if (nn > 1 && (strv_contains(o->networks, "none") || strv_contains(o->networks, "host")))
                 return cli_usage_error("--network none or host cannot be combined with other networks");
