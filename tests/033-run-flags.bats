@@ -166,6 +166,12 @@ tmpfs"
         requires cmd:catatonit
         run_tool berth-run run --rm --init "$IMG" sh -c 'cat /proc/1/cmdline | tr "\0" " "'
         assert_contains "$output" "/run/berth-init"
+        # the listing shows the command, not the init; Config.Cmd is what follows the entrypoint
+        run_tool berth-run create --name ini --init --entrypoint /bin/sleep "$IMG" 5
+        run_tool berth-ps -a --filter name=ini --format '{{.Command}}'
+        is "$output" "/bin/sleep 5"
+        is "$(record ini '.Config.Cmd | join(" ")')" "5"
+        run_tool berth-run rm ini
 }
 
 @test "--dns, --dns-search, --dns-option, --add-host shape resolv.conf and hosts; bad values are refused" {
@@ -225,6 +231,8 @@ search lab.test"
         done
         run_tool curl -fsS --max-time 5 http://127.0.0.1:18085/
         is "$output" "published"
+        run_tool berth-ps --filter name=pub --format '{{.Ports}}'
+        is "$output" "127.0.0.1:18085->80/tcp"
         run_tool berth-run rm -f pub
         run_tool 125 berth-run run --rm --network none -p 18086:80 "$IMG" true
         is "$output" "berth-run: -p needs a network: --network none has none"

@@ -339,7 +339,9 @@ int net_attach(const AttachOptions *o, json_t **ret) {
                 }
                 json_object_set_new(out_nets, net, desc);
         }
-        *ret = json_pack("{s:s, s:O}", "netns", netns, "networks", out_nets);
+        /* the published ports as given to portmap, a free host port chosen where none was named */
+        json_t *ports = json_array_size(o->port_mappings) > 0 ? o->port_mappings : NULL;
+        *ret = json_pack("{s:s, s:O, s:O*}", "netns", netns, "networks", out_nets, "ports", ports);
         return *ret ? 0 : log_oom();
 }
 

@@ -204,6 +204,11 @@ static json_t *build_record(const RunOptions *o, const char *id, const char *nam
                 return NULL;
         json_t *ep = o->entrypoint_set ? json_pack("[s]", o->entrypoint ?: "")
                                        : json_deep_copy(json_object_get(icfg, "Entrypoint") ?: json_null());
+        /* Config.Cmd is what follows the entrypoint in the command (docker's and podman's split) */
+        size_t n_ep = json_is_array(ep) ? json_array_size(ep) : 0, n_args = strv_length(args);
+        for (size_t i = 0; i < n_ep; i++)
+                if (i >= n_args || !streq_ptr(json_string_value(json_array_get(ep, i)), args[i]))
+                        n_ep = 0;
         const char *restart = o->restart ?: "no";
         char rname[32];
         snprintf(rname, sizeof rname, "%.*s", (int) strcspn(restart, ":"), restart);
@@ -214,7 +219,7 @@ static json_t *build_record(const RunOptions *o, const char *id, const char *nam
                 " s:{s:s, s:i}, s:b, s:s, s:s},"
                 " s:o, s:{s:{}}, s:s, s:s, s:i}",
                 "Id", id, "Name", name, "Created", ts, "Image", img->id, "ImageName", o->image, "Args",
-                strv_json(args), "Config", "Cmd", strv_json(args), "Entrypoint", ep, "Env", strv_json(env),
+                strv_json(args), "Config", "Cmd", strv_json(args + n_ep), "Entrypoint", ep, "Env", strv_json(env),
                 "Labels", labels_json(o->labels), "WorkingDir", cwd, "User", o->user ?: "", "Hostname", hostname,
                 "StopSignal",
                 o->stop_signal ?: json_string_value(json_object_get(icfg, "StopSignal")) ?: "SIGTERM", "Tty", o->tty,
@@ -435,18 +440,17 @@ int container_create(const RunOptions *o, bool keep_mounted, char **ret_id) {
                 created_undo(&c);
                 return log_oom(), EXIT_BERTH_FAILED;
         }
+        /* --init: catatonit as PID 1, the command below it (the record keeps the command) */
+        _cleanup_free_ char **init_args = o->init ? calloc(strv_length(args) + 3, sizeof(char *)) : NULL;
         if (o->init) {
-                /* catatonit as PID 1, the command below it */
-                char **na = calloc(strv_length(args) + 3, sizeof(char *));
-                if (!na || !(na[0] = strdup("/run/berth-init")) || !(na[1] = strdup("--"))) {
-                        strv_free(na);
+                if (!init_args) {
                         created_undo(&c);
                         return log_oom(), EXIT_BERTH_FAILED;
                 }
+                init_args[0] = (char *) "/run/berth-init";
+                init_args[1] = (char *) "--";
                 for (size_t i = 0; args[i]; i++)
-                        na[i + 2] = TAKE_PTR(args[i]);
-                free(args);
-                args = na;
+                        init_args[i + 2] = args[i];
         }
         bool notify_proxy = streq_ptr(o->sdnotify ?: "container", "container") && getenv("NOTIFY_SOCKET");
         _cleanup_free_ char *notify_dir = notify_proxy ? container_path(c.id, "notify") : NULL;
@@ -460,7 +464,7 @@ int container_create(const RunOptions *o, bool keep_mounted, char **ret_id) {
         }
         SpecInput in = {
                 .o = o,
-                .args = args,
+                .args = init_args ?: args,
                 .env = env,
                 .cwd = cwd,
                 .user = &user,

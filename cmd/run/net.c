@@ -36,6 +36,26 @@ static int apply_settings(json_t *rec, void *userdata) {
         }
         json_object_set(ns, "Networks", json_object_get(res, "networks") ?: json_object());
         json_object_set(ns, "SandboxKey", json_object_get(res, "netns") ?: json_string(""));
+        /* podman's shape: {"80/tcp": [{"HostIp": "", "HostPort": "8080"}]} */
+        json_t *ports = json_object(), *m;
+        size_t i;
+        json_array_foreach (json_object_get(res, "ports"), i, m) {
+                char key[32], hport[16];
+                json_int_t cp = json_integer_value(json_object_get(m, "containerPort")),
+                           hp = json_integer_value(json_object_get(m, "hostPort"));
+                const char *proto = json_string_value(json_object_get(m, "protocol")) ?: "tcp";
+                if (cp <= 0 || cp > 65535 || hp <= 0 || hp > 65535 || strlen(proto) > 8)
+                        continue;
+                snprintf(key, sizeof key, "%d/%s", (int) cp, proto);
+                snprintf(hport, sizeof hport, "%d", (int) hp);
+                json_t *list = json_object_get(ports, key);
+                if (!list)
+                        json_object_set_new(ports, key, list = json_array());
+                json_array_append_new(list, json_pack("{s:s, s:s}", "HostIp",
+                                                      json_string_value(json_object_get(m, "hostIP")) ?: "",
+                                                      "HostPort", hport));
+        }
+        json_object_set_new(ns, "Ports", ports);
         return 0;
 }
 
