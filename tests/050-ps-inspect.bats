@@ -221,4 +221,13 @@ json_field() {
         is "$output" "$id"
         run_tool berth-ps inspect --format '{{.Id}}' "$(fixture_ref busybox:latest)"
         is "sha256:$output" "$id"
+        # Containers: how many records use the image
+        run_tool berth-ps images --format json
+        is "$(jq '.[0].Containers' <<<"$output")" "0"
+        requires cmd:berth-run
+        run_tool berth-run create --name user1 "$(fixture_ref busybox:latest)" true
+        run_tool berth-run create --name user2 "$(fixture_ref busybox:latest)" true
+        run_tool berth-ps images --format json
+        is "$(jq '.[0].Containers' <<<"$output")" "2"
+        run_tool berth-run rm user1 user2
 }

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "container.h"
 #include "digest.h"
 #include "fileio.h"
 #include "images.h"
@@ -16,6 +17,25 @@
 #include "status.h"
 #include "table.h"
 #include "util.h"
+
+/* How many container records name each image ID: {ID: count}. Unreadable records count for nothing. */
+static json_t *image_uses(void) {
+        _cleanup_strv_free_ char **ids = NULL;
+        json_t *uses = json_object();
+        if (!uses || container_list(&ids) < 0)
+                return uses;
+        for (char **id = ids; *id; id++) {
+                json_t *rec = NULL;
+                if (container_load(*id, &rec, NULL) < 0)
+                        continue;
+                const char *img = json_string_value(json_object_get(rec, "Image"));
+                if (img)
+                        json_object_set_new(
+                                uses, img, json_integer(json_integer_value(json_object_get(uses, img)) + 1));
+                json_decref(rec);
+        }
+        return uses;
+}
 
 static uint64_t image_size(const OciImage *img) {
         json_t *m = img->manifest;
@@ -271,8 +291,8 @@ static int print_images(Row *rows, size_t n, const PsArgs *a, usec_t now) {
         }
 
         /* JSON and templates: one object per image (podman groups the names of one ID) */
-        json_auto_t *arr = json_array();
-        if (!arr)
+        json_auto_t *arr = json_array(), *uses = image_uses();
+        if (!arr || !uses)
                 return log_oom();
         for (size_t i = 0; i < n; i++) {
                 bool dup = false;
@@ -297,7 +317,9 @@ static int print_images(Row *rows, size_t n, const PsArgs *a, usec_t now) {
                 human_duration(c && now > c ? now - c : 0, d, sizeof d);
                 format_size(image_size(rows[i].img), size, sizeof size);
                 json_object_set_new(o, "Names", json_incref(json_object_get(o, "RepoTags")));
-                json_object_set_new(o, "Containers", json_integer(0));
+                json_object_set_new(
+                        o, "Containers",
+                        json_integer(json_integer_value(json_object_get(uses, rows[i].img->id))));
                 json_object_set_new(o, "CreatedAt",
                                     json_string(json_string_value(json_object_get(o, "Created"))));
                 json_object_set_new(o, "Created", json_integer((json_int_t) (c / USEC_PER_SEC)));
