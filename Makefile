@@ -109,7 +109,7 @@ check-unit-san:
 lint:
 	cppcheck -q --std=c11 --enable=warning,portability --inline-suppr --error-exitcode=1 \
 		--library=.cppcheck.cfg -D__GNUC__ -Ilib --suppress=missingIncludeSystem --suppress=varFuncNullUB --suppress=memleak --suppress=resourceLeak --suppress=nullPointerRedundantCheck lib cmd tests/unit
-	shellcheck -x tests/helpers.bash tests/world.sh tests/fixtures.sh
+	shellcheck -x tests/helpers.bash tests/world.sh tests/fixtures.sh tests/pull-store.bash
 
 # A failure's diagnostics are printed again at the end, where a truncated CI log still shows them.
 check-bats: all
