@@ -159,6 +159,26 @@ last" "stdout, in order, to the end"
         run_tool berth-run rm l2
 }
 
+@test "logs without journald: the container's ctr.log, with --follow, --tail, --since and -t" {
+        requires cmd:unshare
+        # the monitor starts where journald's socket is hidden: it writes containers/ID/ctr.log
+        unshare -m sh -c "mount -t tmpfs none /run/systemd/journal && exec berth-run run -d --name fl \
+                '$IMG' sh -c 'echo out1; echo err1 >&2; sleep 0.5; echo out2'" >/dev/null
+        [[ -s $BERTH_ROOT/containers/$(readlink "$BERTH_ROOT/names/fl")/ctr.log ]] || sleep 0.2
+        run_tool_split berth-run logs --follow fl
+        is "$output" "out1
+out2" "followed to the end, in order"
+        is "$stderr" "err1"
+        run_tool_split berth-run logs --tail 1 fl
+        is "$output" "out2"
+        is "$stderr" ""
+        run_tool_split berth-run logs -t fl
+        is "${lines[0]}" "20[0-9-]+T[0-9:.]+Z out1"
+        run_tool berth-run logs --since 2099-01-01T00:00:00Z fl
+        is "$output" ""
+        run_tool berth-run rm fl
+}
+
 @test "a killed CLI does not stop the container: berth-run run in the foreground, SIGKILLed" {
         berth-run run --name fg1 "$IMG" sleep 1000 >/dev/null 2>&1 &
         local cli=$!

@@ -38,28 +38,63 @@ static int print_entry(sd_journal *j, bool timestamps) {
         return 0;
 }
 
-static int logs_file(const char *id, long tail) {
-        _cleanup_free_ char *p = container_path(id, "ctr.log"), *buf = NULL;
-        int r = read_full_file(p, 64 * 1024 * 1024, &buf, NULL);
-        if (r == -ENOENT)
-                return 0;
-        if (r < 0)
-                return log_error_errno(r, "Cannot read '%s': %m", p);
-        size_t n = 0;
-        for (char *s = buf; *s; s++)
-                n += *s == '\n';
-        size_t skip = tail >= 0 && (size_t) tail < n ? n - (size_t) tail : 0, i = 0;
-        char *save = NULL;
-        for (char *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save), i++) {
-                if (i < skip)
-                        continue;
-                char *sp = strchr(l, ' ');
-                if (!sp)
-                        continue;
-                bool err = startswith(sp + 1, "stderr ");
-                fprintf(err ? stderr : stdout, "%s\n", sp + 8);
+static bool container_alive(const char *id) {
+        json_t *rec = NULL;
+        bool alive =
+                container_load(id, &rec, NULL) >= 0 && (record_init_alive(rec) || record_monitor_alive(rec));
+        json_decref(rec);
+        return alive;
+}
+
+/* One line of ctr.log, "TIME STREAM TEXT" (what the monitor writes without journald). */
+static void print_file_line(char *l, usec_t since, bool timestamps) {
+        char *sp = strchr(l, ' ');
+        if (!sp || (!startswith(sp + 1, "stdout ") && !startswith(sp + 1, "stderr ")))
+                return;
+        *sp = 0;
+        usec_t t;
+        if (since > 0 && (parse_rfc3339(l, &t) < 0 || t < since))
+                return;
+        FILE *f = startswith(sp + 1, "stderr ") ? stderr : stdout;
+        if (timestamps)
+                fprintf(f, "%s ", l);
+        fprintf(f, "%s\n", sp + 8);
+}
+
+/* The container's ctr.log: --tail, --since, --timestamps as for the journal; --follow reads what is added
+ * until the container and its monitor are gone. */
+static int logs_file(const char *p, const char *id, long tail, usec_t since, bool timestamps, bool follow) {
+        _cleanup_fclose_ FILE *f = fopen(p, "re");
+        _cleanup_free_ char *line = NULL;
+        size_t n = 0, cap = 0, skip = 0, i = 0;
+        if (!f)
+                return log_error_errno(errno, "Cannot read '%s': %m", p);
+        if (tail >= 0) {
+                for (int ch; (ch = fgetc(f)) != EOF;)
+                        n += ch == '\n';
+                skip = (size_t) tail < n ? n - (size_t) tail : 0;
+                rewind(f);
         }
-        return 0;
+        for (;;) {
+                ssize_t k = getline(&line, &cap, f);
+                if (k > 0 && line[k - 1] == '\n') {
+                        line[k - 1] = 0;
+                        if (i++ >= skip)
+                                print_file_line(line, since, timestamps);
+                        continue;
+                }
+                if (k > 0) /* a line still being written: read it whole later */
+                        (void) fseek(f, -k, SEEK_CUR);
+                if (!follow)
+                        return 0;
+                fflush(stdout);
+                bool alive = container_alive(id);
+                clearerr(f);
+                if (!alive)
+                        follow = false; /* one more pass for what the monitor wrote before it exited */
+                else
+                        (void) usleep(100 * 1000);
+        }
 }
 
 int verb_logs(int argc, char *argv[], void *userdata) {
@@ -122,8 +157,15 @@ int verb_logs(int argc, char *argv[], void *userdata) {
         r = lookup_container(argv[optind], &id, NULL);
         if (r < 0)
                 return r;
-        if (access("/run/systemd/journal/socket", F_OK) < 0)
-                return logs_file(id, tail);
+        /* a container started without journald logged to its ctr.log */
+        _cleanup_free_ char *file = container_path(id, "ctr.log");
+        if (!file)
+                return log_oom();
+        if (access(file, F_OK) >= 0 || access("/run/systemd/journal/socket", F_OK) < 0) {
+                if (access(file, F_OK) < 0)
+                        return 0; /* nothing logged yet */
+                return logs_file(file, id, tail, since, timestamps, follow);
+        }
 
         r = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY);
         if (r < 0)
@@ -163,11 +205,7 @@ int verb_logs(int argc, char *argv[], void *userdata) {
                 if (!follow)
                         break;
                 fflush(stdout);
-                json_t *rec = NULL;
-                bool alive = container_load(id, &rec, NULL) >= 0 &&
-                             (record_init_alive(rec) || record_monitor_alive(rec));
-                json_decref(rec);
-                if (!alive) {
+                if (!container_alive(id)) {
                         /* one more pass for what the monitor wrote just before it exited */
                         follow = false;
                         continue;
