@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <ctype.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
+#include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <time.h>
 
@@ -150,7 +153,7 @@ int parse_size(const char *s, uint64_t *ret) {
 }
 
 void format_size(uint64_t bytes, char *buf, size_t size) {
-        static const char *const units[] = { "B", "kB", "MB", "GB", "TB" };
+        static const char *const units[] = {"B", "kB", "MB", "GB", "TB"};
         double v = (double) bytes;
         size_t u = 0;
         while (v >= 1000 && u + 1 < ELEMENTSOF(units)) {
@@ -245,4 +248,25 @@ int safe_atoi(const char *s, int *ret) {
                 return -EINVAL;
         *ret = (int) v;
         return 0;
+}
+
+int parse_signal(const char *s) {
+        int n;
+        if (isempty(s))
+                return -EINVAL;
+        if (safe_atoi(s, &n) >= 0)
+                return n > 0 && n < _NSIG ? n : -EINVAL;
+        const char *x = strncasecmp(s, "SIG", 3) == 0 ? s + 3 : s;
+        if (strncasecmp(x, "RTMIN+", 6) == 0 && safe_atoi(x + 6, &n) >= 0 && n >= 0 &&
+            SIGRTMIN + n <= SIGRTMAX)
+                return SIGRTMIN + n;
+        if (strncasecmp(x, "RTMAX-", 6) == 0 && safe_atoi(x + 6, &n) >= 0 && n >= 0 &&
+            SIGRTMAX - n >= SIGRTMIN)
+                return SIGRTMAX - n;
+        for (int sig = 1; sig < SIGRTMIN; sig++) {
+                const char *a = sigabbrev_np(sig);
+                if (a && strcasecmp(a, x) == 0)
+                        return sig;
+        }
+        return -EINVAL;
 }

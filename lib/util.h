@@ -34,6 +34,10 @@ bool pid_is_alive(pid_t pid, uint64_t start_time);
 /* /proc/sys/kernel/random/boot_id */
 int boot_id(char ret[37]);
 
+/* A signal by name ("SIGTERM", "term", "RTMIN+3") or number, as docker's --stop-signal and kill -s take it;
+ * -EINVAL for anything else. */
+int parse_signal(const char *s);
+
 /* A random 64-hex-digit ID, as docker's container IDs. */
 int random_id(char ret[65]);
 int safe_atou64(const char *s, uint64_t *ret);

@@ -177,10 +177,11 @@ gen() {
                 [interval]=$'[Container]\nImage=a\nHealthInterval=50ms\n'
                 [timeout]=$'[Container]\nImage=a\nHealthTimeout=disable\n'
                 [retries]=$'[Container]\nImage=a\nHealthRetries=0\n'
+                [signal]=$'[Container]\nImage=a\nStopSignal=SIGNOPE\n'
         )
         local -A line=([unknown]=3 [noimage]='' [twice]=4 [memory]=3 [cpus]=3 [quotes]=3 [section]=4 [header]=1
                 [nosection]=1 [noeq]=2 [execstart]=4 [nocontainer]='' [network]=3 [install]=4 [bool]=3 [env]=3
-                [relative]=3 [name]=3 [interval]=3 [timeout]=3 [retries]=3)
+                [relative]=3 [name]=3 [interval]=3 [timeout]=3 [retries]=3 [signal]=3)
         local k
         for k in "${!bad[@]}"; do
                 printf '%s' "${bad[$k]}" >"$SRC/$k.container"

@@ -68,6 +68,7 @@ typedef enum KeyCheck {
         CHECK_ABSOLUTE,
         CHECK_ASSIGNMENT,
         CHECK_PULL,
+        CHECK_SIGNAL,
 } KeyCheck;
 
 typedef struct Key {
@@ -118,7 +119,7 @@ static const Key container_keys[] = {
         {"HealthTimeout", "--health-timeout", KEY_ONCE, CHECK_INTERVAL},
         {"Pull", "--pull", KEY_ONCE, CHECK_PULL},
         {"Init", "--init", KEY_BOOL},
-        {"StopSignal", "--stop-signal", KEY_ONCE},
+        {"StopSignal", "--stop-signal", KEY_ONCE, CHECK_SIGNAL},
         {"StopTimeout", "--stop-timeout", KEY_ONCE, CHECK_UINT},
         {"Ulimit", "--ulimit", KEY_EACH},
         {},
@@ -197,6 +198,11 @@ static int check_value(const Key *k, const IniEntry *e, Problem *problem) {
                 if (v[0] != '/')
                         return problem_set(problem, e->line, "%s= needs an absolute path, not '%s'", k->key,
                                            v);
+                break;
+        case CHECK_SIGNAL:
+                if (parse_signal(v) < 0)
+                        return problem_set(problem, e->line,
+                                           "Invalid StopSignal= '%s': expected a signal name or number", v);
                 break;
         case CHECK_PULL:
                 if (!streq(v, "always") && !streq(v, "missing") && !streq(v, "never") && !streq(v, "newer"))

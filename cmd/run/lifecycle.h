@@ -25,7 +25,6 @@ int verb_attach(int argc, char *argv[], void *userdata);
  * already. */
 int container_remove(const char *id, const char *spec, bool force, bool volumes);
 
-int parse_signal(const char *s);
 /* Resolve NAME|ID and load the record; logs "No such container" itself. */
 int lookup_container(const char *spec, char **ret_id, json_t **ret_rec);
 /* The container's init is alive (pid and start time from the record). */

@@ -58,31 +58,6 @@ static void monitor_done(Monitor *m) {
         free(m->restart);
 }
 
-static int signal_from_string(const char *s) {
-        static const struct {
-                const char *n;
-                int s;
-        } t[] = {{"HUP", SIGHUP},   {"INT", SIGINT},     {"QUIT", SIGQUIT}, {"KILL", SIGKILL},
-                 {"USR1", SIGUSR1}, {"USR2", SIGUSR2},   {"TERM", SIGTERM}, {"STOP", SIGSTOP},
-                 {"CONT", SIGCONT}, {"WINCH", SIGWINCH}, {"PWR", SIGPWR},   {"ALRM", SIGALRM}};
-        int n;
-        if (isempty(s))
-                return -EINVAL;
-        if (safe_atoi(s, &n) >= 0)
-                return n > 0 && n < _NSIG ? n : -EINVAL;
-        const char *x = startswith(s, "SIG") ?: s;
-        for (size_t i = 0; i < ELEMENTSOF(t); i++)
-                if (streq(t[i].n, x))
-                        return t[i].s;
-        if (startswith(x, "RTMIN+") && safe_atoi(x + 6, &n) >= 0 && SIGRTMIN + n <= SIGRTMAX)
-                return SIGRTMIN + n;
-        return -EINVAL;
-}
-
-int parse_signal(const char *s) {
-        return signal_from_string(s);
-}
-
 static char *json_dup(json_t *rec, const char *path) {
         const char *s = record_get_string(rec, path);
         return s ? strdup(s) : NULL;
@@ -128,7 +103,7 @@ static int monitor_init(Monitor *m, const char *id, json_t *rec) {
         m->tasks_max = pl > 0 ? (uint64_t) pl : 0;
         json_int_t st = json_integer_value(json_object_get(json_object_get(rec, "Config"), "StopTimeout"));
         m->stop_timeout_usec = (uint64_t) (st > 0 ? st : 10) * USEC_PER_SEC;
-        int sig = signal_from_string(record_get_string(rec, "Config.StopSignal"));
+        int sig = parse_signal(record_get_string(rec, "Config.StopSignal"));
         m->stop_signal = sig > 0 ? sig : SIGTERM;
         return 0;
 }

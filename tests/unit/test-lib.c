@@ -75,6 +75,15 @@ int main(void) {
         char d[DIGEST_MAX];
 
         check_spawn();
+        CHECK(parse_signal("SIGTERM") == SIGTERM && parse_signal("term") == SIGTERM &&
+                      parse_signal("9") == SIGKILL && parse_signal("SIGWINCH") == SIGWINCH &&
+                      parse_signal("SEGV") == SIGSEGV && parse_signal("RTMIN+3") == SIGRTMIN + 3 &&
+                      parse_signal("SIGRTMAX-1") == SIGRTMAX - 1,
+              "parse_signal: names, numbers, real-time signals");
+        CHECK(parse_signal("SIGNOPE") == -EINVAL && parse_signal("0") == -EINVAL &&
+                      parse_signal("") == -EINVAL && parse_signal("RTMIN+99") == -EINVAL &&
+                      parse_signal("65") == -EINVAL,
+              "parse_signal: refusals");
 
         check_ref("busybox", "docker.io/library/busybox:latest");
         check_ref("busybox:1.36", "docker.io/library/busybox:1.36");
