@@ -19,6 +19,7 @@
 #include "paths.h"
 #include "record.h"
 #include "rootfs.h"
+#include "scope.h"
 #include "spawn.h"
 #include "spec.h"
 #include "user.h"
@@ -481,6 +482,11 @@ int container_create(const RunOptions *o, bool keep_mounted, char **ret_id) {
                 .pidns_path = pidns,
                 .ipcns_path = ipcns,
                 .image_arch = json_string_value(json_object_get(img->config, "architecture")),
+                /* On a pure cgroup v2 host the scope's own cgroup holds a process (the placeholder, or
+                 * runc) while runc makes <scope>/container, so runc cannot enable controllers for it (no
+                 * internal processes in v2) and would fail to set limits there; the scope's MemoryMax,
+                 * CPUQuota, CPUWeight and TasksMax cover the container's cgroup as well. */
+                .limits_in_scope = cgroup_is_unified() && strstr(cgpath, ".scope/container"),
         };
         phase("rootfs mounted, user resolved, rootfs prepared");
         r = spec_build(&in, &spec, &why);

@@ -255,6 +255,11 @@ bool cgroup_scope_gone(const char *scope_cgroup) {
         return p && access(p, F_OK) < 0 && errno == ENOENT;
 }
 
+bool cgroup_is_unified(void) {
+        struct statfs fs;
+        return statfs("/sys/fs/cgroup", &fs) >= 0 && fs.f_type == CGROUP2_SUPER_MAGIC;
+}
+
 bool cgroup_is_hybrid(void) {
         struct statfs fs;
         if (statfs("/sys/fs/cgroup", &fs) < 0 || fs.f_type == CGROUP2_SUPER_MAGIC)

@@ -42,6 +42,8 @@ void cgroup_scope_cleanup(const char *scope_cgroup);
 /* The manager removed the scope's cgroup (unified hierarchy): the scope is dead. False when unknown. */
 bool cgroup_scope_gone(const char *scope_cgroup);
 
+/* cgroup2 alone at /sys/fs/cgroup */
+bool cgroup_is_unified(void);
 /* cgroup v1 controllers next to cgroup2 at /sys/fs/cgroup/unified (this kind of host) */
 bool cgroup_is_hybrid(void);
 /* The unified-hierarchy cgroup of pid ("0::/..."). */

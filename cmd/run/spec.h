@@ -35,6 +35,7 @@ typedef struct SpecInput {
         const char *hosts_file, *resolv_file, *hostname_file;
         const char *netns_path; /* NULL: a new empty netns, "host": the host's */
         const char *cgroups_path;
+        bool limits_in_scope; /* memory, CPU and pids limits are the scope's properties, not config.json's */
         json_t *binds;                       /* [{"Source","Destination","RW"}] resolved volumes */
         const char *init_path;               /* --init: host path of catatonit */
         const char *notify_dir;              /* --sdnotify=container: host dir of the proxy socket */

@@ -282,10 +282,10 @@ int spec_build(const SpecInput *in, json_t **ret, char **ret_why) {
         }
 
         json_t *resources = json_pack("{s:o}", "devices", default_devices(o->privileged));
-        if (o->memory > 0)
+        if (o->memory > 0 && !in->limits_in_scope)
                 json_object_set_new(resources, "memory",
                                     json_pack("{s:I}", "limit", (json_int_t) o->memory));
-        if (o->cpus_milli > 0 || o->cpu_shares > 0) {
+        if ((o->cpus_milli > 0 || o->cpu_shares > 0) && !in->limits_in_scope) {
                 json_t *cpu = json_object();
                 if (o->cpus_milli > 0) {
                         json_object_set_new(cpu, "period", json_integer(100000));
@@ -295,7 +295,7 @@ int spec_build(const SpecInput *in, json_t **ret, char **ret_why) {
                         json_object_set_new(cpu, "shares", json_integer((json_int_t) o->cpu_shares));
                 json_object_set_new(resources, "cpu", cpu);
         }
-        if (o->pids_limit > 0)
+        if (o->pids_limit > 0 && !in->limits_in_scope)
                 json_object_set_new(resources, "pids",
                                     json_pack("{s:I}", "limit", (json_int_t) o->pids_limit));
 
