@@ -15,4 +15,8 @@ teardown() { berth_teardown; }
         assert_contains "$output" "hello"
         assert_contains "$output" "web running"
         assert_contains "$output" "busybox:latest"
+        run_tool berth images -q
+        is "$output" "" "the session ends with an empty image store"
+        run_tool find "$BERTH_ROOT/oci/blobs" -type f
+        is "$output" ""
 }
