@@ -54,7 +54,7 @@ DEB_PACKAGES := build-essential pkg-config libsystemd-dev libseccomp-dev libcap-
 	runc crun skopeo umoci podman catatonit uidmap docker-registry apache2-utils busybox-static \
 	containernetworking-plugins aardvark-dns dnsmasq-base netavark \
 	bats scdoc hyperfine cppcheck shellcheck strace bc time python3-prometheus-client openssl \
-	systemd-container isal zstd
+	systemd-container isal zstd clang-format
 
 .PHONY: all deps check check-unit check-unit-san check-bats lint fmt fmt-check demo install bench clean man
 
@@ -121,6 +121,7 @@ check: deps
 	$(MAKE) all
 	$(MAKE) check-unit-san
 	$(MAKE) lint
+	$(MAKE) fmt-check
 	$(MAKE) check-bats
 
 demo: deps all

@@ -70,8 +70,9 @@ int cli_parse_common(int c, const char *value, char *const argv[]) {
                         arg_output = OUTPUT_TEMPLATE;
                         arg_template = value;
                 } else
-                        return cli_usage_error("Invalid --format '%s': expected table, json or a '{{.Field}}' template",
-                                               value);
+                        return cli_usage_error(
+                                "Invalid --format '%s': expected table, json or a '{{.Field}}' template",
+                                value);
                 return 1;
         case '?':
                 if (optopt)

@@ -16,13 +16,13 @@ enum {
         _ARG_COMMON_MAX,
 };
 
-#define CLI_COMMON_OPTIONS                                              \
-        { "help", no_argument, NULL, 'h' },                             \
-        { "version", no_argument, NULL, ARG_VERSION },                  \
-        { "root", required_argument, NULL, ARG_ROOT },                  \
-        { "runroot", required_argument, NULL, ARG_RUNROOT },            \
-        { "log-level", required_argument, NULL, ARG_LOG_LEVEL },        \
-        { "format", required_argument, NULL, ARG_FORMAT }
+#define CLI_COMMON_OPTIONS                                                             \
+        {"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, ARG_VERSION}, \
+                {"root", required_argument, NULL, ARG_ROOT},                           \
+                {"runroot", required_argument, NULL, ARG_RUNROOT},                     \
+                {"log-level", required_argument, NULL, ARG_LOG_LEVEL}, {               \
+                "format", required_argument, NULL, ARG_FORMAT                          \
+        }
 
 typedef enum OutputFormat {
         OUTPUT_TABLE,
@@ -34,12 +34,12 @@ typedef enum OutputFormat {
 extern OutputFormat arg_output;
 extern const char *arg_template; /* for OUTPUT_TEMPLATE: the '{{.Field}}' string */
 
-#define CLI_COMMON_HELP                                                                 \
+#define CLI_COMMON_HELP                                                                   \
         "      --root DIR          Persistent state directory (default /var/lib/berth)\n" \
-        "      --runroot DIR       Runtime state directory (default /run/berth)\n"      \
-        "      --log-level LEVEL   debug, info, warning or error\n"                     \
-        "      --format FORMAT     table, json or a Go-style template '{{.Field}}'\n"   \
-        "  -h --help               Show this help\n"                                    \
+        "      --runroot DIR       Runtime state directory (default /run/berth)\n"        \
+        "      --log-level LEVEL   debug, info, warning or error\n"                       \
+        "      --format FORMAT     table, json or a Go-style template '{{.Field}}'\n"     \
+        "  -h --help               Show this help\n"                                      \
         "     --version            Show the version\n"
 
 /* Returns 1 if the option was handled, 0 if it is not a common option, BERTH_EXIT_USAGE on a bad value. For

@@ -7,9 +7,9 @@
 /* Container records, written only by berth-run (docs/design.md "Container records"):
  *   $ROOT/containers/<id>/container.json   the record (Id, Name, Created, Image, ImageName, Config, State,
  *                                          HostConfig, Mounts, NetworkSettings, Unit, Slice, ...)
- *   $ROOT/names/<name>                     symlink whose target is the ID; created with symlink(), so taking a
- *                                          name is atomic and a second container with the same name fails
- *   $RUNROOT/containers/<id>/              runtime state (monitor pid, runtime state, netns), gone at reboot */
+ *   $ROOT/names/<name>                     symlink whose target is the ID; created with symlink(), so taking
+ * a name is atomic and a second container with the same name fails $RUNROOT/containers/<id>/ runtime state
+ * (monitor pid, runtime state, netns), gone at reboot */
 #define CONTAINER_RECORD_MAX (4U * 1024U * 1024U)
 
 /* Exact name, exact ID, or a unique ID prefix. -ENOENT, or -EADDRNOTAVAIL for an ambiguous prefix. */

@@ -20,8 +20,8 @@ static inline void sha256_freep(Sha256 **s) {
                 sha256_free(*s);
 }
 
-/* "sha256:" followed by exactly 64 lowercase hex digits. Anything else is refused before it reaches a URL or a
- * file name (CVE-2024-3727). */
+/* "sha256:" followed by exactly 64 lowercase hex digits. Anything else is refused before it reaches a URL or
+ * a file name (CVE-2024-3727). */
 bool digest_is_valid(const char *d);
 /* The hex part of a valid digest. */
 const char *digest_hex(const char *d);

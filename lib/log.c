@@ -27,7 +27,8 @@ const char *log_program(void) {
 }
 
 int log_level_from_string(const char *s) {
-        static const char *const names[] = { "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug" };
+        static const char *const names[] = {"emerg",   "alert",  "crit", "err",
+                                            "warning", "notice", "info", "debug"};
         for (size_t i = 0; i < ELEMENTSOF(names); i++)
                 if (streq(s, names[i]))
                         return (int) i;

@@ -7,7 +7,8 @@
 
 #include "macro.h"
 
-/* Logging goes to stderr, with a "<N>" priority prefix when stderr is the journal. lib/ logs at debug level only. */
+/* Logging goes to stderr, with a "<N>" priority prefix when stderr is the journal. lib/ logs at debug level
+ * only. */
 void log_set_max_level(int level);
 int log_get_max_level(void);
 int log_level_from_string(const char *s);

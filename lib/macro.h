@@ -2,8 +2,8 @@
 #pragma once
 
 #include <dirent.h>
-#include <stdbool.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,23 +21,23 @@
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 
-#define TAKE_PTR(p)                             \
-        ({                                      \
-                __typeof__(p) _p_ = (p);        \
-                (p) = NULL;                     \
-                _p_;                            \
+#define TAKE_PTR(p)                      \
+        ({                               \
+                __typeof__(p) _p_ = (p); \
+                (p) = NULL;              \
+                _p_;                     \
         })
-#define TAKE_FD(fd)                             \
-        ({                                      \
-                int _fd_ = (fd);                \
-                (fd) = -EBADF;                  \
-                _fd_;                           \
+#define TAKE_FD(fd)              \
+        ({                       \
+                int _fd_ = (fd); \
+                (fd) = -EBADF;   \
+                _fd_;            \
         })
 
-#define RET_NERRNO(expr)                        \
-        ({                                      \
-                long _r_ = (long) (expr);       \
-                _r_ < 0 ? -errno : (int) _r_;   \
+#define RET_NERRNO(expr)                      \
+        ({                                    \
+                long _r_ = (long) (expr);     \
+                _r_ < 0 ? -errno : (int) _r_; \
         })
 
 static inline void *mfree(void *p) {
@@ -74,10 +74,10 @@ static inline void closedirp(DIR **d) {
 #define _cleanup_fclose_ _cleanup_(fclosep)
 #define _cleanup_closedir_ _cleanup_(closedirp)
 
-#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)         \
-        static inline void func##p(type *p) {           \
-                if (*p)                                 \
-                        func(*p);                       \
+#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func) \
+        static inline void func##p(type *p) {   \
+                if (*p)                         \
+                        func(*p);               \
         }
 
 static inline bool streq_ptr(const char *a, const char *b) {

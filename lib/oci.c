@@ -70,8 +70,8 @@ int oci_manifest_check(json_t *m, const char **ret_why) {
                 why = "document is not an image manifest (it has index or schema1 fields)";
         else if (json_integer_value(json_object_get(m, "schemaVersion")) != 2)
                 why = "schemaVersion is not 2";
-        else if ((mt = json_string_value(json_object_get(m, "mediaType"))) && !streq(mt, MEDIA_OCI_MANIFEST) &&
-                 !streq(mt, MEDIA_DOCKER_MANIFEST))
+        else if ((mt = json_string_value(json_object_get(m, "mediaType"))) &&
+                 !streq(mt, MEDIA_OCI_MANIFEST) && !streq(mt, MEDIA_DOCKER_MANIFEST))
                 why = "unsupported manifest media type";
         else if (!json_is_object(cfg = json_object_get(m, "config")) ||
                  !digest_is_valid(json_string_value(json_object_get(cfg, "digest"))))
@@ -79,7 +79,7 @@ int oci_manifest_check(json_t *m, const char **ret_why) {
         else if (!json_is_array(layers = json_object_get(m, "layers")))
                 why = "missing layers";
         else
-                json_array_foreach(layers, i, l) {
+                json_array_foreach (layers, i, l) {
                         const char *lm = json_string_value(json_object_get(l, "mediaType"));
                         if (!digest_is_valid(json_string_value(json_object_get(l, "digest")))) {
                                 why = "invalid layer digest";
@@ -120,7 +120,8 @@ int oci_image_load(const char *manifest_digest, const char *name, OciImage **ret
         r = oci_manifest_check(img->manifest, NULL);
         if (r < 0)
                 return r;
-        const char *cdigest = json_string_value(json_object_get(json_object_get(img->manifest, "config"), "digest"));
+        const char *cdigest =
+                json_string_value(json_object_get(json_object_get(img->manifest, "config"), "digest"));
         cpath = oci_blob_path(cdigest);
         if (!cpath)
                 return -EBADMSG;
@@ -138,7 +139,7 @@ int oci_image_load(const char *manifest_digest, const char *name, OciImage **ret
         img->layers = calloc(img->n_layers ?: 1, sizeof(OciLayer));
         if (!img->layers)
                 return -ENOMEM;
-        json_array_foreach(layers, i, l) {
+        json_array_foreach (layers, i, l) {
                 const char *did = json_string_value(json_array_get(diff_ids, i));
                 if (!digest_is_valid(did))
                         return -EBADMSG;
@@ -158,12 +159,13 @@ int oci_image_load(const char *manifest_digest, const char *name, OciImage **ret
 }
 
 static const char *entry_name(json_t *e) {
-        return json_string_value(json_object_get(json_object_get(e, "annotations"), OCI_REF_NAME_ANNOTATION));
+        return json_string_value(
+                json_object_get(json_object_get(e, "annotations"), OCI_REF_NAME_ANNOTATION));
 }
 
 static const char *entry_config_digest(json_t *e) {
-        /* berth-pull records the config digest (the image ID) in the index entry so lookups by ID need no blob
-         * reads; fall back to reading the manifest. */
+        /* berth-pull records the config digest (the image ID) in the index entry so lookups by ID need no
+         * blob reads; fall back to reading the manifest. */
         return json_string_value(json_object_get(json_object_get(e, "annotations"), "io.berth.image.id"));
 }
 
@@ -212,18 +214,18 @@ int oci_image_find(const char *spec, OciImage **ret) {
                 want = ref_store_name(ref);
                 if (!want)
                         return -ENOMEM;
-                json_array_foreach(manifests, i, e) {
+                json_array_foreach (manifests, i, e) {
                         const char *n = entry_name(e);
                         const char *d = json_string_value(json_object_get(e, "digest"));
                         if (!n || !digest_is_valid(d))
                                 continue;
-                        if (streq(n, want) ||
-                            (ref->digest && !ref->tag && streq(d, ref->digest) && strneq(n, want, strcspn(want, "@"))))
+                        if (streq(n, want) || (ref->digest && !ref->tag && streq(d, ref->digest) &&
+                                               strneq(n, want, strcspn(want, "@"))))
                                 return oci_image_load(d, n, ret);
                 }
                 /* name:tag@digest: the digest decides */
                 if (ref->digest)
-                        json_array_foreach(manifests, i, e) {
+                        json_array_foreach (manifests, i, e) {
                                 const char *d = json_string_value(json_object_get(e, "digest"));
                                 if (streq_ptr(d, ref->digest))
                                         return oci_image_load(d, entry_name(e), ret);
@@ -234,7 +236,7 @@ int oci_image_find(const char *spec, OciImage **ret) {
         if (!is_hex_prefix(hex))
                 return -ENOENT;
         _cleanup_free_ char *match_id = NULL;
-        json_array_foreach(manifests, i, e) {
+        json_array_foreach (manifests, i, e) {
                 _cleanup_free_ char *id = NULL;
                 const char *d = json_string_value(json_object_get(e, "digest"));
                 if (!digest_is_valid(d) || entry_image_id(e, &id) < 0)
@@ -265,7 +267,7 @@ int oci_image_names(const char *id, char ***ret) {
         r = oci_index_load(&index);
         if (r < 0)
                 return r;
-        json_array_foreach(json_object_get(index, "manifests"), i, e) {
+        json_array_foreach (json_object_get(index, "manifests"), i, e) {
                 _cleanup_free_ char *eid = NULL;
                 const char *n = entry_name(e);
                 if (!n || entry_image_id(e, &eid) < 0 || !streq(eid, id))

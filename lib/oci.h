@@ -4,8 +4,9 @@
 #include <jansson.h>
 #include <stdint.h>
 
-/* Reading the image store, $ROOT/oci: an OCI image layout written only by berth-pull. Each pulled reference is
- * one entry of index.json, named by its "org.opencontainers.image.ref.name" annotation (ref_store_name()). */
+/* Reading the image store, $ROOT/oci: an OCI image layout written only by berth-pull. Each pulled reference
+ * is one entry of index.json, named by its "org.opencontainers.image.ref.name" annotation
+ * (ref_store_name()). */
 #define OCI_REF_NAME_ANNOTATION "org.opencontainers.image.ref.name"
 #define OCI_MANIFEST_MAX (4U * 1024U * 1024U)
 #define OCI_CONFIG_MAX (4U * 1024U * 1024U)
@@ -18,16 +19,16 @@
 #define MEDIA_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
 
 typedef struct OciLayer {
-        char *digest;     /* compressed blob digest */
+        char *digest; /* compressed blob digest */
         char *media_type;
         uint64_t size;
-        char *diff_id;    /* uncompressed digest from the config */
+        char *diff_id; /* uncompressed digest from the config */
 } OciLayer;
 
 typedef struct OciImage {
-        char *name;             /* store name it was found by, NULL when found by ID */
+        char *name; /* store name it was found by, NULL when found by ID */
         char *manifest_digest;
-        char *id;               /* "sha256:<config digest hex>" */
+        char *id; /* "sha256:<config digest hex>" */
         json_t *manifest;
         json_t *config;
         OciLayer *layers;

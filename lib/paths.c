@@ -76,7 +76,8 @@ int mkdir_p(const char *path, mode_t mode) {
 }
 
 int berth_ensure_dirs(void) {
-        static const char *const persistent[] = { "oci", "layers", "containers", "networks", "volumes", "tmp" };
+        static const char *const persistent[] = {"oci",      "layers",  "containers",
+                                                 "networks", "volumes", "tmp"};
         int r;
 
         for (size_t i = 0; i < ELEMENTSOF(persistent); i++) {

@@ -23,5 +23,6 @@ int mkdir_p(const char *path, mode_t mode);
 /* Make sure root and runroot exist with the given subdirectories (e.g. "oci", "layers"). */
 int berth_ensure_dirs(void);
 
-/* A name safe as a single path component and unit-name fragment: [A-Za-z0-9][A-Za-z0-9_.-]*, at most max chars. */
+/* A name safe as a single path component and unit-name fragment: [A-Za-z0-9][A-Za-z0-9_.-]*, at most max
+ * chars. */
 bool name_is_valid(const char *s, size_t max);

@@ -113,8 +113,9 @@ int ref_parse(const char *s, Reference **ret, const char **ret_why) {
 
         char *rest = copy;
         char *slash = strchr(rest, '/');
-        if (slash && (memchr(rest, '.', (size_t) (slash - rest)) || memchr(rest, ':', (size_t) (slash - rest)) ||
-                      strneq(rest, "localhost/", strlen("localhost/")))) {
+        if (slash &&
+            (memchr(rest, '.', (size_t) (slash - rest)) || memchr(rest, ':', (size_t) (slash - rest)) ||
+             strneq(rest, "localhost/", strlen("localhost/")))) {
                 *slash = 0;
                 if (!domain_is_valid(rest)) {
                         why = "invalid registry host";
@@ -188,8 +189,8 @@ char *ref_repository(const Reference *r) {
 
 char *ref_to_string(const Reference *r) {
         char *s;
-        if (asprintf(&s, "%s/%s%s%s%s%s", r->domain, r->path, r->tag ? ":" : "", r->tag ?: "", r->digest ? "@" : "",
-                     r->digest ?: "") < 0)
+        if (asprintf(&s, "%s/%s%s%s%s%s", r->domain, r->path, r->tag ? ":" : "", r->tag ?: "",
+                     r->digest ? "@" : "", r->digest ?: "") < 0)
                 return NULL;
         return s;
 }

@@ -22,5 +22,6 @@ static inline void ref_freep(Reference **r) {
 char *ref_to_string(const Reference *r);
 /* "domain/path" */
 char *ref_repository(const Reference *r);
-/* The name berth stores in index.json: "domain/path:tag" or, for a pure digest reference, "domain/path@digest". */
+/* The name berth stores in index.json: "domain/path:tag" or, for a pure digest reference,
+ * "domain/path@digest". */
 char *ref_store_name(const Reference *r);

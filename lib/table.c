@@ -116,7 +116,7 @@ static void print_value(json_t *v, FILE *f) {
                 size_t i;
                 json_t *e;
                 fputc('[', f);
-                json_array_foreach(v, i, e) {
+                json_array_foreach (v, i, e) {
                         if (i > 0)
                                 fputc(' ', f);
                         print_value(e, f);
@@ -127,7 +127,7 @@ static void print_value(json_t *v, FILE *f) {
                 json_t *e;
                 bool first = true;
                 fputs("map[", f);
-                json_object_foreach(v, k, e) {
+                json_object_foreach (v, k, e) {
                         fprintf(f, "%s%s:", first ? "" : " ", k);
                         print_value(e, f);
                         first = false;
@@ -204,7 +204,7 @@ int template_render_all(const char *tmpl, json_t *array, FILE *f) {
                 if (r < 0)
                         return r;
         }
-        json_array_foreach(array, i, e) {
+        json_array_foreach (array, i, e) {
                 r = render(t ?: tmpl, e, f, false);
                 if (r < 0)
                         return r;

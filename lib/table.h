@@ -4,8 +4,10 @@
 #include <jansson.h>
 #include <stdio.h>
 
-/* Output helpers shared by the listing commands: an aligned text table, and Go-style templates over JSON objects
- * ("{{.Names}} {{.Status}}", "{{.State.Status}}", "{{json .Labels}}", a leading "table " prints a header). */
+/* Output helpers shared by the listing commands: an aligned text table, and Go-style templates over JSON
+ * objects
+ * ("{{.Names}} {{.Status}}", "{{.State.Status}}", "{{json .Labels}}", a leading "table " prints a header).
+ */
 typedef struct Table Table;
 
 Table *table_new(size_t n_columns, const char *const headers[]);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "verbs.h"
 #include "cli.h"
 #include "macro.h"
 #include "main-func.h"
-#include "verbs.h"
 
 int dispatch_verb(int argc, char *argv[], const Verb verbs[], void *userdata) {
         if (argc <= 0)

@@ -45,8 +45,8 @@ static void help(void) {
                "                          images: reference= before= since= dangling= label=\n"
                "     --digests            images: show the manifest digests\n"
                "  -t --type TYPE          inspect: container, image (default: whichever matches)\n"
-               "     --no-stream          stats: print one sample and exit (default: one a second)\n"
-               CLI_COMMON_HELP "                          (stats also: prometheus)\n\n"
+               "     --no-stream          stats: print one sample and exit (default: one a "
+               "second)\n" CLI_COMMON_HELP "                          (stats also: prometheus)\n\n"
                "See berth-ps(1).\n");
 }
 

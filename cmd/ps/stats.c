@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* berth-ps stats: the resource use of running containers, as a table, JSON, a template, or the Prometheus text
- * exposition (for node_exporter's textfile collector, run from a timer: metrics, no daemon). Streams a sample
- * a second, as docker does, unless --no-stream (or prometheus, which is always one sample). */
+/* berth-ps stats: the resource use of running containers, as a table, JSON, a template, or the Prometheus
+ * text exposition (for node_exporter's textfile collector, run from a timer: metrics, no daemon). Streams a
+ * sample a second, as docker does, unless --no-stream (or prometheus, which is always one sample). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <time.h>
@@ -18,7 +18,8 @@
 typedef struct Sample {
         const Container *c;
         CgStats s;
-        double cpu_percent; /* first sample: average over the container's life, as podman's; then per interval */
+        double cpu_percent; /* first sample: average over the container's life, as podman's; then per
+                               interval */
 } Sample;
 
 /* CPU time of each container at the previous sample, for the per-interval CPU % of a stream. */
@@ -296,9 +297,11 @@ static int stats_once(const PsArgs *a, CpuMarks *marks, bool clear) {
                 for (size_t k = 0; k < marks->n; k++)
                         if (streq(marks->v[k].id, v[i].c->id) && v[i].s.cpu_nsec != CG_UNSET &&
                             v[i].s.cpu_nsec >= marks->v[k].cpu_nsec && mono > marks->v[k].at)
-                                v[i].cpu_percent = 100.0 * (double) (v[i].s.cpu_nsec - marks->v[k].cpu_nsec) /
+                                v[i].cpu_percent = 100.0 *
+                                                   (double) (v[i].s.cpu_nsec - marks->v[k].cpu_nsec) /
                                                    1000.0 / (double) (mono - marks->v[k].at);
-                next.v[next.n] = (CpuMark){ .id = strdup(v[i].c->id), .cpu_nsec = v[i].s.cpu_nsec, .at = mono };
+                next.v[next.n] =
+                        (CpuMark){.id = strdup(v[i].c->id), .cpu_nsec = v[i].s.cpu_nsec, .at = mono};
                 if (!next.v[next.n].id) {
                         cpu_marks_done(&next);
                         return log_oom();
@@ -329,6 +332,6 @@ int verb_stats(const PsArgs *a) {
                 r = stats_once(a, &marks, clear);
                 if (r < 0)
                         return r;
-                (void) nanosleep(&(struct timespec){ .tv_sec = 1 }, NULL);
+                (void) nanosleep(&(struct timespec){.tv_sec = 1}, NULL);
         }
 }

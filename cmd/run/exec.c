@@ -15,9 +15,9 @@
 #include "monitor.h"
 #include "record.h"
 #include "safeio.h"
+#include "spawn.h"
 #include "spec.h"
 #include "user.h"
-#include "spawn.h"
 
 enum { ARG_PRIV = 0x200 };
 

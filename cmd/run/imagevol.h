@@ -19,9 +19,10 @@ char *path_clean_abs(const char *p);
 int image_volumes_setup(int rootfd, json_t *image_config, const RunOptions *o, json_t *binds,
                         char ***created, char **ret_why);
 
-/* Named volumes (-v NAME:DST) mounted for the first time (NeedsCopyUp in their volume.json) are filled with the
- * image's content at DST, as docker and podman do, unless the bind says NoCopy (-v NAME:DST:nocopy); the image's
- * DST is resolved inside the root and must not lie in /proc, /sys or /dev. The flag is cleared either way. */
+/* Named volumes (-v NAME:DST) mounted for the first time (NeedsCopyUp in their volume.json) are filled with
+ * the image's content at DST, as docker and podman do, unless the bind says NoCopy (-v NAME:DST:nocopy); the
+ * image's DST is resolved inside the root and must not lie in /proc, /sys or /dev. The flag is cleared
+ * either way. */
 int named_volumes_copy_up(int rootfd, json_t *binds, char **ret_why);
 
 /* volume.c: a new anonymous volume $ROOT/volumes/<random 64 hex>/{_data,volume.json} ("Anonymous": true). */

@@ -39,7 +39,7 @@ typedef struct RunOptions {
         char **publish;  /* -p */
         char *ip, *ip6, *mac;
         char **dns, **dns_search, **dns_options; /* --dns, --dns-search, --dns-option */
-        char **add_hosts;                         /* --add-host HOST:IP */
+        char **add_hosts;                        /* --add-host HOST:IP */
         char *health_cmd;
         bool no_healthcheck;
         usec_t health_interval, health_timeout, health_start_period;

@@ -407,8 +407,8 @@ static json_t *rule(json_t *names, const char *action) {
         return json_pack("{s:o, s:s}", "names", names, "action", action);
 }
 
-/* The host's native seccomp architecture, its OCI (GOARCH) name, and the architectures whose system calls its
- * kernel also takes (docker's "archMap"). */
+/* The host's native seccomp architecture, its OCI (GOARCH) name, and the architectures whose system calls
+ * its kernel also takes (docker's "archMap"). */
 static const struct {
         uint32_t token;
         const char *name, *oci;
@@ -499,7 +499,8 @@ int seccomp_load_profile(const char *path, json_t **ret, char **ret_why) {
         int n = native_arch();
         if (!json_object_get(j, "architectures") && json_is_array(map) && n >= 0)
                 json_array_foreach (map, i, e) {
-                        if (!streq_ptr(json_string_value(json_object_get(e, "architecture")), arch_table[n].name))
+                        if (!streq_ptr(json_string_value(json_object_get(e, "architecture")),
+                                       arch_table[n].name))
                                 continue;
                         json_t *a = json_pack("[s]", arch_table[n].name), *sub;
                         size_t k;

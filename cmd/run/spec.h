@@ -36,7 +36,7 @@ typedef struct SpecInput {
         const char *netns_path; /* NULL: a new empty netns, "host": the host's */
         const char *cgroups_path;
         bool limits_in_scope; /* memory, CPU and pids limits are the scope's properties, not config.json's */
-        json_t *binds;                       /* [{"Source","Destination","RW"}] resolved volumes */
+        json_t *binds;        /* [{"Source","Destination","RW"}] resolved volumes */
         const char *init_path;               /* --init: host path of catatonit */
         const char *notify_dir;              /* --sdnotify=container: host dir of the proxy socket */
         const char *pidns_path, *ipcns_path; /* --pid/--ipc container:NAME: /proc/PID/ns/... */
