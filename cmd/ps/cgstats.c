@@ -194,6 +194,12 @@ int cg_stats_read(pid_t pid, const char *cgroup, CgStats *ret) {
                 return r;
 
         if (p.unified) {
+                /* berth-run leaves a scope's limits to the scope on pure cgroup v2 hosts, whose controllers
+                 * are then not enabled below it (docs/run.md, "Start sequence"): the scope's own files count
+                 * the same processes */
+                _cleanup_free_ char *mc = path_join(p.unified, "memory.current");
+                if (mc && access(mc, F_OK) < 0 && errno == ENOENT && endswith(p.unified, ".scope/container"))
+                        p.unified[strlen(p.unified) - strlen("/container")] = 0;
                 s.v2 = true;
                 uint64_t usec = read_key(p.unified, "cpu.stat", "usage_usec");
                 s.cpu_nsec = usec == CG_UNSET ? CG_UNSET : usec * 1000;
