@@ -365,9 +365,10 @@ int monitor_spawn_runtime(Monitor *m) {
                 if (r < 0)
                         return log_error_errno(r, "Cannot create the console socket in '%s': %m", bundle);
         }
-        /* On a pure cgroup v2 host the scope comes first: runc, if it came first, would enable controllers on
-         * the scope's cgroup for <scope>/container, and the manager could then not move the placeholder in
-         * (v2 allows no processes in a cgroup whose children have controllers). The path stays absolute. */
+        /* On a pure cgroup v2 host the scope comes first: runc, if it came first, would enable controllers
+         * on the scope's cgroup for <scope>/container, and the manager could then not move the placeholder
+         * in (v2 allows no processes in a cgroup whose children have controllers). The path stays absolute.
+         */
         bool parallel = m->bus && cgroups_path_absolute(m) && !cgroup_is_unified();
         if (!m->bus && cgroups_path_absolute(m)) {
                 /* inside a service: the container in <service>/container, berth-run in a leaf beside it */
