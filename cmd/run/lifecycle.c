@@ -274,7 +274,25 @@ static int handle_start(int c, const char *arg) {
 
 /* unless-stopped is docker's: a container stopped by stop, kill or rm -f does not come back, not even at
  * boot; always comes back at boot whatever ended it. */
-static bool policy_matches(json_t *rec) {
+int containers_stopped(bool (*want)(json_t *rec, void *userdata), void *userdata, char ***ret_ids) {
+        _cleanup_strv_free_ char **ids = NULL, **out = NULL;
+        int r = container_list(&ids);
+        if (r < 0)
+                return log_error_errno(r, "Cannot list the containers: %m");
+        for (size_t i = 0; ids && ids[i]; i++) {
+                json_t *rec = NULL;
+                if (container_load(ids[i], &rec, NULL) < 0)
+                        continue;
+                bool take = !record_init_alive(rec) && !record_monitor_alive(rec) && want(rec, userdata);
+                json_decref(rec);
+                if (take && strv_extend(&out, ids[i]) < 0)
+                        return log_oom();
+        }
+        *ret_ids = TAKE_PTR(out);
+        return 0;
+}
+
+static bool policy_matches(json_t *rec, void *userdata) {
         const char *p = record_get_string(rec, "HostConfig.RestartPolicy.Name") ?: "no";
         if (isempty(p))
                 p = "no";
@@ -290,25 +308,16 @@ static int start_all(void) {
         _cleanup_strv_free_ char **ids = NULL;
         int r, ret = 0;
 
-        r = container_list(&ids);
+        r = containers_stopped(policy_matches, NULL, &ids);
         if (r < 0)
-                return log_error_errno(r, "Cannot list the containers: %m");
+                return r;
         for (size_t i = 0; ids && ids[i]; i++) {
-                json_t *rec = NULL;
-                if (container_load(ids[i], &rec, NULL) < 0)
-                        continue;
-                _cleanup_free_ char *name = strdup(record_get_string(rec, "Name") ?: ids[i]);
-                bool take = !record_init_alive(rec) && !record_monitor_alive(rec) && policy_matches(rec);
-                json_decref(rec);
-                if (!name)
-                        return log_oom();
-                if (!take)
-                        continue;
+                _cleanup_free_ char *name = record_name_of(ids[i]);
                 r = start_one(ids[i]);
                 if (r < 0)
                         ret = r;
                 else
-                        puts(name);
+                        puts(name ?: ids[i]);
         }
         return ret;
 }

@@ -24,6 +24,9 @@ int verb_attach(int argc, char *argv[], void *userdata);
  * volumes. A running one is refused (-EBUSY) unless force, which stops it first. Returns 1 if it was gone
  * already. */
 int container_remove(const char *id, const char *spec, bool force, bool volumes);
+/* The IDs of the containers whose init and monitor are gone and that want() accepts; unreadable records are
+ * left out. */
+int containers_stopped(bool (*want)(json_t *rec, void *userdata), void *userdata, char ***ret_ids);
 
 /* Resolve NAME|ID and load the record; logs "No such container" itself. */
 int lookup_container(const char *spec, char **ret_id, json_t **ret_rec);

@@ -53,7 +53,8 @@ static int parse_filter(const char *f, PruneFilter *pf) {
                                f);
 }
 
-static bool filter_matches(const PruneFilter *pf, json_t *rec) {
+static bool filter_matches(json_t *rec, void *userdata) {
+        const PruneFilter *pf = userdata;
         if (pf->until != USEC_INFINITY) {
                 usec_t created;
                 if (parse_rfc3339(record_get_string(rec, "Created") ?: "", &created) < 0 ||
@@ -130,17 +131,10 @@ int verb_prune(int argc, char *argv[], void *userdata) {
                 return cli_usage_error("Unexpected argument '%s'", argv[optind]);
         if (!arg_force && !confirm())
                 return 0;
-        r = container_list(&ids);
+        r = containers_stopped(filter_matches, pf, &ids);
         if (r < 0)
-                return log_error_errno(r, "Cannot list the containers: %m");
+                return r;
         for (size_t i = 0; ids && ids[i]; i++) {
-                json_t *rec = NULL;
-                if (container_load(ids[i], &rec, NULL) < 0)
-                        continue;
-                bool take = !record_init_alive(rec) && !record_monitor_alive(rec) && filter_matches(pf, rec);
-                json_decref(rec);
-                if (!take)
-                        continue;
                 /* a container started meanwhile is refused (-EBUSY) and kept */
                 r = container_remove(ids[i], ids[i], false, false);
                 if (r == 0)

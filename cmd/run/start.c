@@ -275,6 +275,18 @@ static int wait_runtime(Monitor *m, pid_t child, int console, int *ret_status) {
         return 0;
 }
 
+/* Open the gate of the runtime's child and wait for the runtime's exit status. */
+static int run_gated(Monitor *m, pid_t *child, int *go_w, int console, int *ret_status) {
+        if (write(*go_w, "g", 1) != 1)
+                return log_error_errno(errno, "Cannot start the runtime: %m");
+        *go_w = safe_close(*go_w);
+        int r = wait_runtime(m, *child, console, ret_status);
+        if (r < 0)
+                return r;
+        *child = 0;
+        return 0;
+}
+
 /* runc's "unable to apply cgroup configuration ... no such file or directory": while the manager realized
  * the new scope (or a sibling, or the slice), it removed the still empty <scope>/container in a controller
  * it does not enable for the scope (systemd trims such paths). Rare, and harmless to retry once the scope is
@@ -418,13 +430,9 @@ int monitor_spawn_runtime(Monitor *m) {
                 }
         }
         durable_start(); /* while the runtime works */
-        if (write(go_w, "g", 1) != 1)
-                return log_error_errno(errno, "Cannot start the runtime: %m");
-        go_w = safe_close(go_w);
-        r = wait_runtime(m, child, console, &status);
+        r = run_gated(m, &child, &go_w, console, &status);
         if (r < 0)
                 return r;
-        child = 0;
         r = durable_wait();
         if (r < 0) {
                 m->error = strdup("its state cannot be written to disk");
@@ -447,13 +455,9 @@ int monitor_spawn_runtime(Monitor *m) {
                         child = fork_runtime(m, logfile, pidfile, bundle, &go_w);
                         if (child < 0)
                                 return log_error_errno(child, "fork() failed: %m");
-                        if (write(go_w, "g", 1) != 1)
-                                return log_error_errno(errno, "Cannot start the runtime: %m");
-                        go_w = safe_close(go_w);
-                        r = wait_runtime(m, child, console, &status);
+                        r = run_gated(m, &child, &go_w, console, &status);
                         if (r < 0)
                                 return r;
-                        child = 0;
                 }
         }
         /* The manager sends every signal (every unit's changes) to every client of its private socket: a
