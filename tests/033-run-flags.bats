@@ -177,7 +177,7 @@ tmpfs"
 @test "--dns, --dns-search, --dns-option, --add-host shape resolv.conf and hosts; bad values are refused" {
         run_tool berth-run run --rm --dns 192.0.2.53 --dns 2001:db8::53 --dns-search example.test \
                 --dns-search corp.test --dns-option ndots:2 --add-host db:192.0.2.10 --add-host v6:2001:db8::1 \
-                "$IMG" sh -c 'cat /etc/resolv.conf; grep -E "db|v6" /etc/hosts'
+                "$IMG" sh -c 'cat /etc/resolv.conf; grep -E "[[:space:]](db|v6)\$" /etc/hosts'
         is "$output" "nameserver 192.0.2.53
 nameserver 2001:db8::53
 search example.test corp.test
