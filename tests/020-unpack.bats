@@ -16,7 +16,7 @@ setup_file() {
         # The victim path only names things inside the roots here (021 checks the host side): one component, so no
         # directory is made implicitly (its time would be the second it was made, in berth and umoci alike).
         python3 "$BERTH_TESTS_DIR/unpack-hostile.py" "$SHARED/oci" /victim \
-                ok-formats ok-130layers ok-300layers ok-12layers ok-owners ok-unmapped ok-implicit-parents \
+                ok-formats ok-130layers ok-300layers ok-12layers ok-owners ok-unmapped ok-implicit-parents ok-xlayer-hardlink ok-caps \
                 u21-setuid u13-abs-symlink-lower u19-dup-hardlinks u2-symlink-abs u3-symlink-hardlink u4-hardlink-abs \
                 u5-chained-symlinks u6-symlink-override u7-dir-then-symlink u10-whiteout-symlink u11-opaque-order \
                 u12-overlay-xattrs u19-file-dir-file u19-whiteout-then-content u19-content-then-whiteout >/dev/null
@@ -119,7 +119,7 @@ except OSError:
 @test "unpack --to: the same as umoci for owners, setuid/setgid/sticky, devices, capabilities, links, whiteouts" {
         requires cmd:umoci
         local c
-        for c in busybox ok-owners ok-implicit-parents u13-abs-symlink-lower u19-dup-hardlinks u21-setuid u2-symlink-abs u3-symlink-hardlink \
+        for c in busybox ok-owners ok-implicit-parents ok-xlayer-hardlink u13-abs-symlink-lower u19-dup-hardlinks u21-setuid u2-symlink-abs u3-symlink-hardlink \
                 u4-hardlink-abs u5-chained-symlinks u6-symlink-override u7-dir-then-symlink u10-whiteout-symlink \
                 u11-opaque-order u12-overlay-xattrs u19-file-dir-file u19-whiteout-then-content \
                 u19-content-then-whiteout; do
@@ -298,6 +298,79 @@ except OSError:
         run_tool berth-unpack umount "$m"
         run_tool berth-unpack gc
         is "$output" "" "both copies are in use"
+}
+
+# caps FILE...: security.capability in hex, one line per file, "<none>" if absent.
+caps() {
+        python3 -S -c 'import os, sys
+for f in sys.argv[1:]:
+    try:
+        print(os.getxattr(f, "security.capability", follow_symlinks=False).hex())
+    except OSError:
+        print("<none>")' "$@"
+}
+
+@test "unpack: a hardlink to a lower layer's file is copied up and linked, with --jobs; as --to, and shifted" {
+        local m=$BATS_TEST_TMPDIR/m t=$BATS_TEST_TMPDIR/tree chains
+        mapfile -t chains < <(chain_ids ok-xlayer-hardlink)
+        # The bottom layer has 3000 files, the top one a few links: with 3 jobs the top one waits for it.
+        run_tool --stderr berth-unpack --jobs 3 --log-level debug "$(img ok-xlayer-hardlink)"
+        assert_contains "$stderr" "Copying up 'usr/bin/a' from a lower layer for a hardlink"
+        run_tool berth-unpack mount --read-only "$(img ok-xlayer-hardlink)" "$m"
+        # Both names are one inode (the copy in the top layer), with the lower file's owner, mode, xattrs.
+        is "$(stat -c '%i %a %u:%g %h %s' "$m/usr/bin/a")" "$(stat -c '%i %a %u:%g %h %s' "$m/usr/bin/b")"
+        is "$(stat -c '%a %u:%g %h %s %F' "$m/usr/bin/b" "$m/top/g" "$m/top/l" "$m/top/p")" \
+                $'4750 1000:50 2 2000 regular file\n600 9:9 2 5 regular file\n777 0:0 2 1 symbolic link\n640 0:0 2 0 fifo'
+        is "$(stat -c %i "$m/top/g")" "$(stat -c %i "$m/opt/deep/dir/f")" "top/g and opt/deep/dir/f"
+        cmp "$m/usr/bin/b" "$BERTH_ROOT/layers/${chains[0]}/diff/usr/bin/a" || die "content differs"
+        is "$(readlink "$m/top/l")" a
+        is "$(caps "$m/usr/bin/b")" 0100000200200000000000000000000000000000
+        is "$(xattr "$m/usr/bin/b" user.note)" kept
+        local top=$BERTH_ROOT/layers/${chains[2]}/diff low=$BERTH_ROOT/layers/${chains[0]}/diff
+        is "$(stat -c %h "$top/usr/bin/a" "$low/usr/bin/a")" $'2\n1' "the copy is the top layer's, the lower file alone"
+        # Directories the copy-up made have the lower ones' attributes and times.
+        is "$(stat -c '%a %u:%g %Y' "$top/opt/deep/dir" "$top/opt/deep" "$top/opt")" \
+                $'710 7:8 1704067190\n750 5:6 1704067180\n755 0:0 1704067170'
+        is "$(xattr "$top/opt/deep/dir" user.dir)" d
+        # The same merged view as the --to tree (whose dirs made implicitly may be a second apart).
+        run_tool berth-unpack --to "$t" "$(img ok-xlayer-hardlink)"
+        is "$(stat -c %i "$t/usr/bin/a")" "$(stat -c %i "$t/usr/bin/b")" "--to: one inode"
+        run_tool python3 "$BERTH_TESTS_DIR/unpack-compare.py" --no-mtime-dirs "$t" "$m"
+        assert_contains "$output" " 0 differences"
+        run_tool berth-unpack umount "$m"
+        # A shifted copy: the lower layers are the shifted ones, so the copy has the shifted owner.
+        local map=(--uidmap 0:100000:65536 --gidmap 0:100000:65536)
+        run_tool berth-unpack "${map[@]}" --jobs 3 "$(img ok-xlayer-hardlink)"
+        run_tool berth-unpack "${map[@]}" mount --read-only "$(img ok-xlayer-hardlink)" "$m"
+        is "$(stat -c '%i %a %u:%g' "$m/usr/bin/a")" "$(stat -c '%i %a %u:%g' "$m/usr/bin/b")"
+        is "$(stat -c '%a %u:%g %h' "$m/usr/bin/b" "$m/top/g")" $'4750 101000:100050 2\n600 100009:100009 2'
+        is "$(caps "$m/usr/bin/b")" 0100000300200000000000000000000000000000a0860100
+        run_tool berth-unpack umount "$m"
+}
+
+@test "unpack --uidmap: security.capability becomes v3 with the host uid of the container's root; v2 without" {
+        local t=$BATS_TEST_TMPDIR v2=0100000200200000000000000000000000000000
+        local v3=0100000300200000000000000000000000000000a0860100 map=(--uidmap 0:100000:65536 --gidmap 0:100000:65536)
+        # Without a map a v3 from the image (rootid 1234, the builder's namespace) becomes v2, as v2 stays.
+        run_tool berth-unpack --to "$t/plain" "$(img ok-caps)"
+        is "$(caps "$t/plain/bin/v2" "$t/plain/bin/v3")" "$v2"$'\n'"$v2"
+        # With a map both become v3 naming host uid 100000, the container's root: the capabilities apply in
+        # its user namespace, not on the host.
+        run_tool berth-unpack "${map[@]}" --to "$t/mapped" "$(img ok-caps)"
+        is "$(caps "$t/mapped/bin/v2" "$t/mapped/bin/v3")" "$v3"$'\n'"$v3"
+        run_tool getcap -n "$t/mapped/bin/v2"
+        is "$output" "$t/mapped/bin/v2 cap_net_raw=ep \[rootid=100000\]"
+        # The same in the store: the plain layer v2, the shifted copy v3.
+        run_tool berth-unpack "$(img ok-caps)"
+        run_tool berth-unpack "${map[@]}" "$(img ok-caps)"
+        local c
+        c=$(chain_ids ok-caps)
+        is "$(caps "$BERTH_ROOT/layers/$c/diff/bin/v3" "$BERTH_ROOT/layers/$c"-*/diff/bin/v3)" "$v2"$'\n'"$v3"
+        # A map without the container's root: no namespace root to own them, the capabilities are dropped.
+        run_tool --stderr berth-unpack --uidmap 1000:101000:1 --gidmap 1000:101000:1 --to "$t/noroot" "$(img ok-caps)"
+        assert_contains "$stderr" "Dropping the file capabilities of 'bin/v2': --uidmap does not map container uid 0"
+        is "$(caps "$t/noroot/bin/v2" "$t/noroot/bin/v3")" $'<none>\n<none>'
+        is "$(stat -c %u:%g "$t/noroot/bin/v2")" 101000:101000
 }
 
 @test "berth front: unpack, mount and umount reach berth-unpack" {

@@ -321,6 +321,35 @@ print(r, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' berth-unpack -
         done
 }
 
+@test "U22: a hardlink to a lower layer's file that is whited out, hidden, a directory or behind a symlink" {
+        # Copied up in the store only if the merged view of the layers below shows it; the --to tree has
+        # applied the whiteouts already.
+        refused u22-xlayer-whiteout "entry 'h': hardlink target 'f' "
+        refused u22-xlayer-opaque "entry 'h': hardlink target 'd/f' does not exist in "
+        refused u22-xlayer-dir "entry 'h': hardlink target 'd' is a directory"
+        run_tool --stderr 1 berth-unpack "$(img u22-xlayer-whiteout)"
+        assert_contains "$stderr" "hardlink target 'f' is deleted by a whiteout"
+        run_tool --stderr 1 berth-unpack "$(img u22-xlayer-opaque)"
+        assert_contains "$stderr" "hardlink target 'd/f' does not exist in this layer or below it (deleted or hidden"
+        # Through a directory symlink planted in a lower layer, aimed at the victim (absolute, or climbing):
+        # the store does not follow it, the --to tree resolves it inside the root to the image's own file.
+        # The canary (the victim's file) is read by neither.
+        local c
+        for c in u22-xlayer-symlink-abs u22-xlayer-symlink-up; do
+                rm -rf "$TREE" "$BERTH_ROOT/layers"
+                run_tool --stderr 1 berth-unpack "$(img "$c")"
+                is "${#stderr_lines[@]}" 1 "one line on stderr"
+                assert_contains "$stderr" "entry 'h': hardlink target '"
+                assert_contains "$stderr" "/file' goes through the symlink '"
+                is "$(find "$BERTH_ROOT/layers" -mindepth 1 -maxdepth 1 -name '[0-9a-f]*' | wc -l)" \
+                        "$(($(n_layers "$c") - 1))" "layers kept"
+                run_tool berth-unpack --to "$TREE" "$(img "$c")"
+                is "$(cat "$TREE/h")" inside
+                is "$(stat -c %i "$TREE/h")" "$(stat -c %i "$TREE/$(v)/file")"
+                is "$(grep -rlx victim "$TREE" "$BERTH_ROOT/layers" | wc -l)" 0 "the canary was copied in"
+        done
+}
+
 @test "U20: long names, PAX and GNU overrides, NUL bytes" {
         contained u20-long-ok
         is "$(cat "$TREE"/d*/d*/d*/d*/d*/d*/d*/d*/d*/d*/d*/d*/d*/d*/d*/f)" deep

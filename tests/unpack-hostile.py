@@ -24,12 +24,13 @@ MTIME = 1704067200
 PREFIX = "127.0.0.1:5000/hostile/"
 
 
-def entry(name, kind=tarfile.REGTYPE, data=b"", mode=0o644, uid=0, gid=0, link="", pax=None, major=0, minor=0):
+def entry(name, kind=tarfile.REGTYPE, data=b"", mode=0o644, uid=0, gid=0, link="", pax=None, major=0, minor=0,
+          mtime=MTIME):
     t = tarfile.TarInfo(name)
     t.type = kind
     t.mode = mode
     t.uid, t.gid = uid, gid
-    t.mtime = MTIME
+    t.mtime = mtime
     t.linkname = link
     t.devmajor, t.devminor = major, minor
     if pax:
@@ -290,6 +291,17 @@ def cases(victim):
                               entry("fifo", tarfile.FIFOTYPE, mode=0o600),
                               entry("null", tarfile.CHRTYPE, mode=0o666, major=1, minor=3),
                               entry("sda", tarfile.BLKTYPE, mode=0o660, gid=6, major=8, minor=0)])]
+    # U22: hardlinks to a lower layer's file (copied up in the store) that the merged view does not show
+    one = layer([entry("f", data=b"f\n"), d("d"), entry("d/f", data=b"df\n")])
+    c["u22-xlayer-whiteout"] = [one, layer([entry(".wh.f")]), layer([hard("h", "f")])]
+    c["u22-xlayer-opaque"] = [one, layer([d("d"), entry("d/.wh..wh..opq"), entry("d/g", data=b"g\n")]),
+                              layer([hard("h", "d/f")])]
+    c["u22-xlayer-dir"] = [one, layer([entry("g", data=b"g\n")]), layer([hard("h", "d")])]
+    # A symlinked directory planted in a lower layer, absolute or climbing, aimed at the victim (whose file
+    # is the canary); the image has a file of that name inside too.
+    plant = layer([d(v), entry(v + "/file", data=b"inside\n"), sym("abs", victim), sym("up", up)])
+    c["u22-xlayer-symlink-abs"] = [plant, layer([entry("g", data=b"g\n")]), layer([hard("h", "abs/file")])]
+    c["u22-xlayer-symlink-up"] = [plant, layer([hard("h", "up/file")])]
     return c
 
 
@@ -332,6 +344,29 @@ def extra(victim, want):
                              entry("rootfile", data=b"r")])]
     c["ok-unmapped"] = [layer([entry("f", data=b"f", uid=70000)])]
     c["ok-implicit-parents"] = [layer([d("top"), entry("top/a/b/f", data=b"f\n")])]
+    # Hardlinks across layers (kaniko, buildah): the top layer links to files of the bottom one, which is big
+    # enough that with --jobs the top layer is ready first and must wait for it.
+    cap2 = bytes.fromhex("0100000200200000000000000000000000000000")  # v2, cap_net_raw+ep
+    low = [d("usr", mtime=MTIME - 50), d("usr/bin", mtime=MTIME - 40),
+           entry("usr/bin/a", data=b"a\n" * 1000, mode=0o4750, uid=1000, gid=50,
+                 pax={"SCHILY.xattr.security.capability": cap2.decode("utf-8", "surrogateescape"),
+                      "SCHILY.xattr.user.note": "kept"}),
+           sym("usr/bin/sl", "a"), entry("usr/bin/fifo", tarfile.FIFOTYPE, mode=0o640),
+           d("opt", mtime=MTIME - 30), d("opt/deep", mode=0o750, uid=5, gid=6, mtime=MTIME - 20),
+           d("opt/deep/dir", mode=0o710, uid=7, gid=8, pax={"SCHILY.xattr.user.dir": "d"}, mtime=MTIME - 10),
+           entry("opt/deep/dir/f", data=b"deep\n", mode=0o600, uid=9, gid=9), d("many")]
+    low += [entry("many/f%04d" % k, data=b"%d\n" % k) for k in range(3000)]
+    c["ok-xlayer-hardlink"] = [layer(low), layer([d("etc"), entry("etc/mid", data=b"mid\n")]),
+                               layer([d("usr", mtime=MTIME - 50), d("usr/bin", mtime=MTIME - 40),
+                                      hard("usr/bin/b", "usr/bin/a"), hard("top/g", "opt/deep/dir/f"),
+                                      hard("top/l", "usr/bin/sl"), hard("top/p", "usr/bin/fifo")])]
+    # File capabilities: v2 and v3 (rootid 1234, the builder's namespace), owned by a user.
+    cap3 = bytes.fromhex("0100000300200000000000000000000000000000d2040000")
+    c["ok-caps"] = [layer([d("bin", uid=1000, gid=1000),
+                           entry("bin/v2", data=b"2", mode=0o755, uid=1000, gid=1000,
+                                 pax={"SCHILY.xattr.security.capability": cap2.decode("utf-8", "surrogateescape")}),
+                           entry("bin/v3", data=b"3", mode=0o755, uid=1000, gid=1000,
+                                 pax={"SCHILY.xattr.security.capability": cap3.decode("utf-8", "surrogateescape")})])]
     return c
 
 

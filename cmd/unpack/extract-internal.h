@@ -51,6 +51,11 @@ typedef struct Extract {
         char *cache_path;
         int cache_fd;
         bool cache_sgid;
+
+        /* The layers below (o->lower_layers), fetched on the first hardlink that needs them. */
+        const int *lower_fds;
+        size_t n_lower;
+        bool lower_fetched;
 } Extract;
 
 int extract_fail(Extract *x, int r, const char *fmt, ...) _printf_(3, 4);
@@ -68,6 +73,14 @@ int make_room(Extract *x, int dirfd, const char *name, bool want_dir);
 int detach_parent(Extract *x);
 void drop_parent(Extract *x);
 int get_parent(Extract *x, const char *parent, int *ret_fd);
+
+bool xattr_allowed(const char *name);
+int check_space(Extract *x, size_t written);
+void warn_xattr(Extract *x, int error, const char *xname, const char *path);
+
+/* A hardlink whose target is not in this layer: find it in the merged view of the layers below, copy it up
+ * to its name in this layer (extract-copyup.c). Returns 0 when copied, or fails with the reason set. */
+int copy_up(Extract *x, const char *link, const char *shown);
 
 int extract_whiteout(Extract *x, const char *path, const char *parent, const char *name);
 int extract_opaque(Extract *x, const char *dir);

@@ -20,12 +20,71 @@
 
 #define SPACE_CHECK_BYTES (4U * 1024U * 1024U)
 
-static bool xattr_allowed(const char *name) {
+bool xattr_allowed(const char *name) {
         /* The overlay namespace belongs to the kernel: an image could forge opaque, redirect or metacopy
          * markers (U12). Everything else outside user/security/trusted (system.* ACLs, unknown) goes too. */
         if (startswith(name, "trusted.overlay.") || startswith(name, "user.overlay."))
                 return false;
         return startswith(name, "user.") || startswith(name, "security.") || startswith(name, "trusted.");
+}
+
+void warn_xattr(Extract *x, int error, const char *xname, const char *path) {
+        char what[400];
+        if (x->warned_xattr)
+                return;
+        x->warned_xattr = true;
+        (void) snprintf(what, sizeof what, "Cannot set xattr '%.160s' on '%.160s'", xname, path);
+        why_escape(what, sizeof what);
+        log_warning_errno(error, "%s, ignoring: %m", what);
+}
+
+#define VFS_CAP_REVISION_MASK 0xff000000U
+#define VFS_CAP_REVISION_1 0x01000000U
+#define VFS_CAP_REVISION_2 0x02000000U
+#define VFS_CAP_REVISION_3 0x03000000U
+#define VFS_CAP_FLAGS_EFFECTIVE 0x000001U
+
+static uint32_t le32_get(const uint8_t *p) {
+        return p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
+}
+
+static void le32_put(uint8_t *p, uint32_t v) {
+        p[0] = (uint8_t) v;
+        p[1] = (uint8_t) (v >> 8);
+        p[2] = (uint8_t) (v >> 16);
+        p[3] = (uint8_t) (v >> 24);
+}
+
+/* security.capability names the root that owns the file capabilities. Without --uidmap that is the host's
+ * root: v1/v2 stay, a v3 becomes v2 (its rootid meant the builder's namespace, not ours). With --uidmap it
+ * is the host uid of the container's root: v1/v2/v3 become v3 with that rootid, as the kernel itself writes
+ * them for a process in the user namespace (cap_convert_nscap), so they apply in the container's namespace
+ * only, not on the host. Returns 1 to drop the value (no container root to own it), 0 to apply *value. A
+ * value of another size or revision is applied as is (the kernel refuses what it cannot read). */
+static int namespace_caps(Extract *x, const void **value, size_t *size, uint8_t buf[24]) {
+        const uint8_t *v = *value;
+        uint32_t root;
+        if (*size < 4)
+                return 0;
+        uint32_t magic = le32_get(v), rev = magic & VFS_CAP_REVISION_MASK;
+        size_t words = rev == VFS_CAP_REVISION_1 && *size == 12   ? 2
+                       : rev == VFS_CAP_REVISION_2 && *size == 20 ? 4
+                       : rev == VFS_CAP_REVISION_3 && *size == 24 ? 4
+                                                                  : 0;
+        bool mapped = x->o->uidmap && x->o->uidmap->n > 0;
+        if (words == 0 || (!mapped && rev != VFS_CAP_REVISION_3))
+                return 0;
+        if (mapped && map_id(x->o->uidmap, 0, &root) < 0)
+                return 1;
+        memset(buf, 0, 24);
+        le32_put(buf,
+                 (mapped ? VFS_CAP_REVISION_3 : VFS_CAP_REVISION_2) | (magic & VFS_CAP_FLAGS_EFFECTIVE));
+        memcpy(buf + 4, v + 4, words * 4);
+        if (mapped)
+                le32_put(buf + 20, root);
+        *value = buf;
+        *size = mapped ? 24 : 20;
+        return 0;
 }
 
 /* Metadata for a node just made at dirfd/name (type checked by the caller); fd >= 0 is its own open fd. */
@@ -64,23 +123,26 @@ static int set_metadata(Extract *x, struct archive_entry *e, int dirfd, const ch
         if (fd < 0)
                 (void) snprintf(procpath, sizeof procpath, "/proc/self/fd/%d/%s", dirfd, name);
         while (archive_entry_xattr_next(e, &xname, &value, &size) == ARCHIVE_OK) {
+                uint8_t caps[24];
                 if (!xattr_allowed(xname)) {
                         log_debug("Dropping xattr '%.160s' of '%.160s'", xname, path);
                         continue;
                 }
+                if (streq(xname, "security.capability") && namespace_caps(x, &value, &size, caps) > 0) {
+                        char what[400];
+                        (void) snprintf(what, sizeof what,
+                                        "Dropping the file capabilities of '%.160s': --uidmap does not map "
+                                        "container uid 0",
+                                        path);
+                        why_escape(what, sizeof what);
+                        log_warning("%s", what);
+                        continue;
+                }
                 r = fd >= 0 ? fsetxattr(fd, xname, value, size, 0)
                             : lsetxattr(procpath, xname, value, size, 0);
-                if (r < 0 && (errno == EOPNOTSUPP || errno == EPERM)) {
-                        if (!x->warned_xattr) {
-                                int k = -errno;
-                                char what[400];
-                                (void) snprintf(what, sizeof what, "Cannot set xattr '%.160s' on '%.160s'",
-                                                xname, path);
-                                why_escape(what, sizeof what);
-                                log_warning_errno(k, "%s, ignoring: %m", what);
-                        }
-                        x->warned_xattr = true;
-                } else if (r < 0)
+                if (r < 0 && (errno == EOPNOTSUPP || errno == EPERM))
+                        warn_xattr(x, -errno, xname, path);
+                else if (r < 0)
                         return extract_fail(x, -errno, "cannot set xattr '%.160s': %m", xname);
         }
 
@@ -100,7 +162,7 @@ static int set_metadata(Extract *x, struct archive_entry *e, int dirfd, const ch
 
 /* The estimate made before unpacking can be wrong (a gzip trailer is easy to fake): keep --min-free while
  * writing too, checked every few MiB. */
-static int check_space(Extract *x, size_t written) {
+int check_space(Extract *x, size_t written) {
         struct statvfs sv;
         uint64_t before = x->stats.bytes;
         x->stats.bytes += written;
@@ -154,12 +216,30 @@ static int extract_hardlink(Extract *x, struct archive_entry *e, int pfd, const 
                                     why ?: strerror(-r));
         if (isempty(link))
                 return extract_fail(x, -EINVAL, "hardlink to the root directory");
-        split_path(link, &lparent, &lname);
+        _cleanup_free_ char *lcopy = strdup(link);
+        if (!lcopy)
+                return -ENOMEM;
+        split_path(lcopy, &lparent, &lname);
         tfd = open_in_root(x->rootfd, lparent, O_PATH | O_DIRECTORY);
-        if (tfd < 0 || fstatat(tfd, lname, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                return extract_fail(x, -ENOENT, "hardlink target '%.160s' does not exist in the %s",
-                                    archive_entry_hardlink(e),
-                                    x->o->mode == EXTRACT_LAYER ? "layer" : "tree");
+        if (tfd < 0 || fstatat(tfd, lname, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                if (!x->o->lower_layers)
+                        return extract_fail(x, -ENOENT, "hardlink target '%.160s' does not exist in the %s",
+                                            archive_entry_hardlink(e),
+                                            x->o->mode == EXTRACT_LAYER ? "layer" : "tree");
+                /* In a lower layer (a kaniko or buildah layer linking to a file it did not change): copied
+                 * up into this layer first, as overlayfs and containerd do. */
+                r = copy_up(x, link, archive_entry_hardlink(e));
+                if (r < 0)
+                        return r;
+                safe_close(tfd);
+                tfd = open_in_root(x->rootfd, lparent, O_PATH | O_DIRECTORY);
+                if (tfd < 0 || fstatat(tfd, lname, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        return extract_fail(x, -ENOENT, "cannot find the copied-up '%.160s'",
+                                            archive_entry_hardlink(e));
+        }
+        if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0) && x->o->mode == EXTRACT_LAYER && !x->o->base)
+                return extract_fail(x, -ENOENT, "hardlink target '%.160s' is deleted by a whiteout",
+                                    archive_entry_hardlink(e));
         if (S_ISDIR(st.st_mode))
                 return extract_fail(x, -EPERM, "hardlink target '%.160s' is a directory",
                                     archive_entry_hardlink(e));

@@ -35,6 +35,12 @@ typedef struct ExtractOptions {
         const IdMap *gidmap;
         uint64_t max_entries; /* 0: no limit */
         uint64_t min_free; /* stop when the filesystem has less free space than this (checked every 4 MiB) */
+        /* EXTRACT_LAYER: the complete layers below this one, for a hardlink whose target is not in this
+         * layer (copied up, docs/unpack.md). Called at most once per layer, when first needed; may wait for
+         * them. Returns their directory fds, nearest first, owned by the caller of extract_tar(). NULL: no
+         * lower layers are looked at. */
+        int (*lower_layers)(void *userdata, const int **ret_fds, size_t *ret_n, char *why, size_t why_size);
+        void *lower_userdata;
 } ExtractOptions;
 
 typedef struct ExtractStats {

@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <zstd.h>
@@ -168,9 +169,19 @@ int layer_open_stream(const OciLayer *l, uint64_t max_layer_size, LayerStream **
         return r;
 }
 
+typedef struct Jobs Jobs;
+typedef struct Lowers {
+        Jobs *jobs;
+        size_t layer;
+        int *fds;
+        size_t n;
+} Lowers;
+static int lowers_get(void *userdata, const int **ret_fds, size_t *ret_n, char *why, size_t why_size);
+
 /* Fill layers/<tmp> with layer i: diff/ and layer.json. */
 static int layer_fill(int lfd, const char *tmp, const OciImage *img, size_t i, const char *chain,
-                      const char *parent, const UnpackOptions *o, char *why, size_t why_size) {
+                      const char *parent, const UnpackOptions *o, Lowers *lowers, char *why,
+                      size_t why_size) {
         _cleanup_free_ char *diffp = path_join(tmp, "diff"), *metap = path_join(tmp, "layer.json");
         _cleanup_(layer_stream_freep) LayerStream *s = NULL;
         _cleanup_(json_decrefp) json_t *meta = NULL;
@@ -194,6 +205,8 @@ static int layer_fill(int lfd, const char *tmp, const OciImage *img, size_t i, c
                 .gidmap = o->gidmap,
                 .max_entries = o->max_entries,
                 .min_free = o->min_free,
+                .lower_layers = i > 0 ? lowers_get : NULL,
+                .lower_userdata = lowers,
         };
         r = extract_tar(dfd, s, &eo, &st, why, why_size);
         if (r < 0)
@@ -233,7 +246,8 @@ static int layer_fill(int lfd, const char *tmp, const OciImage *img, size_t i, c
 
 /* Unpack one layer into the store under its lock. why gets the reason on failure. */
 static int layer_unpack(const OciImage *img, size_t i, const char *chain, const char *parent,
-                        const char *hex, const UnpackOptions *o, char *why, size_t why_size) {
+                        const char *hex, const UnpackOptions *o, Lowers *lowers, char *why,
+                        size_t why_size) {
         _cleanup_free_ char *layers = berth_path("layers"), *lockp = NULL, *tmp = NULL;
         _cleanup_close_ int lfd = -EBADF, lock = -EBADF;
         int r;
@@ -259,7 +273,7 @@ static int layer_unpack(const OciImage *img, size_t i, const char *chain, const 
                 return r;
         if (mkdirat(lfd, tmp, 0700) < 0)
                 return -errno;
-        r = layer_fill(lfd, tmp, img, i, chain, parent, o, why, why_size);
+        r = layer_fill(lfd, tmp, img, i, chain, parent, o, lowers, why, why_size);
         if (r >= 0 && (renameat(lfd, tmp, lfd, hex) < 0 || fsync(lfd) < 0))
                 r = -errno;
         if (r < 0) {
@@ -270,14 +284,65 @@ static int layer_unpack(const OciImage *img, size_t i, const char *chain, const 
         return r;
 }
 
-typedef struct Jobs {
+/* Workers take layers bottom first, so every layer below one being unpacked is done or being unpacked by
+ * another worker (or by another process, whose lock the worker waits for): waiting for them cannot deadlock,
+ * as the lowest unfinished layer never waits. */
+struct Jobs {
         const OciImage *img;
         char **chains, **dirs;
         const UnpackOptions *o;
         atomic_size_t next;
         int *results;
+        bool *done;
+        pthread_mutex_t lock;
+        pthread_cond_t changed;
         char (*whys)[1024];
-} Jobs;
+};
+
+/* A hardlink to a file of a lower layer (extract-copyup.c) needs the layers below complete: wait for them,
+ * then open their diff/ directories, nearest first. Only such a layer waits; the others stay parallel. */
+static int lowers_get(void *userdata, const int **ret_fds, size_t *ret_n, char *why, size_t why_size) {
+        Lowers *l = userdata;
+        Jobs *j = l->jobs;
+        _cleanup_free_ char *layers = berth_path("layers");
+        if (!layers)
+                return -ENOMEM;
+        pthread_mutex_lock(&j->lock);
+        for (size_t k = 0; k < l->layer; k++)
+                while (!j->done[k])
+                        pthread_cond_wait(&j->changed, &j->lock);
+        pthread_mutex_unlock(&j->lock);
+        /* One fd per lower layer, and a few per level of the path while it is looked up: up to 500 layers,
+         * beyond the usual soft limit of 1024. */
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) >= 0 && rl.rlim_cur < rl.rlim_max) {
+                rl.rlim_cur = rl.rlim_max;
+                (void) setrlimit(RLIMIT_NOFILE, &rl);
+        }
+        l->fds = calloc(l->layer, sizeof(int));
+        if (!l->fds)
+                return -ENOMEM;
+        for (size_t k = l->layer; k > 0; k--) {
+                _cleanup_free_ char *p = path_join(layers, j->dirs[k - 1], "diff");
+                if (!p)
+                        return -ENOMEM;
+                if (j->results[k - 1] < 0) {
+                        (void) snprintf(why, why_size, "layer %zu below was refused", k);
+                        return -ENOLINK;
+                }
+                int fd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0) {
+                        int e = -errno;
+                        (void) snprintf(why, why_size, "cannot open the layer below '%s': %s", p,
+                                        strerror(-e));
+                        return e;
+                }
+                l->fds[l->n++] = fd;
+        }
+        *ret_fds = l->fds;
+        *ret_n = l->n;
+        return 0;
+}
 
 static void *worker(void *userdata) {
         Jobs *j = userdata;
@@ -285,8 +350,17 @@ static void *worker(void *userdata) {
                 size_t i = atomic_fetch_add(&j->next, 1);
                 if (i >= j->img->n_layers)
                         return NULL;
-                j->results[i] = layer_unpack(j->img, i, j->chains[i], i > 0 ? j->chains[i - 1] : NULL,
-                                             j->dirs[i], j->o, j->whys[i], sizeof j->whys[i]);
+                Lowers lowers = {.jobs = j, .layer = i};
+                int r = layer_unpack(j->img, i, j->chains[i], i > 0 ? j->chains[i - 1] : NULL, j->dirs[i],
+                                     j->o, &lowers, j->whys[i], sizeof j->whys[i]);
+                for (size_t k = 0; k < lowers.n; k++)
+                        safe_close(lowers.fds[k]);
+                free(lowers.fds);
+                pthread_mutex_lock(&j->lock);
+                j->results[i] = r;
+                j->done[i] = true;
+                pthread_cond_broadcast(&j->changed);
+                pthread_mutex_unlock(&j->lock);
         }
 }
 
@@ -294,12 +368,23 @@ static int run_jobs(const OciImage *img, const char *spec, char **chains, char *
                     const UnpackOptions *o, size_t missing) {
         _cleanup_free_ int *results = calloc(img->n_layers, sizeof(int));
         _cleanup_free_ char(*whys)[1024] = calloc(img->n_layers, sizeof(*whys));
+        _cleanup_free_ bool *done = calloc(img->n_layers, sizeof(bool));
         pthread_t threads[64];
         size_t started = 0;
 
-        if (!results || !whys)
+        if (!results || !whys || !done)
                 return log_oom();
-        Jobs j = {.img = img, .chains = chains, .dirs = dirs, .o = o, .results = results, .whys = whys};
+        Jobs j = {
+                .img = img,
+                .chains = chains,
+                .dirs = dirs,
+                .o = o,
+                .results = results,
+                .done = done,
+                .lock = PTHREAD_MUTEX_INITIALIZER,
+                .changed = PTHREAD_COND_INITIALIZER,
+                .whys = whys,
+        };
         size_t n_threads = MIN(MIN((size_t) MAX(o->jobs, 1U), missing), ELEMENTSOF(threads));
         for (; started + 1 < n_threads; started++)
                 if (pthread_create(&threads[started], NULL, worker, &j) != 0)
