@@ -16,7 +16,7 @@ setup_file() {
         # The victim path only names things inside the roots here (021 checks the host side): one component, so no
         # directory is made implicitly (its time would be the second it was made, in berth and umoci alike).
         python3 "$BERTH_TESTS_DIR/unpack-hostile.py" "$SHARED/oci" /victim \
-                ok-formats ok-130layers ok-300layers ok-12layers ok-owners ok-unmapped ok-implicit-parents ok-xlayer-hardlink ok-caps \
+                ok-formats ok-130layers ok-300layers ok-12layers ok-owners ok-unmapped ok-implicit-parents ok-xlayer-hardlink ok-xlayer-then-delete ok-caps \
                 u21-setuid u13-abs-symlink-lower u19-dup-hardlinks u2-symlink-abs u3-symlink-hardlink u4-hardlink-abs \
                 u5-chained-symlinks u6-symlink-override u7-dir-then-symlink u10-whiteout-symlink u11-opaque-order \
                 u12-overlay-xattrs u19-file-dir-file u19-whiteout-then-content u19-content-then-whiteout >/dev/null
@@ -119,7 +119,7 @@ except OSError:
 @test "unpack --to: the same as umoci for owners, setuid/setgid/sticky, devices, capabilities, links, whiteouts" {
         requires cmd:umoci
         local c
-        for c in busybox ok-owners ok-implicit-parents ok-xlayer-hardlink u13-abs-symlink-lower u19-dup-hardlinks u21-setuid u2-symlink-abs u3-symlink-hardlink \
+        for c in busybox ok-owners ok-implicit-parents ok-xlayer-hardlink ok-xlayer-then-delete u13-abs-symlink-lower u19-dup-hardlinks u21-setuid u2-symlink-abs u3-symlink-hardlink \
                 u4-hardlink-abs u5-chained-symlinks u6-symlink-override u7-dir-then-symlink u10-whiteout-symlink \
                 u11-opaque-order u12-overlay-xattrs u19-file-dir-file u19-whiteout-then-content \
                 u19-content-then-whiteout; do
@@ -345,6 +345,17 @@ for f in sys.argv[1:]:
         is "$(stat -c '%i %a %u:%g' "$m/usr/bin/a")" "$(stat -c '%i %a %u:%g' "$m/usr/bin/b")"
         is "$(stat -c '%a %u:%g %h' "$m/usr/bin/b" "$m/top/g")" $'4750 101000:100050 2\n600 100009:100009 2'
         is "$(caps "$m/usr/bin/b")" 0100000300200000000000000000000000000000a0860100
+        run_tool berth-unpack umount "$m"
+}
+
+@test "unpack: a layer that links to lower files and then deletes them shows the same as --to" {
+        local m=$BATS_TEST_TMPDIR/m t=$BATS_TEST_TMPDIR/tree
+        run_tool berth-unpack mount --read-only "$(img ok-xlayer-then-delete)" "$m"
+        run_tool berth-unpack --to "$t" "$(img ok-xlayer-then-delete)"
+        is "$(cd "$m" && find . | LC_ALL=C sort | paste -sd' ')" ". ./b ./c ./o ./o/new ./w"
+        is "$(cat "$m/b" "$m/c")" $'a\nf'
+        run_tool python3 "$BERTH_TESTS_DIR/unpack-compare.py" --no-mtime-dirs "$t" "$m"
+        assert_contains "$output" " 0 differences"
         run_tool berth-unpack umount "$m"
 }
 

@@ -326,6 +326,10 @@ print(r, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' berth-unpack -
         # applied the whiteouts already.
         refused u22-xlayer-whiteout "entry 'h': hardlink target 'f' "
         refused u22-xlayer-opaque "entry 'h': hardlink target 'd/f' does not exist in "
+        # An opaque marker hides the lower content wherever it comes in the layer (as umoci refuses it too).
+        local hidden="entry 'h': hardlink target 'd/f' does not exist in this layer or below it (deleted or hidden by an opaque directory)"
+        refused u22-xlayer-opaque-first "$hidden"
+        refused u22-xlayer-opaque-root "$hidden"
         refused u22-xlayer-dir "entry 'h': hardlink target 'd' is a directory"
         run_tool --stderr 1 berth-unpack "$(img u22-xlayer-whiteout)"
         assert_contains "$stderr" "hardlink target 'f' is deleted by a whiteout"

@@ -296,6 +296,8 @@ def cases(victim):
     c["u22-xlayer-whiteout"] = [one, layer([entry(".wh.f")]), layer([hard("h", "f")])]
     c["u22-xlayer-opaque"] = [one, layer([d("d"), entry("d/.wh..wh..opq"), entry("d/g", data=b"g\n")]),
                               layer([hard("h", "d/f")])]
+    c["u22-xlayer-opaque-first"] = [one, layer([entry("d/.wh..wh..opq"), hard("h", "d/f")])]
+    c["u22-xlayer-opaque-root"] = [one, layer([entry(".wh..wh..opq"), hard("h", "d/f")])]
     c["u22-xlayer-dir"] = [one, layer([entry("g", data=b"g\n")]), layer([hard("h", "d")])]
     # A symlinked directory planted in a lower layer, absolute or climbing, aimed at the victim (whose file
     # is the canary); the image has a file of that name inside too.
@@ -360,6 +362,12 @@ def extra(victim, want):
                                layer([d("usr", mtime=MTIME - 50), d("usr/bin", mtime=MTIME - 40),
                                       hard("usr/bin/b", "usr/bin/a"), hard("top/g", "opt/deep/dir/f"),
                                       hard("top/l", "usr/bin/sl"), hard("top/p", "usr/bin/fifo")])]
+    # The same layer links to lower files, then deletes them: a whiteout of the target, an opaque marker above
+    # it. The links keep the file; the names go, as in a merged tree.
+    c["ok-xlayer-then-delete"] = [layer([d("w"), entry("w/a", data=b"a\n"), d("o"), d("o/sub"),
+                                         entry("o/sub/f", data=b"f\n"), entry("o/old", data=b"old\n")]),
+                                  layer([hard("b", "w/a"), entry("w/.wh.a"), hard("c", "o/sub/f"),
+                                         entry("o/.wh..wh..opq"), entry("o/new", data=b"new\n")])]
     # File capabilities: v2 and v3 (rootid 1234, the builder's namespace), owned by a user.
     cap3 = bytes.fromhex("0100000300200000000000000000000000000000d2040000")
     c["ok-caps"] = [layer([d("bin", uid=1000, gid=1000),

@@ -301,7 +301,8 @@ static int step(Extract *x, Level *at, Level *next, const char *p, const char *p
                 return extract_fail(x, next->cur, "cannot open '%.160s': %s", path, strerror(-next->cur));
         if (fstat(next->lower[0], &st) < 0)
                 return -errno;
-        return copy_meta(x, &st, next->lower[0], ".", at->cur, p, path);
+        r = copy_meta(x, &st, next->lower[0], ".", at->cur, p, path);
+        return r < 0 ? r : copied_add(x, at->cur, p, path);
 }
 
 int copy_up(Extract *x, const char *link, const char *shown) {
@@ -328,6 +329,11 @@ int copy_up(Extract *x, const char *link, const char *shown) {
         at.cur = open_in_root(x->rootfd, "", O_RDONLY | O_DIRECTORY);
         if (at.cur < 0)
                 return extract_fail(x, at.cur, "cannot open the layer: %s", strerror(-at.cur));
+        if (is_opaque(at.cur)) {
+                /* A ".wh..wh..opq" at the top of the layer: nothing below shows through. */
+                at.n = 0;
+                hidden = true;
+        }
 
         for (char *slash; (slash = strchr(p, '/')); p = slash + 1) {
                 *slash = 0;
@@ -368,7 +374,8 @@ int copy_up(Extract *x, const char *link, const char *shown) {
                 if (r < 0)
                         return r;
                 log_debug("Copying up '%s' from a lower layer for a hardlink", link);
-                return copy_node(x, at.lower[i], at.cur, p, &st, link);
+                r = copy_node(x, at.lower[i], at.cur, p, &st, link);
+                return r < 0 ? r : copied_add(x, at.cur, p, link);
         }
         return extract_fail(x, -ENOENT,
                             "hardlink target '%.160s' does not exist in this layer or below it%s", shown,

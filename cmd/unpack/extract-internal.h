@@ -22,6 +22,12 @@ typedef struct DirTimes {
         bool follow; /* only seen as a parent: restore whatever the path resolves to (inside the root) */
 } DirTimes;
 
+typedef struct Copied {
+        char *path; /* NULL once forgotten */
+        dev_t dev;
+        ino_t ino;
+} Copied;
+
 typedef struct Extract {
         int rootfd;
         LayerStream *stream;
@@ -56,6 +62,10 @@ typedef struct Extract {
         const int *lower_fds;
         size_t n_lower;
         bool lower_fetched;
+        /* What copy_up() made (directories and the copied nodes), while no entry of the layer replaced it.
+         */
+        Copied *copied;
+        size_t n_copied;
 } Extract;
 
 int extract_fail(Extract *x, int r, const char *fmt, ...) _printf_(3, 4);
@@ -81,6 +91,16 @@ void warn_xattr(Extract *x, int error, const char *xname, const char *path);
 /* A hardlink whose target is not in this layer: find it in the merged view of the layers below, copy it up
  * to its name in this layer (extract-copyup.c). Returns 0 when copied, or fails with the reason set. */
 int copy_up(Extract *x, const char *link, const char *shown);
+/* Remember dirfd/name (path) as made by copy_up(). */
+int copied_add(Extract *x, int dirfd, const char *name, const char *path);
+/* An entry of the layer wrote path: it is the layer's own now. */
+void copied_forget(Extract *x, const char *path);
+/* Whether path (st, just stat'ed) is a copy made by copy_up() and not replaced since. */
+bool copied_is(Extract *x, const char *path, const struct stat *st);
+/* A whiteout or opaque marker of the layer for dir: the copies below it came from the layers it hides, and
+ * go (directories only if empty: the layer's own entries keep them), as in --to mode. */
+int copied_prune(Extract *x, const char *dir);
+void copied_free(Extract *x);
 
 int extract_whiteout(Extract *x, const char *path, const char *parent, const char *name);
 int extract_opaque(Extract *x, const char *dir);

@@ -35,10 +35,20 @@ int extract_whiteout(Extract *x, const char *path, const char *parent, const cha
                  * layer made (a parent of its own entries) becomes opaque instead: ours stays, the lower one
                  * goes. */
                 struct stat st;
+                _cleanup_free_ char *target = strjoin_path(parent, name);
+                if (!target)
+                        return -ENOMEM;
                 if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) >= 0) {
-                        if (S_ISDIR(st.st_mode))
-                                return make_opaque(x, pfd, name);
-                        return 0;
+                        if (S_ISDIR(st.st_mode)) {
+                                r = make_opaque(x, pfd, name);
+                                return r < 0 ? r : copied_prune(x, target);
+                        }
+                        /* A lower file copied up for a hardlink (extract-copyup.c) is not the layer's own:
+                         * the whiteout takes its place, the links keep the copy. */
+                        if (!copied_is(x, target, &st))
+                                return 0;
+                        if (unlinkat(pfd, name, 0) < 0)
+                                return extract_fail(x, -errno, "cannot remove '%.160s': %m", target);
                 }
                 r = track_dir(x, pfd, parent, NULL);
                 if (r < 0)
@@ -84,7 +94,7 @@ int extract_opaque(Extract *x, const char *dir) {
                         return extract_fail(x, fd, "cannot open '%.160s': %s", dir, strerror(-fd));
                 if (fsetxattr(fd, "trusted.overlay.opaque", "y", 1, 0) < 0)
                         return extract_fail(x, -errno, "cannot mark '%.160s' opaque: %m", dir);
-                return 0;
+                return copied_prune(x, dir);
         }
         /* Applied when the layer is done, with what the layer wrote known: same result as "first". */
         char **o = realloc(x->opaque, (x->n_opaque + 1) * sizeof(char *));
@@ -145,4 +155,62 @@ int apply_opaque(Extract *x) {
                                             strerror(-r));
         }
         return 0;
+}
+
+/* The copies copy_up() made (extract-copyup.c), for whiteouts and opaque markers later in the layer. */
+int copied_add(Extract *x, int dirfd, const char *name, const char *path) {
+        struct stat st;
+        if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return -errno;
+        Copied *c = realloc(x->copied, (x->n_copied + 1) * sizeof(Copied));
+        if (!c)
+                return -ENOMEM;
+        x->copied = c;
+        c[x->n_copied] = (Copied){.path = strdup(path), .dev = st.st_dev, .ino = st.st_ino};
+        if (!c[x->n_copied].path)
+                return -ENOMEM;
+        x->n_copied++;
+        return 0;
+}
+
+void copied_forget(Extract *x, const char *path) {
+        for (size_t i = 0; i < x->n_copied; i++)
+                if (x->copied[i].path && streq(x->copied[i].path, path))
+                        x->copied[i].path = mfree(x->copied[i].path);
+}
+
+bool copied_is(Extract *x, const char *path, const struct stat *st) {
+        for (size_t i = 0; i < x->n_copied; i++)
+                if (x->copied[i].path && streq(x->copied[i].path, path))
+                        return x->copied[i].dev == st->st_dev && x->copied[i].ino == st->st_ino;
+        return false;
+}
+
+int copied_prune(Extract *x, const char *dir) {
+        size_t n = strlen(dir);
+        /* Newest first: a copied file before the directories made for it. */
+        for (size_t i = x->n_copied; i > 0; i--) {
+                Copied *c = &x->copied[i - 1];
+                if (!c->path || (n > 0 && (!startswith(c->path, dir) || c->path[n] != '/')))
+                        continue;
+                _cleanup_free_ char *copy = strdup(c->path);
+                const char *parent, *name;
+                struct stat st;
+                if (!copy)
+                        return -ENOMEM;
+                split_path(copy, &parent, &name);
+                _cleanup_close_ int pfd = open_in_root(x->rootfd, parent, O_PATH | O_DIRECTORY);
+                if (pfd >= 0 && fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) >= 0 && st.st_dev == c->dev &&
+                    st.st_ino == c->ino && unlinkat(pfd, name, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) < 0 &&
+                    errno != ENOTEMPTY)
+                        return extract_fail(x, -errno, "cannot remove the copy '%.160s': %m", c->path);
+                c->path = mfree(c->path);
+        }
+        return 0;
+}
+
+void copied_free(Extract *x) {
+        for (size_t i = 0; i < x->n_copied; i++)
+                free(x->copied[i].path);
+        free(x->copied);
 }

@@ -219,6 +219,18 @@ static int extract_hardlink(Extract *x, struct archive_entry *e, int pfd, const 
         _cleanup_free_ char *lcopy = strdup(link);
         if (!lcopy)
                 return -ENOMEM;
+        /* An opaque marker of this layer hides the lower content first, wherever it comes in the layer
+         * (the tree prunes when the layer is done): a target below it must be the layer's own. */
+        for (size_t i = 0; x->o->mode == EXTRACT_TREE && i < x->n_opaque; i++) {
+                size_t n = strlen(x->opaque[i]);
+                if ((n == 0 || (startswith(link, x->opaque[i]) && link[n] == '/')) &&
+                    !strmap_get(x->written, link, NULL))
+                        return extract_fail(
+                                x, -ENOENT,
+                                "hardlink target '%.160s' does not exist in this layer or below it "
+                                "(deleted or hidden by an opaque directory)",
+                                archive_entry_hardlink(e));
+        }
         split_path(lcopy, &lparent, &lname);
         tfd = open_in_root(x->rootfd, lparent, O_PATH | O_DIRECTORY);
         if (tfd < 0 || fstatat(tfd, lname, &st, AT_SYMLINK_NOFOLLOW) < 0) {
@@ -326,6 +338,7 @@ static int extract_entry(Extract *x, struct archive_entry *e) {
         r = add_written(x, path);
         if (r < 0)
                 return r;
+        copied_forget(x, path);
         /* Links and symlinks can change how later paths resolve: nothing cached survives them. */
         if (type == 0 || type == AE_IFLNK)
                 owned = detach_parent(x);
@@ -405,6 +418,7 @@ static void extract_done(Extract *x) {
         strmap_free(x->dir_index);
         strmap_free(x->written);
         strmap_free(x->ancestors);
+        copied_free(x);
         if (x->a)
                 archive_read_free(x->a);
 }
