@@ -16,7 +16,7 @@ setup_file() {
         # The victim path only names things inside the roots here (021 checks the host side): one component, so no
         # directory is made implicitly (its time would be the second it was made, in berth and umoci alike).
         python3 "$BERTH_TESTS_DIR/unpack-hostile.py" "$SHARED/oci" /victim \
-                ok-formats ok-130layers ok-300layers ok-12layers ok-owners ok-unmapped ok-implicit-parents ok-xlayer-hardlink ok-xlayer-then-delete ok-caps \
+                ok-formats ok-130layers ok-300layers ok-12layers ok-owners ok-unmapped ok-implicit-parents ok-xlayer-hardlink ok-xlayer-then-delete ok-xlayer-sparse ok-caps \
                 u21-setuid u13-abs-symlink-lower u19-dup-hardlinks u2-symlink-abs u3-symlink-hardlink u4-hardlink-abs \
                 u5-chained-symlinks u6-symlink-override u7-dir-then-symlink u10-whiteout-symlink u11-opaque-order \
                 u12-overlay-xattrs u19-file-dir-file u19-whiteout-then-content u19-content-then-whiteout >/dev/null
@@ -346,6 +346,19 @@ for f in sys.argv[1:]:
         is "$(stat -c '%a %u:%g %h' "$m/usr/bin/b" "$m/top/g")" $'4750 101000:100050 2\n600 100009:100009 2'
         is "$(caps "$m/usr/bin/b")" 0100000300200000000000000000000000000000a0860100
         run_tool berth-unpack umount "$m"
+}
+
+@test "unpack: a sparse file copied up for a hardlink keeps its holes" {
+        local chains
+        mapfile -t chains < <(chain_ids ok-xlayer-sparse)
+        run_tool berth-unpack "$(img ok-xlayer-sparse)"
+        local top=$BERTH_ROOT/layers/${chains[1]}/diff low=$BERTH_ROOT/layers/${chains[0]}/diff
+        is "$(stat -c '%s %h %i' "$top/s")" "$(stat -c '%s %h %i' "$top/t")"
+        is "$(stat -c '%s %h' "$top/s")" "67108864 2"
+        # 4 KiB of data in 64 MiB: allocated, the copy takes what the lower file takes, not 64 MiB.
+        is "$(stat -c %b "$top/s")" "$(stat -c %b "$low/s")" "blocks of the copy"
+        (($(stat -c %b "$top/s") < 2048)) || die "the holes were filled"
+        cmp "$top/s" "$low/s" || die "content differs"
 }
 
 @test "unpack: a layer that links to lower files and then deletes them shows the same as --to" {

@@ -368,6 +368,20 @@ def extra(victim, want):
                                          entry("o/sub/f", data=b"f\n"), entry("o/old", data=b"old\n")]),
                                   layer([hard("b", "w/a"), entry("w/.wh.a"), hard("c", "o/sub/f"),
                                          entry("o/.wh..wh..opq"), entry("o/new", data=b"new\n")])]
+    if "ok-xlayer-sparse" in want:
+        # A sparse file (GNU tar's PAX sparse form: 64 MiB, 4 KiB of data in the middle) linked from above.
+        import subprocess
+        import tempfile
+        with tempfile.TemporaryDirectory() as tmp:
+            with open(os.path.join(tmp, "s"), "wb") as f:
+                f.truncate(64 << 20)
+                f.seek(32 << 20)
+                f.write(b"x" * 4096)
+            os.utime(os.path.join(tmp, "s"), (MTIME, MTIME))
+            t = subprocess.run(["tar", "--sparse", "--format=posix", "--owner=0", "--group=0", "--numeric-owner",
+                                "--pax-option=delete=atime,delete=ctime", "-C", tmp, "-cf", "-", "s"],
+                               stdout=subprocess.PIPE, check=True).stdout
+        c["ok-xlayer-sparse"] = [(gz(t), GZ, sha(t)), layer([hard("t", "s")])]
     # File capabilities: v2 and v3 (rootid 1234, the builder's namespace), owned by a user.
     cap3 = bytes.fromhex("0100000300200000000000000000000000000000d2040000")
     c["ok-caps"] = [layer([d("bin", uid=1000, gid=1000),
