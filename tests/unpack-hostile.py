@@ -360,7 +360,7 @@ def extra(victim, want):
     low += [entry("many/f%04d" % k, data=b"%d\n" % k) for k in range(3000)]
     c["ok-xlayer-hardlink"] = [layer(low), layer([d("etc"), entry("etc/mid", data=b"mid\n")]),
                                layer([d("usr", mtime=MTIME - 50), d("usr/bin", mtime=MTIME - 40),
-                                      hard("usr/bin/b", "usr/bin/a"), hard("top/g", "opt/deep/dir/f"),
+                                      hard("usr/bin/b", "usr/bin/a"), d("top"), hard("top/g", "opt/deep/dir/f"),
                                       hard("top/l", "usr/bin/sl"), hard("top/p", "usr/bin/fifo")])]
     # The same layer links to lower files, then deletes them: a whiteout of the target, an opaque marker above
     # it. The links keep the file; the names go, as in a merged tree.
