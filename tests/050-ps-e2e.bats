@@ -132,3 +132,66 @@ print("ok")' <<<"$prom"
         run_tool berth-ps -q
         is "$output" ""
 }
+
+@test "e2e: port and top of a live container; neither of a stopped one" {
+        requires cmd:berth-net cmd:curl cmd:ps
+        run_tool berth-run run -d --name pt -p 127.0.0.1:18087:80 -p 18088:53/udp "$IMAGE" \
+                sh -c 'sleep 1000 & exec httpd -f -p 80 -h /etc'
+        local id=$output
+        run_tool berth-run exec -d pt sleep 999
+        sleep 4242 &
+        local outsider=$!
+
+        run_tool berth port pt
+        is "$(sort <<<"$output")" "53/udp -> 0.0.0.0:18088
+80/tcp -> 127.0.0.1:18087"
+        run_tool berth-ps port pt 80
+        is "$output" "127.0.0.1:18087"
+        run_tool berth-ps port pt 53/udp
+        is "$output" "0.0.0.0:18088"
+        local i
+        for ((i = 0; i < 100; i++)); do
+                curl -fsS --max-time 1 "http://$(berth-ps port pt 80)/hostname" >/dev/null 2>&1 && break
+                sleep 0.05
+        done
+        run_tool curl -fsS --max-time 5 "http://$(berth-ps port pt 80)/hostname"
+        is "$output" "${id:0:12}"
+        run_tool 1 berth-ps port pt 81
+        is "$output" "berth-ps: No public port '81/tcp' published for 'pt'"
+        run_tool 2 berth-ps port pt 80/icmp
+        is "$output" "berth-ps: Invalid port '80/icmp': expected PORT or PORT/PROTOCOL \(tcp, udp, sctp\)"
+        run_tool berth-ps port -a 80
+        is "$output" "${id:0:12}	127.0.0.1:18087"
+        run_tool berth-ps port --format json pt
+        is "$(json_field 'map("\(.container_port)/\(.protocol) \(.host_port) \(.name)") | sort | join(",")')" \
+                "53/udp 18088 pt,80/tcp 18087 pt"
+
+        run_tool berth top pt
+        assert_contains "${lines[0]}" "PID"
+        is "$(grep -c . <<<"$output")" 4 "a header and three processes"
+        assert_contains "$output" "httpd -f -p 80 -h /etc"
+        assert_contains "$output" "sleep 1000"
+        assert_contains "$output" "sleep 999"
+        assert_not_contains "$output" "sleep 4242"
+        run_tool berth-ps top pt -o pid,comm
+        is "$(sed 1d <<<"$output" | awk '{print $2}' | sort | tr '\n' ' ')" "httpd sleep sleep "
+        run_tool berth-ps top --format json pt -o pid,args
+        is "$(json_field '.Titles | join(",")')" "PID,COMMAND"
+        is "$(json_field '[.Processes[][1]] | sort | join(",")')" "httpd -f -p 80 -h /etc,sleep 1000,sleep 999"
+        run_tool 1 berth-ps top pt -o comm
+        is "$output" "berth-ps: ps output has no PID column: add 'pid' to its -o fields"
+        run_tool 2 berth-ps top
+        is "$output" "berth-ps: 'top' needs a container"
+        kill "$outsider"
+
+        run_tool berth-run stop -t 0 pt
+        run_tool berth-ps port pt
+        is "$output" ""
+        run_tool 1 berth-ps port pt 80
+        is "$output" "berth-ps: Container 'pt' is not running \(exited\)"
+        run_tool 1 berth-ps top pt
+        is "$output" "berth-ps: Container 'pt' is not running \(exited\)"
+        run_tool 1 berth-ps top nosuch
+        is "$output" "berth-ps: No such container: 'nosuch'"
+        run_tool berth-run rm pt
+}

@@ -30,7 +30,8 @@ static const Route routes[] = {
         {"pause", "berth-run", "pause"},     {"unpause", "berth-run", "unpause"},
         {"volume", "berth-run", "volume"},   {"ps", "berth-ps", NULL},
         {"inspect", "berth-ps", "inspect"},  {"images", "berth-ps", "images"},
-        {"stats", "berth-ps", "stats"},      {"network", "berth-net", NULL},
+        {"stats", "berth-ps", "stats"},      {"port", "berth-ps", "port"},
+        {"top", "berth-ps", "top"},          {"network", "berth-net", NULL},
         {"net", "berth-net", NULL},          {},
 };
 
@@ -54,7 +55,7 @@ static void help(void) {
                "  unpack mount umount             berth-unpack\n"
                "  run create start stop restart kill rm wait exec attach logs pause unpause\n"
                "  volume prune                    berth-run\n"
-               "  ps inspect images stats         berth-ps\n"
+               "  ps inspect images stats port top   berth-ps\n"
                "  network                         berth-net\n"
                "  image ls|inspect|pull|rm|tag|save|load   berth-ps, berth-pull\n"
                "  image prune                     berth-pull gc, then berth-unpack gc\n\n"

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Reading a container's resource use straight from cgroupfs and procfs: no D-Bus, no daemon. Hybrid hosts
  * (v1 controllers next to a v2 hierarchy with none) read v1; unified hosts read v2. */
+#include <dirent.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 
@@ -228,5 +230,70 @@ int cg_stats_read(pid_t pid, const char *cgroup, CgStats *ret) {
                 s.mem_limit = host;
         read_net(pid, &s);
         *ret = s;
+        return 0;
+}
+
+/* cgroup.procs of dirfd and of every cgroup below it (a container may make its own with Delegate=). */
+static int collect_procs(int dirfd, unsigned depth, PidSet *set) {
+        _cleanup_free_ char *buf = NULL;
+        int r = read_full_file_at(dirfd, "cgroup.procs", 4 * 1024 * 1024, &buf, NULL);
+        if (r < 0)
+                return r;
+        for (char *l = buf, *next; l && *l; l = next) {
+                next = strchr(l, '\n');
+                if (next)
+                        *next++ = 0;
+                int pid;
+                if (safe_atoi(l, &pid) < 0 || pid <= 0)
+                        continue;
+                pid_t *v = reallocarray(set->pids, set->n + 1, sizeof(pid_t));
+                if (!v)
+                        return -ENOMEM;
+                set->pids = v;
+                set->pids[set->n++] = pid;
+        }
+        if (depth >= 32)
+                return 0;
+        int dup = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+        if (dup < 0)
+                return -errno;
+        _cleanup_(closedirp) DIR *d = fdopendir(dup);
+        if (!d) {
+                safe_close(dup);
+                return -errno;
+        }
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (de->d_type != DT_DIR || streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                _cleanup_close_ int fd =
+                        openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0)
+                        continue; /* removed meanwhile */
+                r = collect_procs(fd, depth + 1, set);
+                if (r == -ENOMEM)
+                        return r;
+        }
+        return 0;
+}
+
+int cg_procs_read(pid_t pid, const char *cgroup, PidSet *ret) {
+        _cleanup_(cg_paths_done) CgPaths p = {};
+        int r = cg_paths(pid, cgroup, &p);
+        if (r < 0)
+                return r;
+        const char *dir = p.unified ?: p.pids;
+        if (!dir)
+                return -ENOMEDIUM;
+        _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        PidSet set = {};
+        r = collect_procs(fd, 0, &set);
+        if (r < 0) {
+                free(set.pids);
+                return r;
+        }
+        *ret = set;
         return 0;
 }

@@ -22,3 +22,12 @@ typedef struct CgStats {
 
 /* cgroup: the container's cgroup path ("/machine.slice/..."), or NULL to take it from /proc/<pid>/cgroup. */
 int cg_stats_read(pid_t pid, const char *cgroup, CgStats *ret);
+
+typedef struct PidSet {
+        pid_t *pids;
+        size_t n;
+} PidSet;
+
+/* The processes of the container's cgroup and of the cgroups below it (v2: the unified hierarchy; v1: the
+ * pids controller's). The caller frees ret->pids. */
+int cg_procs_read(pid_t pid, const char *cgroup, PidSet *ret);

@@ -342,7 +342,16 @@ json_t *container_command(const Container *c) {
         return a;
 }
 
-static json_t *ports_array(const Container *c) {
+const char *container_cgroup(const Container *c) {
+        return json_string_value(json_object_get(json_object_get(c->record, "State"), "CgroupPath"))
+                       ?: json_string_value(json_object_get(c->record, "CgroupPath"));
+}
+
+bool container_is_live(const Container *c) {
+        return (c->st.status == STATUS_RUNNING || c->st.status == STATUS_PAUSED) && c->st.pid > 0;
+}
+
+json_t *container_ports(const Container *c) {
         /* podman-inspect shape: NetworkSettings.Ports = {"80/tcp": [{"HostIp": "", "HostPort": "8080"}]} */
         json_t *ports = json_object_get(json_object_get(c->record, "NetworkSettings"), "Ports");
         if (!json_is_object(ports) || json_object_size(ports) == 0)
@@ -372,7 +381,7 @@ static json_t *ports_array(const Container *c) {
 }
 
 char *container_ports_string(const Container *c) {
-        json_auto_t *a = ports_array(c);
+        json_auto_t *a = container_ports(c);
         if (json_array_size(a) == 0)
                 return strdup("");
         size_t i;
@@ -464,7 +473,7 @@ json_t *container_ps_object(const Container *c, usec_t now) {
                 "Exited", st->status == STATUS_EXITED, "ExitedAt",
                 unix_seconds(st->status == STATUS_EXITED ? st->finished : 0), "StartedAt",
                 unix_seconds(st->started), "Labels", json_is_object(labels) ? labels : json_null(), "Mounts",
-                mount_destinations(c), "Networks", network_names(c), "Ports", ports_array(c), "Pid",
+                mount_destinations(c), "Networks", network_names(c), "Ports", container_ports(c), "Pid",
                 (int) st->pid, "AutoRemove",
                 json_is_true(json_object_get(json_object_get(c->record, "HostConfig"), "AutoRemove")));
         if (o && st->reason)

@@ -57,5 +57,12 @@ json_t *container_ps_object(const Container *c, usec_t now);
 /* The same for templates, as podman renders them: Names, Command, Ports, Networks, Mounts as strings, ID
  * short (full with no_trunc). */
 json_t *container_template_object(const Container *c, usec_t now, bool no_trunc);
+/* The published ports as an array of {host_ip, host_port, container_port, protocol, range}: from
+ * NetworkSettings.Ports (what berth-net bound) or else HostConfig.PortBindings (what was asked for). */
+json_t *container_ports(const Container *c);
+/* The container's cgroup path ("/machine.slice/..."), or NULL when the record has none. */
+const char *container_cgroup(const Container *c);
+/* Running or paused, with a live init. */
+bool container_is_live(const Container *c);
 /* "0.0.0.0:8080->80/tcp, ..." from the record's port bindings. */
 char *container_ports_string(const Container *c);

@@ -17,14 +17,14 @@ typedef enum Verb {
         VERB_INSPECT,
         VERB_IMAGES,
         VERB_STATS,
+        VERB_PORT,
+        VERB_TOP,
         _VERB_MAX,
 } Verb;
 
 static const char *const verb_names[_VERB_MAX] = {
-        [VERB_LIST] = "ps",
-        [VERB_INSPECT] = "inspect",
-        [VERB_IMAGES] = "images",
-        [VERB_STATS] = "stats",
+        [VERB_LIST] = "ps",     [VERB_INSPECT] = "inspect", [VERB_IMAGES] = "images",
+        [VERB_STATS] = "stats", [VERB_PORT] = "port",       [VERB_TOP] = "top",
 };
 
 static Verb arg_verb = VERB_LIST;
@@ -34,9 +34,16 @@ static void help(void) {
         printf("Usage: berth-ps [OPTIONS]                     List containers\n"
                "       berth-ps inspect [OPTIONS] NAME|ID...  Show containers or images in detail\n"
                "       berth-ps images [OPTIONS] [REFERENCE]  List images\n"
-               "       berth-ps stats [OPTIONS] [NAME|ID...]  Show resource use of running containers\n\n"
+               "       berth-ps stats [OPTIONS] [NAME|ID...]  Show resource use of running containers\n"
+               "       berth-ps port [OPTIONS] NAME|ID [PORT[/PROTO]]\n"
+               "       berth-ps port -a [OPTIONS] [PORT[/PROTO]]\n"
+               "                                              Show a running container's published ports\n"
+               "       berth-ps top [OPTIONS] NAME|ID [PS-OPTIONS...]\n"
+               "                                              Show a running container's processes (ps "
+               "-ef)\n\n"
                "Options:\n"
-               "  -a --all                Show all containers, not only running ones\n"
+               "  -a --all                Show all containers, not only running ones (port: of every\n"
+               "                          running container)\n"
                "  -q --quiet              Print IDs only, one per line\n"
                "  -n --last N             Show the N most recently created containers (any state)\n"
                "  -l --latest             Show the most recently created container (= -n 1)\n"
@@ -103,7 +110,9 @@ static int parse_argv(int argc, char *argv[]) {
         if (find_verb(argc, argv) > 0)
                 argc--;
 
-        while ((c = getopt_long(argc, argv, ":haqn:lf:t:", options, NULL)) >= 0) {
+        /* top: the options after the container are ps(1)'s */
+        while ((c = getopt_long(argc, argv, arg_verb == VERB_TOP ? "+:haqn:lf:t:" : ":haqn:lf:t:", options,
+                                NULL)) >= 0) {
                 switch (c) {
                 case 'h':
                         help();
@@ -175,6 +184,11 @@ static int parse_argv(int argc, char *argv[]) {
                 return cli_usage_error("'inspect' needs at least one name or ID");
         if (arg_verb == VERB_IMAGES && argc - optind > 1)
                 return cli_usage_error("'images' takes at most one reference");
+        if (arg_verb == VERB_PORT && (arg.all ? argc - optind > 1 : argc - optind < 1 || argc - optind > 2))
+                return cli_usage_error(arg.all ? "'port --all' takes at most a port"
+                                               : "'port' needs a container and at most a port");
+        if (arg_verb == VERB_TOP && optind >= argc)
+                return cli_usage_error("'top' needs a container");
         arg.names = argv + optind;
         return 1;
 }
@@ -192,6 +206,12 @@ static int run(int argc, char *argv[]) {
                 break;
         case VERB_STATS:
                 r = verb_stats(&arg);
+                break;
+        case VERB_PORT:
+                r = verb_port(&arg);
+                break;
+        case VERB_TOP:
+                r = verb_top(&arg);
                 break;
         default:
                 r = verb_list(&arg);

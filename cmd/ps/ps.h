@@ -4,7 +4,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-/* The parsed command line, shared by the verbs (list, inspect, images, stats). */
+/* The parsed command line, shared by the verbs (list, inspect, images, stats, port, top). */
 typedef struct PsArgs {
         bool all;
         bool quiet;
@@ -21,3 +21,5 @@ int verb_list(const PsArgs *a);
 int verb_inspect(const PsArgs *a);
 int verb_images(const PsArgs *a);
 int verb_stats(const PsArgs *a);
+int verb_port(const PsArgs *a);
+int verb_top(const PsArgs *a);

@@ -217,11 +217,8 @@ static int print_samples(const Sample *v, size_t n, const PsArgs *a) {
 }
 
 static int sample(const Container *c, usec_t now, Sample *ret) {
-        json_t *state = json_object_get(c->record, "State");
-        const char *cg = json_string_value(json_object_get(state, "CgroupPath"))
-                                 ?: json_string_value(json_object_get(c->record, "CgroupPath"));
         Sample x = {.c = c};
-        int r = cg_stats_read(c->st.pid, cg, &x.s);
+        int r = cg_stats_read(c->st.pid, container_cgroup(c), &x.s);
         if (r < 0)
                 return r;
         usec_t life = c->st.started && now > c->st.started ? now - c->st.started : 0;
@@ -229,10 +226,6 @@ static int sample(const Container *c, usec_t now, Sample *ret) {
                 x.cpu_percent = 100.0 * (double) x.s.cpu_nsec / 1000.0 / (double) life;
         *ret = x;
         return 0;
-}
-
-static bool is_live(const Container *c) {
-        return (c->st.status == STATUS_RUNNING || c->st.status == STATUS_PAUSED) && c->st.pid > 0;
 }
 
 static int stats_once(const PsArgs *a, CpuMarks *marks, bool clear) {
@@ -256,7 +249,7 @@ static int stats_once(const PsArgs *a, CpuMarks *marks, bool clear) {
                                 failed = true;
                                 continue;
                         }
-                        if (!is_live(&l.items[l.n])) {
+                        if (!container_is_live(&l.items[l.n])) {
                                 log_error("Container '%s' is not running (%s)", a->names[i],
                                           container_status_to_string(l.items[l.n].st.status));
                                 container_done(&l.items[l.n]);
@@ -276,7 +269,7 @@ static int stats_once(const PsArgs *a, CpuMarks *marks, bool clear) {
         if (!v)
                 return log_oom();
         for (size_t i = 0; i < l.n; i++) {
-                if (!is_live(&l.items[i]))
+                if (!container_is_live(&l.items[i]))
                         continue;
                 r = sample(&l.items[i], ctx.now, &v[n]);
                 if (r == -ENOMEM)
