@@ -28,7 +28,10 @@ setup() {
         requires root
         ln -s "$SHARED/oci" "$BERTH_ROOT/oci"
 }
-teardown() { berth_teardown; }
+teardown() {
+        [[ -z ${CAPDIR:-} ]] || rm -rf "$CAPDIR"
+        berth_teardown
+}
 
 img() {
         case $1 in
@@ -372,6 +375,31 @@ for f in sys.argv[1:]:
         run_tool berth-unpack umount "$m"
 }
 
+# in_userns HOSTROOT PROGRAM ARGS...: run PROGRAM as uid/gid 1000 of a new user namespace whose ids 0-65535 are
+# HOSTROOT and up (the maps written from outside, as a runtime does).
+in_userns() {
+        python3 -S -c 'import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+r1, w1 = os.pipe()
+r2, w2 = os.pipe()
+pid = os.fork()
+if pid == 0:
+    if libc.unshare(0x10000000) != 0:  # CLONE_NEWUSER
+        os._exit(99)
+    os.write(w1, b"u")
+    os.read(r2, 1)
+    os.setgroups([])
+    os.setresgid(1000, 1000, 1000)
+    os.setresuid(1000, 1000, 1000)
+    os.execv(sys.argv[2], sys.argv[2:])
+os.read(r1, 1)
+for m in ("uid_map", "gid_map"):
+    with open("/proc/%d/%s" % (pid, m), "w") as f:
+        f.write("0 %s 65536\n" % sys.argv[1])
+os.write(w2, b"g")
+sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))' "$@"
+}
+
 @test "unpack --uidmap: security.capability becomes v3 with the host uid of the container's root; v2 without" {
         local t=$BATS_TEST_TMPDIR v2=0100000200200000000000000000000000000000
         local v3=0100000300200000000000000000000000000000a0860100 map=(--uidmap 0:100000:65536 --gidmap 0:100000:65536)
@@ -395,6 +423,23 @@ for f in sys.argv[1:]:
         assert_contains "$stderr" "Dropping the file capabilities of 'bin/v2': --uidmap does not map container uid 0"
         is "$(caps "$t/noroot/bin/v2" "$t/noroot/bin/v3")" $'<none>\n<none>'
         is "$(stat -c %u:%g "$t/noroot/bin/v2")" 101000:101000
+        # The kernel's view, with a copy of cat carrying cap_net_raw+ep (bit 13) reading its own status, run by
+        # uid 1000 (users outside the container must reach the trees: not below the test's 0700 dirs).
+        CAPDIR=$(mktemp -d /var/tmp/berth-caps.XXXXXX)
+        chmod 755 "$CAPDIR"
+        run_tool berth-unpack --to "$CAPDIR/plain" "$(img ok-caps)"
+        run_tool berth-unpack "${map[@]}" --to "$CAPDIR/mapped" "$(img ok-caps)"
+        local tree root granted=()
+        for tree in plain mapped; do
+                for root in 100000 200000; do
+                        granted+=("$(in_userns "$root" "$CAPDIR/$tree/bin/capcat" /proc/self/status | awk '/^CapPrm/ {print $2}')")
+                done
+                granted+=("$(setpriv --reuid 1000 --regid 1000 --clear-groups "$CAPDIR/$tree/bin/capcat" /proc/self/status |
+                        awk '/^CapPrm/ {print $2}')")
+        done
+        # v2 (no map) applies everywhere: in any user namespace and on the host. v3 with rootid 100000 applies
+        # in the container's namespace only: not in another container's (root 200000), not on the host.
+        is "${granted[*]}" "0000000000002000 0000000000002000 0000000000002000 0000000000002000 0000000000000000 0000000000000000"
 }
 
 @test "berth front: unpack, mount and umount reach berth-unpack" {

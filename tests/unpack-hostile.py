@@ -388,7 +388,11 @@ def extra(victim, want):
                            entry("bin/v2", data=b"2", mode=0o755, uid=1000, gid=1000,
                                  pax={"SCHILY.xattr.security.capability": cap2.decode("utf-8", "surrogateescape")}),
                            entry("bin/v3", data=b"3", mode=0o755, uid=1000, gid=1000,
-                                 pax={"SCHILY.xattr.security.capability": cap3.decode("utf-8", "surrogateescape")})])]
+                                 pax={"SCHILY.xattr.security.capability": cap3.decode("utf-8", "surrogateescape")}),
+                           # The host's cat with cap_net_raw+ep: what it prints of /proc/self/status shows whether
+                           # the kernel granted the capability.
+                           entry("bin/capcat", data=open("/bin/cat", "rb").read(), mode=0o755, uid=1000, gid=1000,
+                                 pax={"SCHILY.xattr.security.capability": cap2.decode("utf-8", "surrogateescape")})])]
     return c
 
 
