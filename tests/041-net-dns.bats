@@ -158,6 +158,71 @@ unit_state() {
         is "$out2" "10.88.*" "own names still answered"
 }
 
+# fake_upstream MODE ARGS...: tests/dns-fake-upstream.py on 127.0.0.54, named by a resolv.conf bound over the
+# world's own (its mount namespace is private); sets FAKE_PID
+fake_upstream() {
+        local conf=$BATS_TEST_TMPDIR/resolv.conf i
+        echo "nameserver 127.0.0.54" >"$conf"
+        python3 "$BERTH_TESTS_DIR/dns-fake-upstream.py" "$@" >"$BATS_TEST_TMPDIR/upstream.log" 2>&1 &
+        FAKE_PID=$!
+        for ((i = 0; i < 200; i++)); do
+                grep -q ready "$BATS_TEST_TMPDIR/upstream.log" && break
+                sleep 0.02
+        done
+        mount --bind "$conf" /etc/resolv.conf
+}
+
+fake_upstream_stop() {
+        umount /etc/resolv.conf
+        kill "$FAKE_PID"
+        wait "$FAKE_PID" 2>/dev/null || true
+}
+
+@test "dns: a forwarded answer counts only from the upstream asked, for the question asked; query IDs are random" {
+        requires cmd:python3
+        fake_upstream forge 127.0.0.54 127.0.0.55
+        local a out=() rc=0 n
+        a=$(cid a)
+        run_tool berth-net attach --container "$a" --name fwd || rc=$?
+        if ((rc == 0)); then
+                for n in one two three; do
+                        out+=("$(lookup "$a" "$n.upstream.test" 10.88.0.1)")
+                done
+        fi
+        run_tool berth-net detach --container "$a"
+        fake_upstream_stop
+        ((rc == 0)) || die "attach failed"
+        # the forged answer (192.0.2.66, right ID, wrong sender) and the one for another question (192.0.2.67)
+        # come first; only the true one may reach the container
+        is "${out[*]}" "192.0.2.7 192.0.2.7 192.0.2.7"
+        local ids
+        mapfile -t ids < <(awk '$1 == "id" { print $2 }' "$BATS_TEST_TMPDIR/upstream.log")
+        ((${#ids[@]} == 3)) || die "expected 3 forwarded queries, got: ${ids[*]}"
+        ((ids[1] != ids[0] + 1 || ids[2] != ids[1] + 1)) || die "sequential query IDs: ${ids[*]}"
+}
+
+@test "dns: an upstream that stays silent gets the client a SERVFAIL, not a timeout" {
+        requires cmd:python3
+        fake_upstream silent 127.0.0.54
+        local a rc=0 out=''
+        a=$(cid a)
+        run_tool berth-net attach --container "$a" --name fwd || rc=$?
+        # a raw query: busybox nslookup (musl's resolver) takes a SERVFAIL as a reason to ask again
+        ((rc == 0)) && out=$(nsenter --net="$BERTH_RUNROOT/netns/$a" python3 -c '
+import socket, struct
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(20)
+s.sendto(struct.pack("!6H", 0x1234, 0x0100, 1, 0, 0, 0) + b"\x06silent\x04test\x00\x00\x01\x00\x01",
+         ("10.88.0.1", 53))
+r = s.recv(512)
+qid, flags = struct.unpack("!2H", r[:4])
+print("id=%x qr=%d rcode=%d" % (qid, flags >> 15, flags & 15))' 2>&1 || true)
+        run_tool berth-net detach --container "$a"
+        fake_upstream_stop
+        ((rc == 0)) || die "attach failed"
+        is "$out" "id=1234 qr=1 rcode=2"
+}
+
 @test "dns: a network's server answers only its own containers" {
         run_tool berth-net create --subnet 10.104.0.0/24 other
         local a b

@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
@@ -18,10 +19,15 @@
 #include "network.h"
 #include "paths.h"
 #include "subnet.h"
+#include "util.h"
 
 #define MAX_LISTEN 8
 #define MAX_PENDING 256
 #define MAX_UPSTREAM 3
+/* An upstream that has not answered by then gets the client a SERVFAIL, before the client's own timeout (5 s
+ * in glibc and busybox) makes it wait for nothing. */
+#define UPSTREAM_TIMEOUT_USEC (3 * USEC_PER_SEC)
+#define MAX_QUESTION (255 + 1 + 4)
 
 typedef struct Record {
         char *name; /* lowercase, no trailing dot */
@@ -34,7 +40,9 @@ typedef struct Pending {
         int fd;
         struct sockaddr_storage peer;
         socklen_t peer_len;
-        time_t when;
+        usec_t deadline; /* CLOCK_MONOTONIC */
+        uint8_t question[MAX_QUESTION];
+        size_t question_len;
 } Pending;
 
 typedef struct Server {
@@ -50,7 +58,6 @@ typedef struct Server {
         socklen_t upstream_len[MAX_UPSTREAM];
         size_t n_upstream;
         Pending pending[MAX_PENDING];
-        uint16_t next_id;
         Subnet subnets[MAX_LISTEN];
         size_t n_subnets;
 } Server;
@@ -188,43 +195,110 @@ static bool answer_local(Server *s, uint8_t *q, size_t n, size_t qend, char *nam
         return true;
 }
 
+static void send_servfail(int fd, uint8_t *q, size_t n, const struct sockaddr_storage *peer,
+                          socklen_t plen) {
+        q[2] |= 0x80;
+        q[3] = (q[3] & 0xf0) | 0x82; /* RA, SERVFAIL */
+        (void) sendto(fd, q, n, 0, (const struct sockaddr *) peer, plen);
+}
+
+/* A query ID nobody outside can predict (an off-path forger must guess it and our port), unused by any
+ * pending query. */
+static uint16_t new_id(const Server *s) {
+        for (;;) {
+                uint16_t id;
+                if (getrandom(&id, sizeof id, 0) != sizeof id)
+                        id = (uint16_t) random();
+                bool used = false;
+                for (size_t i = 0; i < MAX_PENDING && !used; i++)
+                        used = s->pending[i].used && s->pending[i].our_id == id;
+                if (!used)
+                        return id;
+        }
+}
+
 static void forward(Server *s, int fd, uint8_t *q, size_t n, struct sockaddr_storage *peer, socklen_t plen) {
-        time_t now = time(NULL);
         Pending *slot = NULL;
-        for (size_t i = 0; i < MAX_PENDING; i++)
-                if (!s->pending[i].used || now - s->pending[i].when > 5) {
+        for (size_t i = 0; i < MAX_PENDING && !slot; i++)
+                if (!s->pending[i].used)
                         slot = &s->pending[i];
-                        break;
-                }
-        if (!slot || s->n_upstream == 0 || s->up_fd < 0) {
-                /* SERVFAIL */
-                q[2] |= 0x80;
-                q[3] = (q[3] & 0xf0) | 0x82;
-                (void) sendto(fd, q, n, 0, (struct sockaddr *) peer, plen);
+        if (!slot || s->n_upstream == 0 || s->up_fd < 0 || n - 12 > MAX_QUESTION) {
+                send_servfail(fd, q, n, peer, plen);
                 return;
         }
         *slot = (Pending){.used = true,
                           .client_id = (uint16_t) (q[0] << 8 | q[1]),
-                          .our_id = s->next_id++,
+                          .our_id = new_id(s),
                           .fd = fd,
                           .peer = *peer,
                           .peer_len = plen,
-                          .when = now};
+                          .deadline = now_usec(CLOCK_MONOTONIC) + UPSTREAM_TIMEOUT_USEC,
+                          .question_len = n - 12};
+        memcpy(slot->question, q + 12, n - 12);
         put16(q, slot->our_id);
         for (size_t i = 0; i < s->n_upstream; i++)
                 (void) sendto(s->up_fd, q, n, 0, (struct sockaddr *) &s->upstream[i], s->upstream_len[i]);
 }
 
+/* Queries whose upstreams stayed silent get a SERVFAIL; returns the poll() timeout until the next deadline.
+ */
+static int expire_pending(Server *s) {
+        usec_t now = now_usec(CLOCK_MONOTONIC), next = USEC_INFINITY;
+        for (size_t i = 0; i < MAX_PENDING; i++) {
+                Pending *p = &s->pending[i];
+                if (!p->used)
+                        continue;
+                if (p->deadline <= now) {
+                        uint8_t a[12 + MAX_QUESTION] = {};
+                        put16(a, p->client_id);
+                        a[2] = 0x01; /* RD, as the client asked (it is the only kind we forward) */
+                        a[5] = 1;    /* one question */
+                        memcpy(a + 12, p->question, p->question_len);
+                        send_servfail(p->fd, a, 12 + p->question_len, &p->peer, p->peer_len);
+                        p->used = false;
+                } else if (p->deadline < next)
+                        next = p->deadline;
+        }
+        return next == USEC_INFINITY ? -1 : (int) ((next - now + 999) / 1000);
+}
+
+/* Upstreams are kept as IPv6 (IPv4 ones mapped), as the dual-stack socket reports senders. */
+static bool same_sockaddr(const struct sockaddr_storage *a, const struct sockaddr_storage *b) {
+        const struct sockaddr_in6 *x = (const struct sockaddr_in6 *) a, *y = (const struct sockaddr_in6 *) b;
+        return a->ss_family == AF_INET6 && b->ss_family == AF_INET6 && x->sin6_port == y->sin6_port &&
+               memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
+}
+
+/* The question of a reply, compared as DNS compares names: ASCII letters without case (0x20 randomization).
+ */
+static bool same_question(const uint8_t *a, const uint8_t *b, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (tolower(a[i]) != tolower(b[i]))
+                        return false;
+        return true;
+}
+
 static void handle_upstream(Server *s) {
         uint8_t buf[4096];
-        ssize_t n = recv(s->up_fd, buf, sizeof buf, 0);
-        if (n < 12)
+        struct sockaddr_storage from = {};
+        socklen_t flen = sizeof from;
+        ssize_t n = recvfrom(s->up_fd, buf, sizeof buf, 0, (struct sockaddr *) &from, &flen);
+        if (n < 12 || !(buf[2] & 0x80) || buf[4] != 0 || buf[5] != 1)
+                return;
+        /* only from an address we asked, as the same question: anything else is a forgery or stale */
+        bool known = false;
+        for (size_t i = 0; i < s->n_upstream && !known; i++)
+                known = same_sockaddr(&from, &s->upstream[i]);
+        if (!known)
                 return;
         uint16_t id = (uint16_t) (buf[0] << 8 | buf[1]);
         for (size_t i = 0; i < MAX_PENDING; i++) {
                 Pending *p = &s->pending[i];
                 if (!p->used || p->our_id != id)
                         continue;
+                if ((size_t) n < 12 + p->question_len ||
+                    !same_question(buf + 12, p->question, p->question_len))
+                        return;
                 put16(buf, p->client_id);
                 (void) sendto(p->fd, buf, n, 0, (struct sockaddr *) &p->peer, p->peer_len);
                 p->used = false;
@@ -399,7 +473,7 @@ int dns_serve(const char *net) {
                         p[n++] = (struct pollfd){.fd = s.fds[i], .events = POLLIN};
                 if (s.up_fd >= 0)
                         p[n++] = (struct pollfd){.fd = s.up_fd, .events = POLLIN};
-                if (poll(p, n, -1) < 0) {
+                if (poll(p, n, expire_pending(&s)) < 0) {
                         if (errno == EINTR)
                                 continue;
                         return log_error_errno(-errno, "poll() failed: %m");
@@ -409,5 +483,6 @@ int dns_serve(const char *net) {
                                 handle_query(&s, s.fds[i]);
                 if (s.up_fd >= 0 && (p[s.n_fds].revents & POLLIN))
                         handle_upstream(&s);
+                (void) expire_pending(&s);
         }
 }
