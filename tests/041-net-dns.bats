@@ -223,6 +223,28 @@ print("id=%x qr=%d rcode=%d" % (qid, flags >> 15, flags & 15))' 2>&1 || true)
         is "$out" "id=1234 qr=1 rcode=2"
 }
 
+@test "dns: the client's EDNS size goes upstream, so a large answer comes back whole over UDP" {
+        requires cmd:python3
+        fake_upstream big 127.0.0.54
+        local a rc=0 out=''
+        a=$(cid a)
+        run_tool berth-net attach --container "$a" --name fwd || rc=$?
+        ((rc == 0)) && out=$(nsenter --net="$BERTH_RUNROOT/netns/$a" python3 -c '
+import socket, struct
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(20)
+opt = b"\x00" + struct.pack("!HHIH", 41, 1232, 0, 0)
+s.sendto(struct.pack("!6H", 0x4321, 0x0100, 1, 0, 0, 1) + b"\x03big\x04test\x00\x00\x01\x00\x01" + opt,
+         ("10.88.0.1", 53))
+r = s.recv(4096)
+qid, flags, qd, an = struct.unpack("!4H", r[:8])
+print("id=%x tc=%d answers=%d bytes>512=%d" % (qid, (flags >> 9) & 1, an, len(r) > 512))' 2>&1 || true)
+        run_tool berth-net detach --container "$a"
+        fake_upstream_stop
+        ((rc == 0)) || die "attach failed"
+        is "$out" "id=4321 tc=0 answers=40 bytes>512=1"
+}
+
 @test "dns: a network's server answers only its own containers" {
         run_tool berth-net create --subnet 10.104.0.0/24 other
         local a b

@@ -4,6 +4,9 @@
 namespace only.
 
 dns-fake-upstream.py silent ADDR            reads queries and never answers
+dns-fake-upstream.py big ADDR               answers with 40 A records (192.0.2.1-40) when the query carries an
+                                            EDNS record, else, as a real server must past 512 bytes, with the
+                                            TC bit and no answer
 dns-fake-upstream.py forge ADDR OTHER       for each query: first a forged answer 192.0.2.66 from OTHER (the
                                             right ID and port, the wrong sender), then one from ADDR for another
                                             question (192.0.2.67), then the true answer 192.0.2.7 from ADDR
@@ -56,6 +59,16 @@ def main():
         qid = struct.unpack("!H", q[:2])[0]
         print("id", qid, flush=True)
         question = q[12:question_end(q)]
+        if mode == "big":
+            arcount = struct.unpack("!H", q[10:12])[0]
+            if arcount == 0:
+                sock.sendto(struct.pack("!HHHHHH", qid, 0x8380, 1, 0, 0, 0) + question, peer)
+                continue
+            rrs = b"".join(b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 0, 4) + bytes([192, 0, 2, i])
+                           for i in range(1, 41))
+            opt = b"\0" + struct.pack("!HHIH", 41, 1232, 0, 0)
+            sock.sendto(struct.pack("!HHHHHH", qid, 0x8180, 1, 40, 0, 1) + question + rrs + opt, peer)
+            continue
         other.sendto(answer(qid, question, "192.0.2.66"), peer)
         time.sleep(0.05)
         wrong = encode_name("other.test") + question[-4:]

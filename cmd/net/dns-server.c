@@ -217,13 +217,16 @@ static uint16_t new_id(const Server *s) {
         }
 }
 
-static void forward(Server *s, int fd, uint8_t *q, size_t n, struct sockaddr_storage *peer, socklen_t plen) {
+/* q: the whole query, n bytes; its question ends at qend. */
+static void forward(Server *s, int fd, uint8_t *q, size_t n, size_t qend, struct sockaddr_storage *peer,
+                    socklen_t plen) {
         Pending *slot = NULL;
         for (size_t i = 0; i < MAX_PENDING && !slot; i++)
                 if (!s->pending[i].used)
                         slot = &s->pending[i];
-        if (!slot || s->n_upstream == 0 || s->up_fd < 0 || n - 12 > MAX_QUESTION) {
-                send_servfail(fd, q, n, peer, plen);
+        if (!slot || s->n_upstream == 0 || s->up_fd < 0 || qend - 12 > MAX_QUESTION) {
+                q[10] = q[11] = 0;
+                send_servfail(fd, q, qend, peer, plen);
                 return;
         }
         *slot = (Pending){.used = true,
@@ -233,8 +236,8 @@ static void forward(Server *s, int fd, uint8_t *q, size_t n, struct sockaddr_sto
                           .peer = *peer,
                           .peer_len = plen,
                           .deadline = now_usec(CLOCK_MONOTONIC) + UPSTREAM_TIMEOUT_USEC,
-                          .question_len = n - 12};
-        memcpy(slot->question, q + 12, n - 12);
+                          .question_len = qend - 12};
+        memcpy(slot->question, q + 12, qend - 12);
         put16(q, slot->our_id);
         for (size_t i = 0; i < s->n_upstream; i++)
                 (void) sendto(s->up_fd, q, n, 0, (struct sockaddr *) &s->upstream[i], s->upstream_len[i]);
@@ -334,6 +337,9 @@ static void handle_query(Server *s, int fd) {
                 return;
         uint16_t qtype = (uint16_t) (q[qend] << 8 | q[qend + 1]);
         qend += 4;
+        /* our own answers echo the question alone: no additional records (EDNS) */
+        uint8_t arcount[2] = {q[10], q[11]};
+        q[6] = q[7] = q[8] = q[9] = q[10] = q[11] = 0;
         if (!peer_allowed(s, &peer)) {
                 /* REFUSED: the names of a network are for its own containers, not for other networks' */
                 q[2] |= 0x80;
@@ -342,13 +348,15 @@ static void handle_query(Server *s, int fd) {
                 return;
         }
         records_reload(s);
-        q[10] = q[11] = 0; /* drop additional records (EDNS) from what we echo */
-        q[6] = q[7] = q[8] = q[9] = 0;
         if (answer_local(s, q, n, qend, name, qtype, out, &out_len)) {
                 (void) sendto(fd, out, out_len, 0, (struct sockaddr *) &peer, plen);
                 return;
         }
-        forward(s, fd, q, qend, &peer, plen);
+        /* forwarded whole, with the client's EDNS record: its UDP size lets large answers come back without
+         * the truncation that would send the client to TCP, which this server does not speak */
+        q[10] = arcount[0];
+        q[11] = arcount[1];
+        forward(s, fd, q, (size_t) n, (size_t) qend, &peer, plen);
 }
 
 static int listen_on(Server *s, const char *addr) {
