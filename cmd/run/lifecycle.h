@@ -19,6 +19,7 @@ int verb_exec(int argc, char *argv[], void *userdata);
 int verb_volume(int argc, char *argv[], void *userdata);
 int verb_prune(int argc, char *argv[], void *userdata);
 int verb_attach(int argc, char *argv[], void *userdata);
+int verb_cp(int argc, char *argv[], void *userdata);
 
 /* Remove container id (spec names it in messages): record, rootfs, name, and with volumes its anonymous
  * volumes. A running one is refused (-EBUSY) unless force, which stops it first. Returns 1 if it was gone

@@ -33,6 +33,8 @@ static void help(void) {
                "  unpause CONTAINER...\n"
                "  prune [-f] [--filter F]       Remove all containers that are not running\n"
                "  attach [--no-stdin] [--sig-proxy=false] CONTAINER  Attach to a running container\n"
+               "  cp [-a] [-L] CONTAINER:SRC DEST|SRC CONTAINER:DEST  Copy files out of or into a "
+               "container\n"
                "  volume create|ls|rm|inspect|prune\n\n"
                "Options:\n" CLI_COMMON_HELP "\nSee berth-run(1).\n");
 }
@@ -91,6 +93,7 @@ static int run(int argc, char *argv[]) {
                 {"volume", 2, VERB_ANY, verb_volume},
                 {"prune", 1, VERB_ANY, verb_prune},
                 {"attach", 2, VERB_ANY, verb_attach},
+                {"cp", 1, VERB_ANY, verb_cp},
                 {"healthcheck", 2, 2, verb_healthcheck},
                 {},
         };
