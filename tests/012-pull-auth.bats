@@ -9,71 +9,11 @@ load pull-store
 
 PASS=s3cret-pw
 
-setup_file() {
-        local dir=$BATS_FILE_TMPDIR
-        python3 "$BATS_TEST_DIRNAME/pull-hostile-registry.py" "$BERTH_FIXTURES" "$dir/port" \
-                >"$dir/hostile.log" 2>&1 3>&- &
-        echo $! >"$dir/pid"
+setup_file() { pull_auth_registries_start; }
+teardown_file() { pull_auth_registries_stop; }
 
-        # A real docker-registry with Basic auth (bcrypt htpasswd), holding busybox pushed by skopeo.
-        local port
-        port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-        htpasswd -Bbn berth "$PASS" >"$dir/htpasswd"
-        cat >"$dir/registry.yml" <<-EOF2
-	version: 0.1
-	log:
-	  level: error
-	storage:
-	  filesystem:
-	    rootdirectory: $dir/registry
-	http:
-	  addr: 127.0.0.1:$port
-	  secret: berth-auth-test
-	auth:
-	  htpasswd:
-	    realm: berth-test
-	    path: $dir/htpasswd
-	EOF2
-        docker-registry serve "$dir/registry.yml" >"$dir/registry.log" 2>&1 3>&- &
-        echo $! >"$dir/registry.pid"
-        local i
-        for ((i = 0; i < 500; i++)); do
-                [[ -s $dir/port ]] && curl -s -o /dev/null "http://127.0.0.1:$port/v2/" && break
-                sleep 0.02
-        done
-        [[ -s $dir/port ]] || {
-                cat "$dir/hostile.log" >&2
-                return 1
-        }
-        export HOSTILE=127.0.0.1:$(cat "$dir/port") BASIC=127.0.0.1:$port
-        skopeo --insecure-policy copy --quiet --dest-tls-verify=false --dest-creds "berth:$PASS" \
-                "oci:$BERTH_FIXTURES:busybox" "docker://$BASIC/busybox:latest"
-}
-
-teardown_file() {
-        kill "$(cat "$BATS_FILE_TMPDIR/pid")" "$(cat "$BATS_FILE_TMPDIR/registry.pid")" 2>/dev/null || true
-}
-
-setup() {
-        berth_setup
-        curl -fsS "http://$HOSTILE/_reset" >/dev/null
-        unset REGISTRY_AUTH_FILE
-        rm -rf "$HOME/.docker" "$XDG_RUNTIME_DIR/containers"
-}
-teardown() {
-        rm -rf "$HOME/.docker" "$XDG_RUNTIME_DIR/containers"
-        berth_teardown
-}
-
-hostile_log() {
-        curl -fsS "http://$HOSTILE/_log"
-}
-
-# auth_json FILE HOST [USER:PASS]: a containers-auth.json file.
-auth_json() {
-        mkdir -p "$(dirname "$1")"
-        printf '{"auths": {"%s": {"auth": "%s"}}}\n' "$2" "$(printf %s "${3:-berth:$PASS}" | base64 -w0)" >"$1"
-}
+setup() { pull_auth_setup; }
+teardown() { pull_auth_teardown; }
 
 @test "auth: Bearer token with --creds; one token per pull, reused for every blob; no secret printed" {
         run_tool --stderr berth-pull --log-level debug --creds "berth:$PASS" "$HOSTILE/bearer:latest"

@@ -156,11 +156,16 @@ class Handler(BaseHTTPRequestHandler):
                           "auth": auth.split(" ")[0] if auth else None,
                           "range": self.headers.get("Range"), "port": self.client_address[1]})
 
+    def via_localhost(self):
+        """Asked as localhost:PORT, this is a registry whose /v2/ wants a token (for login tests)."""
+        return self.headers.get("Host", "").startswith("localhost:")
+
     def challenge(self, repo, realm_host=None):
         port = self.server.server_address[1]
-        realm = "http://%s:%d/token" % (realm_host or "127.0.0.1", port)
-        return [("WWW-Authenticate",
-                 'Bearer realm="%s",service="hostile",scope="repository:%s:pull"' % (realm, repo))]
+        realm_host = realm_host or ("localhost" if self.via_localhost() else "127.0.0.1")
+        realm = "http://%s:%d/token" % (realm_host, port)
+        scope = ',scope="repository:%s:pull"' % repo if repo else ""
+        return [("WWW-Authenticate", 'Bearer realm="%s",service="hostile"%s' % (realm, scope))]
 
     def proxy(self):
         """A forward proxy for plain http (an absolute URI in the request line), for the proxy test."""
@@ -204,6 +209,8 @@ class Handler(BaseHTTPRequestHandler):
         if p == "/_redirect_loop":
             return self.send(307, headers=[("Location", "/_redirect_loop")])
         if p == "/v2/" or p == "/v2":
+            if self.via_localhost() and self.headers.get("Authorization", "") != "Bearer " + TOKEN:
+                return self.error(401, "UNAUTHORIZED", "authentication required", self.challenge(None))
             return self.send(200, b"{}")
         parts = p.split("/")
         if len(parts) < 5 or parts[1] != "v2":

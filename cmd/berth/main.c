@@ -19,7 +19,8 @@ typedef struct Route {
 static const Route routes[] = {
         {"pull", "berth-pull", NULL},        {"rmi", "berth-pull", "rmi"},
         {"save", "berth-pull", "save"},      {"load", "berth-pull", "load"},
-        {"tag", "berth-pull", "tag"},        {"unpack", "berth-unpack", NULL},
+        {"tag", "berth-pull", "tag"},        {"login", "berth-pull", "login"},
+        {"logout", "berth-pull", "logout"},  {"unpack", "berth-unpack", NULL},
         {"mount", "berth-unpack", "mount"},  {"umount", "berth-unpack", "umount"},
         {"run", "berth-run", "run"},         {"create", "berth-run", "create"},
         {"start", "berth-run", "start"},     {"stop", "berth-run", "stop"},
@@ -51,7 +52,7 @@ static const Route image_routes[] = {
 static void help(void) {
         printf("Usage: berth VERB [ARGS...]\n\n"
                "Runs the berth program that owns VERB:\n"
-               "  pull rmi save load tag          berth-pull\n"
+               "  pull rmi save load tag login logout   berth-pull\n"
                "  unpack mount umount             berth-unpack\n"
                "  run create start stop restart kill rm wait exec attach logs pause unpause\n"
                "  volume prune                    berth-run\n"

@@ -178,6 +178,23 @@ static int creds_from_file(const char *path, const char *domain, const char *rep
         return r < 0 ? log_oom() : 1;
 }
 
+int auth_file_default(const char *authfile, char **ret) {
+        const char *e;
+        char *p = NULL;
+
+        if (authfile || (authfile = getenv("REGISTRY_AUTH_FILE")))
+                p = strdup(authfile);
+        else if ((e = getenv("XDG_RUNTIME_DIR")) && *e) {
+                if (asprintf(&p, "%s/containers/auth.json", e) < 0)
+                        p = NULL;
+        } else if (asprintf(&p, "/run/containers/%u/auth.json", (unsigned) getuid()) < 0)
+                p = NULL;
+        if (!p)
+                return -ENOMEM;
+        *ret = p;
+        return 0;
+}
+
 int creds_find(const char *authfile, const char *domain, const char *repo, Creds *ret) {
         _cleanup_free_ char *xdg = NULL, *docker = NULL;
         const char *e;
@@ -190,7 +207,7 @@ int creds_find(const char *authfile, const char *domain, const char *repo, Creds
                 r = creds_from_file(authfile, domain, repo, ret);
                 return r < 0 ? r : 0;
         }
-        if ((e = getenv("XDG_RUNTIME_DIR")) && asprintf(&xdg, "%s/containers/auth.json", e) < 0)
+        if (auth_file_default(NULL, &xdg) < 0)
                 return log_oom();
         if ((e = getenv("HOME")) && asprintf(&docker, "%s/.docker/config.json", e) < 0)
                 return log_oom();
@@ -284,8 +301,11 @@ static int fetch_token(Client *c, const Challenge *ch, char **ret_token, char **
                 return -ENOMEM;
         char *svc = ch->service ? curl_easy_escape(e, ch->service, 0) : NULL;
         char *scp = curl_easy_escape(e, ch->scope ?: scope_default, 0);
-        int k = asprintf(&url, "%s%sscope=%s%s%s", ch->realm, strchr(ch->realm, '?') ? "&" : "?", scp ?: "",
-                         svc ? "&service=" : "", svc ?: "");
+        /* A login asks GET /v2/ for no repository: the token then needs no scope, as podman asks it. */
+        bool no_scope = !ch->scope && isempty(c->repo);
+        int k = asprintf(&url, "%s%s%s%s%s%s%s", ch->realm, strchr(ch->realm, '?') ? "&" : "?",
+                         no_scope ? "" : "scope=", no_scope ? "" : scp ?: "", svc && !no_scope ? "&" : "",
+                         svc ? "service=" : "", svc ?: "");
         curl_free(svc);
         curl_free(scp);
         if (k < 0) {

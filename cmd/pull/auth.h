@@ -12,4 +12,7 @@ typedef struct Creds {
 
 void creds_done(Creds *c);
 int creds_parse_arg(const char *arg, Creds *ret);
+/* The auth file podman reads first and login writes: authfile, else $REGISTRY_AUTH_FILE, else
+ * $XDG_RUNTIME_DIR/containers/auth.json, else /run/containers/UID/auth.json. */
+int auth_file_default(const char *authfile, char **ret);
 int creds_find(const char *authfile, const char *domain, const char *repo, Creds *ret);

@@ -11,6 +11,7 @@
 #include "fileio.h"
 #include "images.h"
 #include "log.h"
+#include "login.h"
 #include "macro.h"
 #include "main-func.h"
 #include "pull.h"
@@ -25,6 +26,7 @@ static PullOptions arg_pull = {
                    .timeout_s = 30},
 };
 static Creds arg_creds = {};
+static LoginOptions arg_login = {};
 static bool arg_quiet = false;
 static bool arg_force = false;
 static int arg_progress = -1;
@@ -37,14 +39,16 @@ static void help(void) {
                "       berth-pull tag SOURCE TARGET\n"
                "       berth-pull gc\n"
                "       berth-pull load docker-archive:FILE|oci-archive:FILE [NAME]\n"
-               "       berth-pull save IMAGE oci-archive:FILE\n\n"
+               "       berth-pull save IMAGE oci-archive:FILE\n"
+               "       berth-pull login [-u USER] [-p PASS|--password-stdin] [--get-login] REGISTRY\n"
+               "       berth-pull logout [-a] [REGISTRY]\n\n"
                "Fetch an image from a registry into the image store and print its ID; manage the store.\n\n"
                "Options:\n"
                "      --tls-verify=BOOL   Verify TLS certificates; false also allows plain HTTP (default "
                "true)\n"
                "      --cert-dir DIR      CA certificates (*.crt) and a client certificate (*.cert, *.key)\n"
                "      --creds USER:PASS   Credentials for the registry\n"
-               "      --authfile FILE     Auth file to read credentials from\n"
+               "      --authfile FILE     Auth file to read credentials from (login, logout: to write)\n"
                "      --platform OS/ARCH[/VARIANT]  Platform to pick from an index (default: this host)\n"
                "      --arch ARCH, --os OS, --variant VARIANT  Override one part of the platform\n"
                "  -j --jobs N             Blobs to download in parallel (default 6)\n"
@@ -56,7 +60,13 @@ static void help(void) {
                "      --allow-foreign-urls  Fetch layers that list urls from there (without credentials)\n"
                "  -q --quiet              No progress output\n"
                "  -f --force              rmi: remove the names even if a container uses the "
-               "image\n" CLI_COMMON_HELP "\nSee berth-pull(1).\n");
+               "image\n"
+               "  -u --username USER      login: the user name (default: ask)\n"
+               "  -p --password PASS      login: the password (insecure: others see the command line)\n"
+               "      --password-stdin    login: read the password from standard input\n"
+               "      --get-login         login: print the user name stored for REGISTRY\n"
+               "  -a --all                logout: remove the credentials of every registry\n" CLI_COMMON_HELP
+               "\nSee berth-pull(1).\n");
 }
 
 enum {
@@ -73,6 +83,8 @@ enum {
         ARG_TIMEOUT,
         ARG_REGISTRIES_CONF,
         ARG_ALLOW_FOREIGN_URLS,
+        ARG_PASSWORD_STDIN,
+        ARG_GET_LOGIN,
 };
 
 static const struct option options[] = {
@@ -93,6 +105,11 @@ static const struct option options[] = {
         {"allow-foreign-urls", no_argument, NULL, ARG_ALLOW_FOREIGN_URLS},
         {"quiet", no_argument, NULL, 'q'},
         {"force", no_argument, NULL, 'f'},
+        {"username", required_argument, NULL, 'u'},
+        {"password", required_argument, NULL, 'p'},
+        {"password-stdin", no_argument, NULL, ARG_PASSWORD_STDIN},
+        {"get-login", no_argument, NULL, ARG_GET_LOGIN},
+        {"all", no_argument, NULL, 'a'},
         {},
 };
 
@@ -194,6 +211,26 @@ static int parse_one(int c, char *argv[]) {
         case 'f':
                 arg_force = true;
                 return 0;
+        case 'u':
+                arg_login.username = optarg;
+                return 0;
+        case 'p':
+                free(arg_login.password);
+                arg_login.password = strdup(optarg);
+                if (!arg_login.password)
+                        return log_oom();
+                /* Gone from /proc/PID/cmdline from now on; readable until here, hence the warning. */
+                explicit_bzero(optarg, strlen(optarg));
+                return 0;
+        case ARG_PASSWORD_STDIN:
+                arg_login.password_stdin = true;
+                return 0;
+        case ARG_GET_LOGIN:
+                arg_login.get_login = true;
+                return 0;
+        case 'a':
+                arg_login.all = true;
+                return 0;
         default:
                 r = cli_parse_common(c, optarg, argv);
                 if (r == 1)
@@ -202,7 +239,7 @@ static int parse_one(int c, char *argv[]) {
         }
 }
 
-static const char *const verbs[] = {"pull", "rmi", "tag", "gc", "load", "save", NULL};
+static const char *const verbs[] = {"pull", "rmi", "tag", "gc", "load", "save", "login", "logout", NULL};
 
 static int parse_argv(int argc, char *argv[]) {
         const char *e;
@@ -214,7 +251,7 @@ static int parse_argv(int argc, char *argv[]) {
         /* Options before the verb, then the verb's arguments with options anywhere among them. */
         opterr = 0;
         optind = 0;
-        while ((c = getopt_long(argc, argv, "+:hqfj:", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "+:hqfj:u:p:a", options, NULL)) >= 0) {
                 r = parse_one(c, argv);
                 if (r != 0)
                         return r == 1 ? 0 : r;
@@ -230,7 +267,7 @@ static int parse_argv(int argc, char *argv[]) {
         char **sub = argv + first - 1;
         int subc = argc - first + 1;
         optind = 0;
-        while ((c = getopt_long(subc, sub, ":hqfj:", options, NULL)) >= 0) {
+        while ((c = getopt_long(subc, sub, ":hqfj:u:p:a", options, NULL)) >= 0) {
                 r = parse_one(c, sub);
                 if (r != 0)
                         return r == 1 ? 0 : r;
@@ -240,6 +277,20 @@ static int parse_argv(int argc, char *argv[]) {
                 arg_verb = "pull";
         if (arg_force && !streq(arg_verb, "rmi"))
                 return cli_usage_error("--force only applies to rmi");
+        bool login = streq(arg_verb, "login");
+        if (!login &&
+            (arg_login.username || arg_login.password || arg_login.password_stdin || arg_login.get_login))
+                return cli_usage_error(
+                        "--username, --password, --password-stdin and --get-login only apply to login");
+        if (arg_login.all && !streq(arg_verb, "logout"))
+                return cli_usage_error("--all only applies to logout");
+        if (arg_login.password && arg_login.password_stdin)
+                return cli_usage_error("--password and --password-stdin are mutually exclusive");
+        if (arg_login.password_stdin && !arg_login.username)
+                return cli_usage_error("Must provide --username with --password-stdin");
+        if (arg_pull.creds && (login || streq(arg_verb, "logout")))
+                return cli_usage_error("--creds does not apply to %s: use --username and --password-stdin",
+                                       arg_verb);
         if (arg_output != OUTPUT_TABLE && !streq(arg_verb, "pull"))
                 return cli_usage_error("--format only applies to a pull");
         if (arg_progress < 0)
@@ -299,11 +350,18 @@ static int run(int argc, char *argv[]) {
                 r = images_gc(arg_args);
         else if (streq(arg_verb, "save"))
                 r = images_save(arg_args);
+        else if (streq(arg_verb, "login"))
+                r = login_run(arg_args, &arg_pull, &arg_login);
+        else if (streq(arg_verb, "logout"))
+                r = logout_run(arg_args, &arg_pull, &arg_login);
         else
                 r = images_load(arg_args, arg_quiet);
         if (fflush(stdout) != 0 && r >= 0)
                 r = log_error_errno(-EIO, "Failed to write to stdout: %m");
         creds_done(&arg_creds);
+        if (arg_login.password)
+                explicit_bzero(arg_login.password, strlen(arg_login.password));
+        free(arg_login.password);
         return r;
 }
 

@@ -6,6 +6,7 @@
 
 #include "macro.h"
 #include "parse.h"
+#include "ref.h"
 
 void challenge_done(Challenge *c) {
         free(c->scheme);
@@ -278,4 +279,85 @@ int auth_key_match(const char *key, const char *domain, const char *repo) {
         if (strneq(repo, k, kl) && (repo[kl] == 0 || repo[kl] == '/'))
                 return (int) kl;
         return -1;
+}
+
+/* host[:port] or [v6]:port as a reference's domain may be: DNS labels of letters, digits and '-'. */
+static bool registry_host_is_valid(const char *h, size_t n) {
+        const char *colon;
+        if (n == 0 || n > 255)
+                return false;
+        if (h[0] == '[') {
+                const char *end = memchr(h, ']', n);
+                if (!end || end == h + 1 ||
+                    strspn(h + 1, "0123456789abcdefABCDEF:.") != (size_t) (end - h - 1))
+                        return false;
+                colon = end + 1 < h + n ? end + 1 : NULL;
+                if (colon && *colon != ':')
+                        return false;
+                n = (size_t) (end + 1 - h);
+        } else {
+                colon = memchr(h, ':', n);
+                size_t hn = colon ? (size_t) (colon - h) : n;
+                if (hn == 0 || h[0] == '.' || h[0] == '-' || h[hn - 1] == '.' || h[hn - 1] == '-')
+                        return false;
+                for (size_t i = 0; i < hn; i++)
+                        if (!isalnum((unsigned char) h[i]) && h[i] != '-' &&
+                            !(h[i] == '.' && h[i + 1] != '.' && h[i + 1] != '-' && h[i - 1] != '-'))
+                                return false;
+                n = hn;
+        }
+        if (colon) {
+                const char *port = colon + 1;
+                size_t pl = strcspn(port, "/");
+                unsigned long v = 0;
+                if (pl == 0 || pl > 5 || strspn(port, "0123456789") < pl)
+                        return false;
+                for (size_t i = 0; i < pl; i++)
+                        v = v * 10 + (unsigned long) (port[i] - '0');
+                if (v == 0 || v > 65535)
+                        return false;
+        }
+        return true;
+}
+
+int registry_key_parse(const char *arg, char **ret_key, char **ret_domain, char **ret_repo,
+                       const char **ret_why) {
+        const char *s = startswith(arg, "https://") ?: startswith(arg, "http://");
+        _cleanup_free_ char *key = NULL, *domain = NULL, *repo = NULL;
+        size_t hl;
+
+        if (s) {
+                /* podman keeps only host[:port] of a URL ("https://quay.io/v1/" is "quay.io"). */
+                hl = strcspn(s, "/?#");
+                key = strndup(s, hl);
+        } else {
+                s = arg;
+                hl = strcspn(s, "/");
+                key = strdup(s);
+        }
+        if (!key)
+                return -ENOMEM;
+        if (!registry_host_is_valid(key, hl))
+                return *ret_why = "not a registry host[:port]", -EINVAL;
+        domain = strndup(key, hl);
+        repo = strdup(key[hl] ? key + hl + 1 : "");
+        if (!domain || !repo)
+                return -ENOMEM;
+        if (key[hl] && !*repo)
+                return *ret_why = "a registry name does not end with '/'", -EINVAL;
+        if (*repo) {
+                /* A repository-scoped entry (podman's "quay.io/ns/repo"): a name without tag or digest. */
+                Reference *ref = NULL;
+                const char *why = NULL;
+                bool ok = !strpbrk(repo, ":@") && ref_parse(key, &ref, &why) >= 0 &&
+                          streq(ref->domain, domain);
+                ref_freep(&ref);
+                if (!ok)
+                        return *ret_why = "not a registry or a repository on one (without tag or digest)",
+                               -EINVAL;
+        }
+        *ret_key = TAKE_PTR(key);
+        *ret_domain = TAKE_PTR(domain);
+        *ret_repo = TAKE_PTR(repo);
+        return 0;
 }

@@ -50,3 +50,9 @@ bool host_is_loopback(const char *domain);
 /* An auth.json key ("host", "https://host/v1/", "host/ns/repo") matching domain + repository: returns its
  * specificity (longer repository prefix wins), or -1 if it does not apply. */
 int auth_key_match(const char *key, const char *domain, const char *repo);
+
+/* A login/logout argument as podman reads it: "host[:port]" or "host[:port]/repository" (an entry for that
+ * repository only); a URL ("https://host/v1/") stands for its host[:port]. *ret_key is the auth.json key,
+ * *ret_repo is "" for a whole registry. -EINVAL with *ret_why (static) otherwise. */
+int registry_key_parse(const char *arg, char **ret_key, char **ret_domain, char **ret_repo,
+                       const char **ret_why);

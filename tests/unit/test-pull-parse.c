@@ -18,6 +18,21 @@ static void check_challenge(const char *in, int want_r, const char *scheme, cons
         challenge_done(&c);
 }
 
+static void check_key(const char *arg, int want_r, const char *key, const char *domain, const char *repo) {
+        char *k = NULL, *d = NULL, *r = NULL;
+        const char *why = NULL;
+        int ret = registry_key_parse(arg, &k, &d, &r, &why);
+        CHECK(ret == want_r, "registry_key_parse('%s') = %d (%s)", arg, ret, strna(why));
+        if (ret >= 0 && want_r >= 0) {
+                CHECK_STR(k, key, "key");
+                CHECK_STR(d, domain, "domain");
+                CHECK_STR(r, repo, "repo");
+        }
+        free(k);
+        free(d);
+        free(r);
+}
+
 int main(void) {
         Platform p;
         usec_t t;
@@ -100,5 +115,31 @@ int main(void) {
         CHECK(auth_key_match("https://index.docker.io/v1/", "docker.io", "library/busybox") == 0,
               "Docker Hub key");
         CHECK(auth_key_match("evil.io", "docker.io", "x") < 0, "other host");
+
+        check_key("docker.io", 0, "docker.io", "docker.io", "");
+        check_key("quay.io", 0, "quay.io", "quay.io", "");
+        check_key("127.0.0.1:5000", 0, "127.0.0.1:5000", "127.0.0.1:5000", "");
+        check_key("localhost", 0, "localhost", "localhost", "");
+        check_key("myregistry", 0, "myregistry", "myregistry", "");
+        check_key("[::1]:5000", 0, "[::1]:5000", "[::1]:5000", "");
+        check_key("https://quay.io/v1/", 0, "quay.io", "quay.io", "");
+        check_key("http://127.0.0.1:5000", 0, "127.0.0.1:5000", "127.0.0.1:5000", "");
+        check_key("https://r.example:443/v2/?x", 0, "r.example:443", "r.example:443", "");
+        check_key("quay.io/ns/repo", 0, "quay.io/ns/repo", "quay.io", "ns/repo");
+        check_key("localhost:5000/a", 0, "localhost:5000/a", "localhost:5000", "a");
+        check_key("busybox/x", -EINVAL, NULL, NULL, NULL);
+        check_key("quay.io/ns/repo:tag", -EINVAL, NULL, NULL, NULL);
+        check_key("quay.io/Upper", -EINVAL, NULL, NULL, NULL);
+        check_key("quay.io/", -EINVAL, NULL, NULL, NULL);
+        check_key("", -EINVAL, NULL, NULL, NULL);
+        check_key("https://", -EINVAL, NULL, NULL, NULL);
+        check_key("bad_host", -EINVAL, NULL, NULL, NULL);
+        check_key("-x.io", -EINVAL, NULL, NULL, NULL);
+        check_key("a..b", -EINVAL, NULL, NULL, NULL);
+        check_key("host:0", -EINVAL, NULL, NULL, NULL);
+        check_key("host:65536", -EINVAL, NULL, NULL, NULL);
+        check_key("host:", -EINVAL, NULL, NULL, NULL);
+        check_key("[::1", -EINVAL, NULL, NULL, NULL);
+        check_key("[zz]:1", -EINVAL, NULL, NULL, NULL);
         TAP_END();
 }
