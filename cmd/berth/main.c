@@ -17,23 +17,41 @@ typedef struct Route {
 
 /* One owner per noun: images and containers are listed by ps, networks by net, the lifecycle by run. */
 static const Route routes[] = {
-        {"pull", "berth-pull", NULL},        {"rmi", "berth-pull", "rmi"},
-        {"save", "berth-pull", "save"},      {"load", "berth-pull", "load"},
-        {"tag", "berth-pull", "tag"},        {"login", "berth-pull", "login"},
-        {"logout", "berth-pull", "logout"},  {"unpack", "berth-unpack", NULL},
-        {"mount", "berth-unpack", "mount"},  {"umount", "berth-unpack", "umount"},
-        {"run", "berth-run", "run"},         {"create", "berth-run", "create"},
-        {"start", "berth-run", "start"},     {"stop", "berth-run", "stop"},
-        {"restart", "berth-run", "restart"}, {"kill", "berth-run", "kill"},
-        {"rm", "berth-run", "rm"},           {"wait", "berth-run", "wait"},
-        {"exec", "berth-run", "exec"},       {"attach", "berth-run", "attach"},
-        {"prune", "berth-run", "prune"},     {"logs", "berth-run", "logs"},
-        {"pause", "berth-run", "pause"},     {"unpause", "berth-run", "unpause"},
-        {"volume", "berth-run", "volume"},   {"ps", "berth-ps", NULL},
-        {"inspect", "berth-ps", "inspect"},  {"images", "berth-ps", "images"},
-        {"stats", "berth-ps", "stats"},      {"port", "berth-ps", "port"},
-        {"top", "berth-ps", "top"},          {"network", "berth-net", NULL},
-        {"net", "berth-net", NULL},          {},
+        {"pull", "berth-pull", NULL},
+        {"rmi", "berth-pull", "rmi"},
+        {"save", "berth-pull", "save"},
+        {"load", "berth-pull", "load"},
+        {"tag", "berth-pull", "tag"},
+        {"login", "berth-pull", "login"},
+        {"logout", "berth-pull", "logout"},
+        {"unpack", "berth-unpack", NULL},
+        {"mount", "berth-unpack", "mount"},
+        {"umount", "berth-unpack", "umount"},
+        {"run", "berth-run", "run"},
+        {"create", "berth-run", "create"},
+        {"start", "berth-run", "start"},
+        {"stop", "berth-run", "stop"},
+        {"restart", "berth-run", "restart"},
+        {"kill", "berth-run", "kill"},
+        {"rm", "berth-run", "rm"},
+        {"wait", "berth-run", "wait"},
+        {"exec", "berth-run", "exec"},
+        {"attach", "berth-run", "attach"},
+        {"prune", "berth-run", "prune"},
+        {"logs", "berth-run", "logs"},
+        {"pause", "berth-run", "pause"},
+        {"unpause", "berth-run", "unpause"},
+        {"volume", "berth-run", "volume"},
+        {"cp", "berth-run", "cp"},
+        {"ps", "berth-ps", NULL},
+        {"inspect", "berth-ps", "inspect"},
+        {"images", "berth-ps", "images"},
+        {"stats", "berth-ps", "stats"},
+        {"port", "berth-ps", "port"},
+        {"top", "berth-ps", "top"},
+        {"network", "berth-net", NULL},
+        {"net", "berth-net", NULL},
+        {},
 };
 
 /* berth image VERB: docker's and podman's image management verbs. */
@@ -55,7 +73,7 @@ static void help(void) {
                "  pull rmi save load tag login logout   berth-pull\n"
                "  unpack mount umount             berth-unpack\n"
                "  run create start stop restart kill rm wait exec attach logs pause unpause\n"
-               "  volume prune                    berth-run\n"
+               "  cp volume prune                 berth-run\n"
                "  ps inspect images stats port top   berth-ps\n"
                "  network                         berth-net\n"
                "  image ls|inspect|pull|rm|tag|save|load   berth-ps, berth-pull\n"
