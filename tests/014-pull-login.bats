@@ -43,6 +43,11 @@ other_entries() {
         is "$output" "sha256:*"
         run_tool berth-pull login --get-login "$BASIC"
         is "$output" berth
+        # Nothing secret at debug level either.
+        run_tool --stderr berth-pull --log-level debug login -u berth --password-stdin "$BASIC" <<<"$PASS"
+        assert_contains "$stderr" "Authenticated to $BASIC with Basic"
+        assert_not_contains "$stderr" "$PASS"
+        assert_not_contains "$stderr" "$(b64 "berth:$PASS")"
         # Without user and password, the stored ones are tried (podman's message); no prompt needed.
         run_tool berth-pull login "$BASIC" </dev/null
         is "${lines[1]}" "Existing credentials are valid. Already logged in to $BASIC"
@@ -201,6 +206,87 @@ other_entries() {
         assert_contains "$output" "Login Succeeded!"
         assert_not_contains "$output" "$PASS"
         is "$(jq -r --arg k "$BASIC" '.auths[$k].auth' "$AUTH")" "$(b64 "berth:$PASS")"
+}
+
+@test "login: -p is wiped from the command line at once (visible while the registry is asked)" {
+        # A registry that accepts the connection and never answers: login waits there, and its argv is read.
+        local d=$BATS_TEST_TMPDIR port pid i
+        port=$(random_free_port)
+        python3 -c '
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(4)
+open(sys.argv[2] + ".ready", "w").close()
+c, _ = s.accept(); open(sys.argv[2], "w").close(); time.sleep(60)' "$port" "$d/accepted" </dev/null >/dev/null 2>&1 3>&- &
+        echo $! >>"$BATS_TEST_TMPDIR/.berth-pids"
+        for ((i = 0; i < 250; i++)); do
+                [[ -e $d/accepted.ready ]] && break
+                sleep 0.02
+        done
+        "$BERTH_BUILD/berth-pull" login --timeout 30s -u berth -p "hide-$PASS" "127.0.0.1:$port" \
+                >"$d/out" 2>&1 3>&- &
+        pid=$!
+        for ((i = 0; i < 500; i++)); do
+                [[ -e $d/accepted ]] && break
+                sleep 0.02
+        done
+        [[ -e $d/accepted ]] || die "login never reached the registry: $(cat "$d/out")"
+        local argv
+        argv=$(tr '\0' ' ' <"/proc/$pid/cmdline")
+        kill "$pid"
+        wait "$pid" || true
+        assert_contains "$argv" "login --timeout 30s -u berth -p "
+        assert_not_contains "$argv" "hide-$PASS"
+}
+
+@test "login over TLS: the certificate is checked (--cert-dir, --tls-verify=false); registries.conf blocked" {
+        local d=$BATS_TEST_TMPDIR port i
+        port=$(random_free_port)
+        mkdir -p "$d/certs"
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$d/key.pem" \
+                -out "$d/certs/ca.crt" -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null
+        htpasswd -Bbn berth "$PASS" >"$d/htpasswd"
+        cat >"$d/registry.yml" <<-EOF2
+	version: 0.1
+	log:
+	  level: error
+	storage:
+	  filesystem:
+	    rootdirectory: $d/registry
+	http:
+	  addr: 127.0.0.1:$port
+	  secret: berth-tls-test
+	  tls:
+	    certificate: $d/certs/ca.crt
+	    key: $d/key.pem
+	auth:
+	  htpasswd:
+	    realm: berth-test
+	    path: $d/htpasswd
+	EOF2
+        docker-registry serve "$d/registry.yml" </dev/null >"$d/registry.log" 2>&1 3>&- &
+        echo $! >>"$BATS_TEST_TMPDIR/.berth-pids"
+        for ((i = 0; i < 250; i++)); do
+                [[ $(curl -sk -o /dev/null -w '%{http_code}' "https://127.0.0.1:$port/v2/") == 401 ]] && break
+                sleep 0.02
+        done
+        local reg=127.0.0.1:$port
+        run_tool --stderr 1 berth-pull login --retry 0 -u berth --password-stdin "$reg" <<<"$PASS"
+        is "${#stderr_lines[@]}" 1
+        assert_contains "$stderr" "Login to '$reg'"
+        assert_contains "$stderr" "certificate"
+        [[ ! -e $AUTH ]] || die "a failed login wrote $AUTH"
+        run_tool --stderr 1 berth-pull login --cert-dir "$d/certs" -u berth --password-stdin "$reg" <<<"wrong"
+        assert_contains "$stderr" "HTTP 401"
+        run_tool berth-pull login --cert-dir "$d/certs" -u berth --password-stdin "$reg" <<<"$PASS"
+        is "$output" "Login Succeeded!"
+        run_tool berth-pull logout "$reg"
+        run_tool berth-pull login --tls-verify=false -u berth --password-stdin "$reg" <<<"$PASS"
+        is "$output" "Login Succeeded!"
+        printf '[[registry]]\nlocation = "%s"\nblocked = true\n' "$reg" >"$d/registries.conf"
+        run_tool --stderr 1 berth-pull login --registries-conf "$d/registries.conf" -u berth --password-stdin \
+                "$reg" <<<"$PASS"
+        is "$stderr" "berth-pull: Registry '$reg' is blocked in registries.conf"
 }
 
 @test "berth login and berth logout reach berth-pull" {
