@@ -124,6 +124,11 @@ other_entries() {
 
 @test "login: --authfile and REGISTRY_AUTH_FILE are the file written; repository entries; URL forms" {
         local f=$BATS_TEST_TMPDIR/deep/er/auth.json
+        # A named file that is not there yet holds no credentials: nothing to try, nothing to get.
+        run_tool --stderr 1 berth-pull login --authfile "$f" "$BASIC" </dev/null
+        assert_contains "$stderr" "Cannot ask for a user name"
+        run_tool --stderr 1 berth-pull login --authfile "$f" --get-login "$BASIC"
+        is "$stderr" "berth-pull: Not logged into '$BASIC'"
         run_tool berth-pull login --authfile "$f" -u berth --password-stdin "$BASIC" <<<"$PASS"
         is "$(jq -r --arg k "$BASIC" '.auths[$k].auth' "$f")" "$(b64 "berth:$PASS")"
         [[ ! -e $AUTH ]] || die "--authfile given, yet $AUTH was written"

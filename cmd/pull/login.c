@@ -296,8 +296,12 @@ int login_run(char **args, const PullOptions *po, const LoginOptions *o) {
         r = key_parse(args[0], &key, &domain, &repo);
         if (r != 0)
                 return r;
+        if (auth_file_default(po->authfile, &path) < 0)
+                return log_oom();
+        /* A named file that is not there yet (the one this login is to create) holds no credentials. */
+        bool lookup = !(po->authfile || getenv("REGISTRY_AUTH_FILE")) || access(path, F_OK) >= 0;
         if (o->get_login) {
-                r = creds_find(po->authfile, domain, repo, &cr);
+                r = lookup ? creds_find(po->authfile, domain, repo, &cr) : 0;
                 if (r < 0)
                         return r;
                 if (!cr.user)
@@ -305,15 +309,13 @@ int login_run(char **args, const PullOptions *po, const LoginOptions *o) {
                 printf("%s\n", cr.user);
                 return 0;
         }
-        if (auth_file_default(po->authfile, &path) < 0)
-                return log_oom();
         /* A file we could not update fails the login before anyone types a password. */
         r = auth_file_load(path, &j);
         if (r < 0)
                 return r;
         json_decref(TAKE_PTR(j));
 
-        if (!o->username && !o->password && !o->password_stdin) {
+        if (lookup && !o->username && !o->password && !o->password_stdin) {
                 r = creds_find(po->authfile, domain, repo, &cr);
                 if (r < 0)
                         return r;
