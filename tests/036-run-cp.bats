@@ -36,8 +36,8 @@ TREE='mkdir -p /d/sub && echo hello >/d/f && chmod 0751 /d/f && touch -d @100000
         run_tool berth-run cp c1:/d/f "$H/"
         is "$(cat "$H/f")" "hello"
         is "$(stat -c '%a %Y %u:%g' "$H/f")" "751 1000000000 0:0" "mode and mtime kept, owner the invoking user"
-        run_tool berth-run cp c1:d/f "$H/new"
-        is "$(cat "$H/new")" "hello" "a relative container path is relative to its /"
+        run_tool berth cp c1:d/f "$H/new"
+        is "$(cat "$H/new")" "hello" "berth cp; a relative container path is relative to its /"
         # a directory to a new name, then into an existing directory, then its contents
         run_tool berth-run cp c1:/d "$H/out1"
         is "$(cat "$H/out1/sub/g")" "deep"
@@ -54,6 +54,16 @@ TREE='mkdir -p /d/sub && echo hello >/d/f && chmod 0751 /d/f && touch -d @100000
         [[ -f $H/followed && ! -L $H/followed ]] || die "-L did not follow SRC"
         run_tool berth-run cp c1:/d/link "$H/notfollowed"
         is "$(readlink "$H/notfollowed")" "f"
+        # owners: the invoking user's without -a, the container's with it
+        is "$(stat -c '%u:%g' "$H/out1/sub/g")" "0:0"
+        run_tool berth-run cp -a c1:/d "$H/arch"
+        is "$(stat -c '%u:%g' "$H/arch/sub/g")" "7:8" "-a keeps the owner"
+        # setuid and setgid bits come out only with -a (else root would own a setuid program of the container's)
+        inside c1 'cp /bin/busybox /d/suid && chmod 6755 /d/suid'
+        run_tool berth-run cp c1:/d/suid "$H/suid"
+        is "$(stat -c '%a' "$H/suid")" "755"
+        run_tool berth-run cp -a c1:/d/suid "$H/suid-a"
+        is "$(stat -c '%a' "$H/suid-a")" "6755"
         # overwriting a file
         echo old >"$H/over"
         run_tool berth-run cp c1:/d/sub/g "$H/over"
@@ -78,9 +88,24 @@ TREE='mkdir -p /d/sub && echo hello >/d/f && chmod 0751 /d/f && touch -d @100000
         run_tool berth-run cp "$H/src" c2:/newdir
         inside c2 'cat /newdir/sub/q; stat -c "%u:%g" /newdir/sub/q /newdir'
         is "${lines[*]}" "inner 0:0 0:0"
+        # special files: a FIFO and a device node are made (we may), a socket is skipped with a warning
+        mkdir "$H/special"
+        mkfifo "$H/special/fifo"
+        mknod "$H/special/null" c 1 3
+        python3 -c "import socket; socket.socket(socket.AF_UNIX).bind('$H/special/sock')"
+        run_tool timeout 60 berth-run cp "$H/special" c2:/
+        is "$output" "berth-run: Skipping the socket 'sock'"
+        inside c2 'stat -c "%F %t,%T" /special/fifo /special/null; test -e /special/sock || echo no-socket'
+        is "${lines[*]}" "fifo 0,0 character special file 1,3 no-socket"
         run_tool berth-run cp "$H/src/." c2:/tmp
         inside c2 'cat /tmp/sub/q'
         is "$output" "inner"
+        # a host symlink: as a symlink, or with -L what it points to
+        ln -s p "$H/src/plink"
+        run_tool berth-run cp "$H/src/plink" c2:/tmp/pl
+        run_tool berth-run cp -L "$H/src/plink" c2:/tmp/plL
+        inside c2 'readlink /tmp/pl; cat /tmp/plL; test -L /tmp/plL || echo regular'
+        is "${lines[*]}" "p payload regular"
         # into volumes: the container and the host see it
         run_tool berth-run cp "$H/src/p" c2:/vol/
         is "$(cat "$H/vol/p")" "payload" "a bind-mounted volume is written, not the layer under it"

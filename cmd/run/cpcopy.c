@@ -221,6 +221,16 @@ static int commit(int dirfd, const char *tmp, const char *name) {
         return log_error_errno(r, "Cannot create '%s': %m", name);
 }
 
+/* The mode to give a copy. Out of the container without -a, a file becomes the invoking user's: its setuid
+ * and setgid bits are dropped, or a container could hand root a setuid-root program of its choosing on the
+ * host. */
+static mode_t mode_for(const CopyContext *c, const struct stat *st) {
+        mode_t m = st->st_mode & 07777;
+        if (!c->to_container && !c->archive && !S_ISDIR(st->st_mode))
+                m &= ~(mode_t) (S_ISUID | S_ISGID);
+        return m;
+}
+
 static int copy_regular(CopyContext *c, int srcfd, const struct stat *st, int dirfd, const char *name) {
         _cleanup_close_ int in = -EBADF, out = -EBADF;
         struct stat st2;
@@ -249,7 +259,7 @@ static int copy_regular(CopyContext *c, int srcfd, const struct stat *st, int di
         }
         owner_for(c, st, &uid, &gid);
         /* chown first: it clears the setuid and setgid bits that fchmod then sets */
-        if (fchown(out, uid, gid) < 0 || fchmod(out, st->st_mode & 07777) < 0 ||
+        if (fchown(out, uid, gid) < 0 || fchmod(out, mode_for(c, st)) < 0 ||
             futimens(out, (struct timespec[]){st->st_atim, st->st_mtim}) < 0) {
                 r = -errno;
                 (void) unlinkat(dirfd, tmp, 0);
@@ -319,7 +329,7 @@ static int copy_special(CopyContext *c, const struct stat *st, int dirfd, const 
         owner_for(c, st, &uid, &gid);
         snprintf(self, sizeof self, "self/fd/%d", fd);
         if (fchownat(fd, "", uid, gid, AT_EMPTY_PATH) < 0 ||
-            fchmodat(c->procfd, self, st->st_mode & 07777, 0) < 0 ||
+            fchmodat(c->procfd, self, mode_for(c, st), 0) < 0 ||
             utimensat(dirfd, tmp, (struct timespec[]){st->st_atim, st->st_mtim}, AT_SYMLINK_NOFOLLOW) < 0) {
                 int r = -errno;
                 (void) unlinkat(dirfd, tmp, 0);
