@@ -64,6 +64,11 @@ TREE='mkdir -p /d/sub && echo hello >/d/f && chmod 0751 /d/f && touch -d @100000
         is "$(stat -c '%a' "$H/suid")" "755"
         run_tool berth-run cp -a c1:/d/suid "$H/suid-a"
         is "$(stat -c '%a' "$H/suid-a")" "6755"
+        # the whole root: the kernel's file systems below it are left out, device nodes skipped
+        run_tool berth-run cp c1:/ "$H/whole"
+        assert_contains "$output" "Skipping 'proc': a /proc, /sys or cgroup file system"
+        assert_contains "$output" "Skipping 'sys': a /proc, /sys or cgroup file system"
+        [[ -x $H/whole/bin/busybox && -f $H/whole/d/f && ! -e $H/whole/proc/self ]] || die "the root was not copied as expected"
         # overwriting a file
         echo old >"$H/over"
         run_tool berth-run cp c1:/d/sub/g "$H/over"

@@ -3,11 +3,13 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <linux/openat2.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -341,9 +343,21 @@ static int copy_special(CopyContext *c, const struct stat *st, int dirfd, const 
 static int copy_object(CopyContext *c, int srcfd, const struct stat *st, int dirfd, const char *name,
                        unsigned depth);
 
+static bool is_kernel_fs(int fd) {
+        struct statfs sfs;
+        if (fstatfs(fd, &sfs) < 0)
+                return true; /* cannot tell: leave it */
+        return sfs.f_type == PROC_SUPER_MAGIC || sfs.f_type == SYSFS_MAGIC ||
+               sfs.f_type == CGROUP_SUPER_MAGIC || sfs.f_type == CGROUP2_SUPER_MAGIC ||
+               sfs.f_type == DEBUGFS_MAGIC || sfs.f_type == SECURITYFS_MAGIC;
+}
+
 /* Every entry of the open directory src into the directory dst. */
 static int copy_contents(CopyContext *c, int src, int dst, unsigned depth) {
         _cleanup_closedir_ DIR *d = NULL;
+        struct stat parent;
+        if (fstat(src, &parent) < 0)
+                return -errno;
         int dfd = fcntl(src, F_DUPFD_CLOEXEC, 3);
         if (dfd < 0)
                 return -errno;
@@ -374,6 +388,13 @@ static int copy_contents(CopyContext *c, int src, int dst, unsigned depth) {
                 }
                 if (fstat(fd, &st) < 0)
                         return -errno;
+                if (S_ISDIR(st.st_mode) && st.st_dev != parent.st_dev && is_kernel_fs(fd)) {
+                        /* a running container's /proc, /sys or cgroupfs: read by host root these are the
+                         * host kernel's files (and some have side effects); named as SRC they are copied */
+                        log_warning("Skipping '%s': a /proc, /sys or cgroup file system", de->d_name);
+                        c->n_skipped++;
+                        continue;
+                }
                 int r = copy_object(c, fd, &st, dst, de->d_name, depth + 1);
                 if (r < 0)
                         return r;
