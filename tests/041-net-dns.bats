@@ -201,6 +201,13 @@ fake_upstream_stop() {
         ((ids[1] != ids[0] + 1 || ids[2] != ids[1] + 1)) || die "sequential query IDs: ${ids[*]}"
 }
 
+# dnsq ID ARGS...: tests/dns-query.py in container ID's network namespace
+dnsq() {
+        local id=$1
+        shift
+        nsenter --net="$BERTH_RUNROOT/netns/$id" python3 "$BERTH_TESTS_DIR/dns-query.py" "$@" 2>&1 || true
+}
+
 @test "dns: an upstream that stays silent gets the client a SERVFAIL, not a timeout" {
         requires cmd:python3
         fake_upstream silent 127.0.0.54
@@ -208,41 +215,36 @@ fake_upstream_stop() {
         a=$(cid a)
         run_tool berth-net attach --container "$a" --name fwd || rc=$?
         # a raw query: busybox nslookup (musl's resolver) takes a SERVFAIL as a reason to ask again
-        ((rc == 0)) && out=$(nsenter --net="$BERTH_RUNROOT/netns/$a" python3 -c '
-import socket, struct
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.settimeout(20)
-s.sendto(struct.pack("!6H", 0x1234, 0x0100, 1, 0, 0, 0) + b"\x06silent\x04test\x00\x00\x01\x00\x01",
-         ("10.88.0.1", 53))
-r = s.recv(512)
-qid, flags = struct.unpack("!2H", r[:4])
-print("id=%x qr=%d rcode=%d" % (qid, flags >> 15, flags & 15))' 2>&1 || true)
+        ((rc == 0)) && out=$(dnsq "$a" 10.88.0.1 silent.test)
         run_tool berth-net detach --container "$a"
         fake_upstream_stop
         ((rc == 0)) || die "attach failed"
-        is "$out" "id=1234 qr=1 rcode=2"
+        is "$out" "rcode=2 tc=0 answers=0 first=-"
 }
 
-@test "dns: the client's EDNS size goes upstream, so a large answer comes back whole over UDP" {
+@test "dns: the client's EDNS size goes upstream; over TCP, large answers and our own names (musl's fallback)" {
         requires cmd:python3
         fake_upstream big 127.0.0.54
-        local a rc=0 out=''
+        local a rc=0 edns='' udp='' tcp='' own='' two=''
         a=$(cid a)
         run_tool berth-net attach --container "$a" --name fwd || rc=$?
-        ((rc == 0)) && out=$(nsenter --net="$BERTH_RUNROOT/netns/$a" python3 -c '
-import socket, struct
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.settimeout(20)
-opt = b"\x00" + struct.pack("!HHIH", 41, 1232, 0, 0)
-s.sendto(struct.pack("!6H", 0x4321, 0x0100, 1, 0, 0, 1) + b"\x03big\x04test\x00\x00\x01\x00\x01" + opt,
-         ("10.88.0.1", 53))
-r = s.recv(4096)
-qid, flags, qd, an = struct.unpack("!4H", r[:8])
-print("id=%x tc=%d answers=%d bytes>512=%d" % (qid, (flags >> 9) & 1, an, len(r) > 512))' 2>&1 || true)
+        if ((rc == 0)); then
+                edns=$(dnsq "$a" --edns 1232 10.88.0.1 big.test)
+                udp=$(dnsq "$a" 10.88.0.1 big.test)
+                tcp=$(dnsq "$a" --tcp 10.88.0.1 big.test)
+                own=$(dnsq "$a" --tcp 10.88.0.1 fwd)
+                two=$(dnsq "$a" --tcp --repeat 2 10.88.0.1 fwd.dns.berth)
+        fi
         run_tool berth-net detach --container "$a"
         fake_upstream_stop
         ((rc == 0)) || die "attach failed"
-        is "$out" "id=4321 tc=0 answers=40 bytes>512=1"
+        is "$edns" "rcode=0 tc=0 answers=40 first=192.0.2.1" "40 records over UDP with the client's EDNS size"
+        is "$udp" "rcode=0 tc=1 answers=0 first=-" "without EDNS the upstream truncates, as a real one does"
+        is "$tcp" "rcode=0 tc=0 answers=40 first=192.0.2.1" "the TCP fallback gets them all"
+        is "$own" "rcode=0 tc=0 answers=1 first=10.88.0.2"
+        is "$two" "rcode=0 tc=0 answers=1 first=10.88.0.2
+rcode=0 tc=0 answers=1 first=10.88.0.2" "two queries on one connection"
+        grep -q '^tcp id' "$BATS_TEST_TMPDIR/upstream.log" || die "the upstream got no TCP query"
 }
 
 @test "dns: a network's server answers only its own containers" {
@@ -255,6 +257,7 @@ print("id=%x tc=%d answers=%d bytes>512=%d" % (qid, (flags >> 9) & 1, an, len(r)
         # b can route to berth's gateway (the host forwards), but berth's server refuses it
         run_tool 1 nsenter --net="$BERTH_RUNROOT/netns/$b" busybox nslookup secret 10.88.0.1
         assert_contains "$output" "REFUSED"
+        is "$(dnsq "$b" --tcp 10.88.0.1 secret)" "rcode=5 tc=0 answers=0 first=-" "refused over TCP too"
         is "$(lookup "$b" outsider 10.104.0.1)" "10.104.0.*"
         run_tool berth-net detach --container "$a"
         run_tool berth-net detach --container "$b"

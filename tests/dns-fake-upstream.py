@@ -5,8 +5,8 @@ namespace only.
 
 dns-fake-upstream.py silent ADDR            reads queries and never answers
 dns-fake-upstream.py big ADDR               answers with 40 A records (192.0.2.1-40) when the query carries an
-                                            EDNS record, else, as a real server must past 512 bytes, with the
-                                            TC bit and no answer
+                                            EDNS record or comes over TCP, else, as a real server must past 512
+                                            bytes, with the TC bit and no answer
 dns-fake-upstream.py forge ADDR OTHER       for each query: first a forged answer 192.0.2.66 from OTHER (the
                                             right ID and port, the wrong sender), then one from ADDR for another
                                             question (192.0.2.67), then the true answer 192.0.2.7 from ADDR
@@ -15,6 +15,7 @@ It prints "ready" once bound, "id N" for each query it answers, and runs until k
 import socket
 import struct
 import sys
+import threading
 import time
 
 
@@ -38,11 +39,38 @@ def answer(qid, question, ip):
     return header + question + rr
 
 
+def big_answer(qid, question):
+    rrs = b"".join(b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 0, 4) + bytes([192, 0, 2, i]) for i in range(1, 41))
+    return struct.pack("!HHHHHH", qid, 0x8180, 1, 40, 0, 0) + question + rrs
+
+
+def serve_tcp(lsock):
+    while True:
+        conn, _ = lsock.accept()
+        conn.settimeout(5)
+        try:
+            n = struct.unpack("!H", conn.recv(2, socket.MSG_WAITALL))[0]
+            q = conn.recv(n, socket.MSG_WAITALL)
+            qid = struct.unpack("!H", q[:2])[0]
+            print("tcp id", qid, flush=True)
+            r = big_answer(qid, q[12:question_end(q)])
+            conn.sendall(struct.pack("!H", len(r)) + r)
+        except (OSError, struct.error):
+            pass
+        conn.close()
+
+
 def main():
     mode, addr = sys.argv[1], sys.argv[2]
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind((addr, 53))
     other = None
+    if mode == "big":
+        lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        lsock.bind((addr, 53))
+        lsock.listen(8)
+        threading.Thread(target=serve_tcp, args=(lsock,), daemon=True).start()
     if mode == "forge":
         other = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         other.bind((sys.argv[3], 0))
@@ -64,10 +92,7 @@ def main():
             if arcount == 0:
                 sock.sendto(struct.pack("!HHHHHH", qid, 0x8380, 1, 0, 0, 0) + question, peer)
                 continue
-            rrs = b"".join(b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 0, 4) + bytes([192, 0, 2, i])
-                           for i in range(1, 41))
-            opt = b"\0" + struct.pack("!HHIH", 41, 1232, 0, 0)
-            sock.sendto(struct.pack("!HHHHHH", qid, 0x8180, 1, 40, 0, 1) + question + rrs + opt, peer)
+            sock.sendto(big_answer(qid, question), peer)
             continue
         other.sendto(answer(qid, question, "192.0.2.66"), peer)
         time.sleep(0.05)

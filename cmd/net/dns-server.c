@@ -13,6 +13,7 @@
 #include <systemd/sd-daemon.h>
 #include <time.h>
 
+#include "dns-internal.h"
 #include "dns.h"
 #include "fileio.h"
 #include "log.h"
@@ -20,47 +21,6 @@
 #include "paths.h"
 #include "subnet.h"
 #include "util.h"
-
-#define MAX_LISTEN 8
-#define MAX_PENDING 256
-#define MAX_UPSTREAM 3
-/* An upstream that has not answered by then gets the client a SERVFAIL, before the client's own timeout (5 s
- * in glibc and busybox) makes it wait for nothing. */
-#define UPSTREAM_TIMEOUT_USEC (3 * USEC_PER_SEC)
-#define MAX_QUESTION (255 + 1 + 4)
-
-typedef struct Record {
-        char *name; /* lowercase, no trailing dot */
-        IpAddr addr;
-} Record;
-
-typedef struct Pending {
-        bool used;
-        uint16_t client_id, our_id;
-        int fd;
-        struct sockaddr_storage peer;
-        socklen_t peer_len;
-        usec_t deadline; /* CLOCK_MONOTONIC */
-        uint8_t question[MAX_QUESTION];
-        size_t question_len;
-} Pending;
-
-typedef struct Server {
-        const char *hosts_path;
-        struct stat hosts_st;
-        Record *records;
-        size_t n_records;
-        unsigned rotor;
-        int fds[MAX_LISTEN];
-        size_t n_fds;
-        int up_fd;
-        struct sockaddr_storage upstream[MAX_UPSTREAM];
-        socklen_t upstream_len[MAX_UPSTREAM];
-        size_t n_upstream;
-        Pending pending[MAX_PENDING];
-        Subnet subnets[MAX_LISTEN];
-        size_t n_subnets;
-} Server;
 
 static void records_free(Server *s) {
         for (size_t i = 0; i < s->n_records; i++)
@@ -139,7 +99,7 @@ static const char *strip_domain(char *name) {
 }
 
 /* Answer from our records; false when the name is not ours (then it is forwarded). */
-static bool answer_local(Server *s, uint8_t *q, size_t n, size_t qend, char *name, uint16_t qtype,
+static bool answer_local(Server *s, uint8_t *q, size_t max, size_t qend, char *name, uint16_t qtype,
                          uint8_t *out, size_t *out_len) {
         size_t idx[64], k = 0, o;
         bool known = false;
@@ -176,9 +136,9 @@ static bool answer_local(Server *s, uint8_t *q, size_t n, size_t qend, char *nam
         for (size_t j = 0; j < k; j++) {
                 const Record *r = &s->records[idx[(start + j) % k]];
                 size_t alen = r->addr.family == AF_INET ? 4 : 16;
-                /* A plain UDP answer fits 512 bytes. There is no TCP here, so rather than truncate, answer
-                 * with as many as fit; the rotation still spreads the clients over all of them. */
-                if (o + 12 + alen > 512)
+                /* A plain UDP answer fits 512 bytes: rather than truncate (and send the client to TCP),
+                 * answer with as many as fit; the rotation still spreads the clients over all of them. */
+                if (o + 12 + alen > max)
                         break;
                 sent++;
                 put16(out + o, 0xc00c);
@@ -191,14 +151,18 @@ static bool answer_local(Server *s, uint8_t *q, size_t n, size_t qend, char *nam
         }
         put16(out + 6, (uint16_t) sent);
         *out_len = o;
-        (void) n;
         return true;
+}
+
+void dns_make_servfail(uint8_t *q) {
+        q[2] |= 0x80;
+        q[3] = (q[3] & 0xf0) | 0x82; /* RA, SERVFAIL */
+        q[6] = q[7] = q[8] = q[9] = q[10] = q[11] = 0;
 }
 
 static void send_servfail(int fd, uint8_t *q, size_t n, const struct sockaddr_storage *peer,
                           socklen_t plen) {
-        q[2] |= 0x80;
-        q[3] = (q[3] & 0xf0) | 0x82; /* RA, SERVFAIL */
+        dns_make_servfail(q);
         (void) sendto(fd, q, n, 0, (const struct sockaddr *) peer, plen);
 }
 
@@ -225,7 +189,6 @@ static void forward(Server *s, int fd, uint8_t *q, size_t n, size_t qend, struct
                 if (!s->pending[i].used)
                         slot = &s->pending[i];
         if (!slot || s->n_upstream == 0 || s->up_fd < 0 || qend - 12 > MAX_QUESTION) {
-                q[10] = q[11] = 0;
                 send_servfail(fd, q, qend, peer, plen);
                 return;
         }
@@ -274,7 +237,7 @@ static bool same_sockaddr(const struct sockaddr_storage *a, const struct sockadd
 
 /* The question of a reply, compared as DNS compares names: ASCII letters without case (0x20 randomization).
  */
-static bool same_question(const uint8_t *a, const uint8_t *b, size_t n) {
+bool dns_same_question(const uint8_t *a, const uint8_t *b, size_t n) {
         for (size_t i = 0; i < n; i++)
                 if (tolower(a[i]) != tolower(b[i]))
                         return false;
@@ -300,7 +263,7 @@ static void handle_upstream(Server *s) {
                 if (!p->used || p->our_id != id)
                         continue;
                 if ((size_t) n < 12 + p->question_len ||
-                    !same_question(buf + 12, p->question, p->question_len))
+                    !dns_same_question(buf + 12, p->question, p->question_len))
                         return;
                 put16(buf, p->client_id);
                 (void) sendto(p->fd, buf, n, 0, (struct sockaddr *) &p->peer, p->peer_len);
@@ -323,75 +286,108 @@ static bool peer_allowed(const Server *s, const struct sockaddr_storage *peer) {
         return false;
 }
 
-static void handle_query(Server *s, int fd) {
-        uint8_t q[1500], out[1500 + 64 * 28];
-        struct sockaddr_storage peer;
-        socklen_t plen = sizeof peer;
+QueryAction dns_process(Server *s, const struct sockaddr_storage *peer, uint8_t *q, size_t n,
+                        size_t max_answer, uint8_t *out, size_t *out_len, size_t *ret_qend) {
         char name[256];
-        ssize_t n = recvfrom(fd, q, sizeof q, 0, (struct sockaddr *) &peer, &plen);
-        size_t out_len;
         if (n < 12 || (q[2] & 0x80) || q[4] != 0 || q[5] != 1)
-                return;
+                return QUERY_DROP;
         int qend = read_qname(q, n, 12, name, sizeof name);
-        if (qend < 0 || (size_t) qend + 4 > (size_t) n)
-                return;
+        if (qend < 0 || (size_t) qend + 4 > n)
+                return QUERY_DROP;
         uint16_t qtype = (uint16_t) (q[qend] << 8 | q[qend + 1]);
         qend += 4;
         /* our own answers echo the question alone: no additional records (EDNS) */
         uint8_t arcount[2] = {q[10], q[11]};
         q[6] = q[7] = q[8] = q[9] = q[10] = q[11] = 0;
-        if (!peer_allowed(s, &peer)) {
+        if (!peer_allowed(s, peer)) {
                 /* REFUSED: the names of a network are for its own containers, not for other networks' */
-                q[2] |= 0x80;
-                q[3] = (q[3] & 0xf0) | 5;
-                (void) sendto(fd, q, qend, 0, (struct sockaddr *) &peer, plen);
-                return;
+                memcpy(out, q, qend);
+                out[2] |= 0x80;
+                out[3] = (out[3] & 0xf0) | 5;
+                *out_len = qend;
+                return QUERY_REPLY;
         }
+        pthread_mutex_lock(&s->lock);
         records_reload(s);
-        if (answer_local(s, q, n, qend, name, qtype, out, &out_len)) {
-                (void) sendto(fd, out, out_len, 0, (struct sockaddr *) &peer, plen);
-                return;
-        }
+        bool local = answer_local(s, q, max_answer, qend, name, qtype, out, out_len);
+        pthread_mutex_unlock(&s->lock);
+        if (local)
+                return QUERY_REPLY;
         /* forwarded whole, with the client's EDNS record: its UDP size lets large answers come back without
-         * the truncation that would send the client to TCP, which this server does not speak */
+         * truncation */
         q[10] = arcount[0];
         q[11] = arcount[1];
-        forward(s, fd, q, (size_t) n, (size_t) qend, &peer, plen);
+        *ret_qend = qend;
+        return QUERY_FORWARD;
 }
 
-static int listen_on(Server *s, const char *addr) {
-        IpAddr a;
-        int one = 1;
+static void handle_query(Server *s, int fd) {
+        uint8_t q[1500], out[1500 + 64 * 28];
+        struct sockaddr_storage peer;
+        socklen_t plen = sizeof peer;
+        size_t out_len, qend;
+        ssize_t n = recvfrom(fd, q, sizeof q, 0, (struct sockaddr *) &peer, &plen);
+        if (n < 0)
+                return;
+        switch (dns_process(s, &peer, q, (size_t) n, 512, out, &out_len, &qend)) {
+        case QUERY_REPLY:
+                (void) sendto(fd, out, out_len, 0, (struct sockaddr *) &peer, plen);
+                break;
+        case QUERY_FORWARD:
+                forward(s, fd, q, (size_t) n, qend, &peer, plen);
+                break;
+        default:
+                break;
+        }
+}
+
+/* A socket of type on addr port 53. The gateway address may still be tentative (IPv6 DAD): IP_FREEBIND. */
+static int bind_53(const IpAddr *a, int type) {
         struct sockaddr_storage ss = {};
         socklen_t len;
-        if (ip_parse(addr, &a) < 0 || s->n_fds >= MAX_LISTEN)
-                return -EINVAL;
-        int fd = socket(a.family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        int one = 1;
+        int fd = socket(a->family, type | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 return -errno;
-        /* the gateway address may still be tentative (IPv6 DAD) */
-        (void) setsockopt(fd, a.family == AF_INET6 ? SOL_IPV6 : SOL_IP,
-                          a.family == AF_INET6 ? IPV6_FREEBIND : IP_FREEBIND, &one, sizeof one);
-        if (a.family == AF_INET6) {
+        (void) setsockopt(fd, a->family == AF_INET6 ? SOL_IPV6 : SOL_IP,
+                          a->family == AF_INET6 ? IPV6_FREEBIND : IP_FREEBIND, &one, sizeof one);
+        (void) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (a->family == AF_INET6) {
                 struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *) &ss;
                 sin6->sin6_family = AF_INET6;
                 sin6->sin6_port = htons(53);
-                memcpy(&sin6->sin6_addr, a.bytes, 16);
+                memcpy(&sin6->sin6_addr, a->bytes, 16);
                 (void) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
                 len = sizeof *sin6;
         } else {
                 struct sockaddr_in *sin = (struct sockaddr_in *) &ss;
                 sin->sin_family = AF_INET;
                 sin->sin_port = htons(53);
-                memcpy(&sin->sin_addr, a.bytes, 4);
+                memcpy(&sin->sin_addr, a->bytes, 4);
                 len = sizeof *sin;
         }
-        if (bind(fd, (struct sockaddr *) &ss, len) < 0) {
+        if (bind(fd, (struct sockaddr *) &ss, len) < 0 ||
+            ((type & ~SOCK_NONBLOCK) == SOCK_STREAM && listen(fd, 64) < 0)) {
                 int r = -errno;
                 safe_close(fd);
                 return r;
         }
+        return fd;
+}
+
+/* UDP and TCP on addr. */
+static int listen_on(Server *s, const char *addr) {
+        IpAddr a;
+        if (ip_parse(addr, &a) < 0 || s->n_fds >= MAX_LISTEN)
+                return -EINVAL;
+        int fd = bind_53(&a, SOCK_DGRAM);
+        if (fd < 0)
+                return fd;
         s->fds[s->n_fds++] = fd;
+        fd = bind_53(&a, SOCK_STREAM | SOCK_NONBLOCK);
+        if (fd < 0)
+                return fd;
+        s->tcp_fds[s->n_tcp_fds++] = fd;
         return 0;
 }
 
@@ -440,7 +436,7 @@ static void upstreams_load(Server *s) {
 int dns_serve(const char *net) {
         json_auto_t *conflist = NULL;
         _cleanup_free_ char *hosts = NULL, *f = NULL;
-        Server s = {.up_fd = -EBADF};
+        Server s = {.up_fd = -EBADF, .lock = PTHREAD_MUTEX_INITIALIZER};
         json_t *sn;
         size_t i;
         int r;
@@ -475,12 +471,15 @@ int dns_serve(const char *net) {
         (void) sd_notify(0, "READY=1");
 
         for (;;) {
-                struct pollfd p[MAX_LISTEN + 1];
+                struct pollfd p[2 * MAX_LISTEN + 1];
                 size_t n = 0;
                 for (i = 0; i < s.n_fds; i++)
                         p[n++] = (struct pollfd){.fd = s.fds[i], .events = POLLIN};
                 if (s.up_fd >= 0)
                         p[n++] = (struct pollfd){.fd = s.up_fd, .events = POLLIN};
+                size_t tcp0 = n;
+                for (i = 0; i < s.n_tcp_fds; i++)
+                        p[n++] = (struct pollfd){.fd = s.tcp_fds[i], .events = POLLIN};
                 if (poll(p, n, expire_pending(&s)) < 0) {
                         if (errno == EINTR)
                                 continue;
@@ -491,6 +490,9 @@ int dns_serve(const char *net) {
                                 handle_query(&s, s.fds[i]);
                 if (s.up_fd >= 0 && (p[s.n_fds].revents & POLLIN))
                         handle_upstream(&s);
+                for (i = 0; i < s.n_tcp_fds; i++)
+                        if (p[tcp0 + i].revents & POLLIN)
+                                dns_tcp_accept(&s, s.tcp_fds[i]);
                 (void) expire_pending(&s);
         }
 }
