@@ -43,6 +43,13 @@ lookup() {
                 awk '/^Name:/ { n = 1 } n && /^Address:/ { print $2 }'
 }
 
+# dnsq ID ARGS...: tests/dns-query.py in container ID's network namespace
+dnsq() {
+        local id=$1
+        shift
+        nsenter --net="$BERTH_RUNROOT/netns/$id" python3 "$BERTH_TESTS_DIR/dns-query.py" "$@" 2>&1 || true
+}
+
 unit_state() {
         systemctl --user show -P ActiveState "berth-dns-$1.service"
 }
@@ -108,7 +115,13 @@ unit_state() {
         run_tool berth-net attach --container "$b" --network ds --name other
         is "$(lookup "$b" six 10.101.0.1 aaaa)" "fd01:101::66"
         is "$(lookup "$b" six fd01:101::1 aaaa)" "fd01:101::66" "over IPv6"
-        is "$(lookup "$b" six 10.101.0.1 a)" "10.101.0.*"
+        local ip4
+        ip4=$(lookup "$b" six 10.101.0.1 a)
+        [[ $ip4 == 10.101.0.* ]] || die "six has no IPv4 address: '$ip4'"
+        # reverse lookups: PTR for the network's own addresses, NXDOMAIN for a free one
+        is "$(dnsq "$b" --ptr 10.101.0.1 "$ip4")" "rcode=0 tc=0 answers=1 first=six.dns.berth"
+        is "$(dnsq "$b" --ptr --tcp fd01:101::1 fd01:101::66)" "rcode=0 tc=0 answers=1 first=six.dns.berth"
+        is "$(dnsq "$b" --ptr 10.101.0.1 10.101.0.200)" "rcode=3 tc=0 answers=0 first=-"
         # a container connected later is found under its alias on the new network only
         run_tool berth-net connect --network-alias late berth "$b"
         run_tool berth-net attach --container "$(cid c)" --name third
@@ -199,13 +212,6 @@ fake_upstream_stop() {
         mapfile -t ids < <(awk '$1 == "id" { print $2 }' "$BATS_TEST_TMPDIR/upstream.log")
         ((${#ids[@]} == 3)) || die "expected 3 forwarded queries, got: ${ids[*]}"
         ((ids[1] != ids[0] + 1 || ids[2] != ids[1] + 1)) || die "sequential query IDs: ${ids[*]}"
-}
-
-# dnsq ID ARGS...: tests/dns-query.py in container ID's network namespace
-dnsq() {
-        local id=$1
-        shift
-        nsenter --net="$BERTH_RUNROOT/netns/$id" python3 "$BERTH_TESTS_DIR/dns-query.py" "$@" 2>&1 || true
 }
 
 @test "dns: an upstream that stays silent gets the client a SERVFAIL, not a timeout" {

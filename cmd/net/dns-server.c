@@ -154,6 +154,82 @@ static bool answer_local(Server *s, uint8_t *q, size_t max, size_t qend, char *n
         return true;
 }
 
+/* "4.3.2.1.in-addr.arpa" or the 32 nibbles of ".ip6.arpa" (lowercase, as read_qname gives it) -> address. */
+static bool parse_reverse(const char *name, IpAddr *ret) {
+        IpAddr a = {};
+        const char *p = name;
+        if (endswith(name, ".in-addr.arpa")) {
+                unsigned v[4];
+                int used = 0;
+                if (sscanf(name, "%3u.%3u.%3u.%3u.in-addr.arpa%n", &v[3], &v[2], &v[1], &v[0], &used) != 4 ||
+                    name[used] != 0 || v[0] > 255 || v[1] > 255 || v[2] > 255 || v[3] > 255)
+                        return false;
+                a.family = AF_INET;
+                for (size_t i = 0; i < 4; i++)
+                        a.bytes[i] = (uint8_t) v[i];
+        } else if (endswith(name, ".ip6.arpa") && strlen(name) == 64 + strlen("ip6.arpa")) {
+                a.family = AF_INET6;
+                for (int i = 31; i >= 0; i--, p += 2) {
+                        if (!isxdigit((unsigned char) p[0]) || p[1] != '.')
+                                return false;
+                        unsigned nib =
+                                (unsigned) (isdigit((unsigned char) p[0]) ? p[0] - '0' : p[0] - 'a' + 10);
+                        a.bytes[i / 2] |= (uint8_t) (i % 2 ? nib : nib << 4);
+                }
+        } else
+                return false;
+        *ret = a;
+        return true;
+}
+
+/* PTR for an address of the network's subnets: the first name of the container that has it, in our domain;
+ * NXDOMAIN when no container has it. false for other addresses (forwarded). */
+static bool answer_ptr(Server *s, const uint8_t *q, size_t qend, const char *name, uint8_t *out,
+                       size_t *out_len) {
+        IpAddr a;
+        bool inside = false;
+        if (!parse_reverse(name, &a))
+                return false;
+        for (size_t i = 0; i < s->n_subnets && !inside; i++)
+                inside = subnet_contains(&s->subnets[i], &a);
+        if (!inside)
+                return false;
+        const Record *hit = NULL;
+        for (size_t i = 0; i < s->n_records && !hit; i++)
+                if (ip_equal(&s->records[i].addr, &a))
+                        hit = &s->records[i];
+        memcpy(out, q, qend);
+        out[2] = 0x84 | (q[2] & 0x79);
+        out[3] = 0x80 | (hit ? 0 : 3);
+        put16(out + 6, hit ? 1 : 0);
+        put16(out + 8, 0);
+        put16(out + 10, 0);
+        size_t o = qend;
+        if (hit) {
+                /* rdata: the name's labels, then the domain's; names are checked at attach: labels of 1-63
+                 */
+                uint8_t *rd = out + o + 12;
+                size_t k = 0;
+                char full[256 + sizeof(DNS_DOMAIN)];
+                snprintf(full, sizeof full, "%s." DNS_DOMAIN, hit->name);
+                for (char *save = NULL, *l = strtok_r(full, ".", &save); l; l = strtok_r(NULL, ".", &save)) {
+                        size_t len = MIN(strlen(l), (size_t) 63);
+                        rd[k++] = (uint8_t) len;
+                        memcpy(rd + k, l, len);
+                        k += len;
+                }
+                rd[k++] = 0;
+                put16(out + o, 0xc00c);
+                put16(out + o + 2, 12);
+                put16(out + o + 4, 1);
+                memset(out + o + 6, 0, 4);
+                put16(out + o + 10, (uint16_t) k);
+                o += 12 + k;
+        }
+        *out_len = o;
+        return true;
+}
+
 void dns_make_servfail(uint8_t *q) {
         q[2] |= 0x80;
         q[3] = (q[3] & 0xf0) | 0x82; /* RA, SERVFAIL */
@@ -309,7 +385,8 @@ QueryAction dns_process(Server *s, const struct sockaddr_storage *peer, uint8_t 
         }
         pthread_mutex_lock(&s->lock);
         records_reload(s);
-        bool local = answer_local(s, q, max_answer, qend, name, qtype, out, out_len);
+        bool local = qtype == 12 ? answer_ptr(s, q, qend, name, out, out_len)
+                                 : answer_local(s, q, max_answer, qend, name, qtype, out, out_len);
         pthread_mutex_unlock(&s->lock);
         if (local)
                 return QUERY_REPLY;
