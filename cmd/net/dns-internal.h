@@ -56,6 +56,15 @@ typedef struct Server {
         unsigned tcp_active;  /* connection threads running (under lock) */
 } Server;
 
+static inline void put16(uint8_t *p, uint16_t v) {
+        p[0] = v >> 8;
+        p[1] = v & 0xff;
+}
+
+/* Re-read the records file when its inode, size or mtime changed; call with s->lock held (or before the
+ * threads). */
+void dns_records_reload(Server *s);
+
 typedef enum QueryAction {
         QUERY_DROP,    /* malformed, or not a query: no answer */
         QUERY_REPLY,   /* out holds the answer: ours, or REFUSED for a peer outside the network */
