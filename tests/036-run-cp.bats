@@ -105,6 +105,12 @@ TREE='mkdir -p /d/sub && echo hello >/d/f && chmod 0751 /d/f && touch -d @100000
         run_tool berth-run cp "$H/src/." c2:/tmp
         inside c2 'cat /tmp/sub/q'
         is "$output" "inner"
+        # a paused container too
+        run_tool berth-run pause c2
+        run_tool berth-run cp "$H/src/p" c2:/paused
+        run_tool berth-run unpause c2
+        inside c2 'cat /paused'
+        is "$output" "payload"
         # a host symlink: as a symlink, or with -L what it points to
         ln -s p "$H/src/plink"
         run_tool berth-run cp "$H/src/plink" c2:/tmp/pl
@@ -114,6 +120,8 @@ TREE='mkdir -p /d/sub && echo hello >/d/f && chmod 0751 /d/f && touch -d @100000
         # into volumes: the container and the host see it
         run_tool berth-run cp "$H/src/p" c2:/vol/
         is "$(cat "$H/vol/p")" "payload" "a bind-mounted volume is written, not the layer under it"
+        inside c2 'cat /vol/p'
+        is "$output" "payload"
         run_tool berth-run cp "$H/src/p" c2:/named/x
         inside c2 'cat /named/x'
         is "$output" "payload"
@@ -126,7 +134,10 @@ TREE='mkdir -p /d/sub && echo hello >/d/f && chmod 0751 /d/f && touch -d @100000
 @test "cp with a stopped container: created and exited, in and out, its volumes" {
         mkdir -p "$H/vol"
         echo payload >"$H/p"
-        run_tool berth-run create --name s1 -v "$H/vol:/vol" "$IMG" sh -c 'cat /in && cat /vol/v'
+        mkdir -p "$H/ro"
+        run_tool berth-run create --name s1 -v "$H/vol:/vol" -v "$H/ro:/ro:ro" "$IMG" sh -c 'cat /in && cat /vol/v'
+        run_tool 125 berth-run cp "$H/p" s1:/ro/
+        is "$output" "berth-run: Cannot create 'p': Read-only file system" "a :ro volume stays read-only"
         run_tool berth-run cp "$H/p" s1:/tmp/
         run_tool berth-run cp "$H/p" s1:/in
         run_tool berth-run cp "$H/p" s1:/vol/v
@@ -168,6 +179,12 @@ payload"
         is "$output" "berth-run: Could not find the file /nope/x in container c3"
         run_tool 125 berth-run cp "$H/file" c3:/tmp/nodir/
         is "${#lines[@]}" "1"
+        # a file where DEST/ needs a directory, either way
+        run_tool 125 berth-run cp "$H/file" c3:/d/f/
+        is "$output" "berth-run: Invalid destination /d/f/ in container c3: Not a directory"
+        run_tool 125 berth-run cp c3:/d/f "$H/file/"
+        is "$output" "berth-run: Invalid destination '$H/file/': Not a directory"
+        is "$(cat "$H/file")" "x" "the file was left alone"
         run_tool 125 berth-run cp "$H/nope" c3:/tmp
         is "${#lines[@]}" "1"
         assert_contains "$output" "$H/nope"
