@@ -9,6 +9,7 @@
 #include "create.h"
 #include "durable.h"
 #include "fileio.h"
+#include "flags.h"
 #include "imagevol.h"
 #include "lifecycle.h"
 #include "log.h"
@@ -98,6 +99,7 @@ static int resolve_binds(const RunOptions *o, json_t **ret) {
                 if (mopts)
                         *mopts++ = 0;
                 bool rw = true, nocopy = false;
+                const char *prop = NULL;
                 char *save = NULL;
                 for (char *x = mopts ? strtok_r(mopts, ",", &save) : NULL; x;
                      x = strtok_r(NULL, ",", &save)) {
@@ -107,6 +109,10 @@ static int resolve_binds(const RunOptions *o, json_t **ret) {
                                 nocopy = true;
                         else if (streq(x, "rw") || streq(x, "z") || streq(x, "Z"))
                                 ;
+                        else if (copy[0] == '/' &&
+                                 (streq(x, "shared") || streq(x, "slave") || streq(x, "private") ||
+                                  streq(x, "rshared") || streq(x, "rslave") || streq(x, "rprivate")))
+                                prop = x;
                         else {
                                 json_decref(binds);
                                 return log_error_errno(-EINVAL, "Invalid volume '%s': unknown option '%s'",
@@ -148,6 +154,8 @@ static int resolve_binds(const RunOptions *o, json_t **ret) {
                                       copy[0] == '/' ? "" : copy);
                 if (nocopy)
                         json_object_set_new(b, "NoCopy", json_true());
+                if (prop)
+                        json_object_set_new(b, "Propagation", json_string(prop));
                 json_array_append_new(binds, b);
         }
         *ret = binds;
@@ -343,7 +351,7 @@ int container_create(const RunOptions *o, bool keep_mounted, char **ret_id) {
                                        o->image),
                        EXIT_BERTH_FAILED;
 
-        r = record_name_reserve(c.name, c.id);
+        r = flags_name_reserve(o, c.name, c.id);
         if (r == -EEXIST)
                 return log_error_errno(r, "The name '%s' is already in use", c.name), EXIT_BERTH_FAILED;
         if (r < 0)
@@ -362,6 +370,11 @@ int container_create(const RunOptions *o, bool keep_mounted, char **ret_id) {
                 return log_error_errno(r, "Cannot create '%s': %m", dir), EXIT_BERTH_FAILED;
         }
         c.dir_made = true;
+        _cleanup_free_ char *localtime = NULL;
+        if (flags_write_localtime(o, c.id, &localtime) < 0) {
+                created_undo(&c);
+                return EXIT_BERTH_FAILED;
+        }
         /* berth-unpack mounts the rootfs while the /etc files are written */
         pid_t mount_pid = 0;
         r = rootfs_mount_start(c.id, img->id, &mount_pid);
@@ -400,6 +413,13 @@ int container_create(const RunOptions *o, bool keep_mounted, char **ret_id) {
         r = user_resolve(rootfd, uspec, &user, &why);
         if (r < 0) {
                 log_error("Invalid user '%s' for '%s': %s", uspec ?: "", c.name, strna(why));
+                rootfd = safe_close(rootfd);
+                created_undo(&c);
+                return EXIT_BERTH_FAILED;
+        }
+        r = user_add_groups(rootfd, o->group_add, &user, &why);
+        if (r < 0) {
+                log_error("Invalid %s for '%s'", strna(why), c.name);
                 rootfd = safe_close(rootfd);
                 created_undo(&c);
                 return EXIT_BERTH_FAILED;
@@ -471,7 +491,8 @@ int container_create(const RunOptions *o, bool keep_mounted, char **ret_id) {
                 .user = &user,
                 .hostname = hostname,
                 .rootfs = rootfs,
-                .hosts_file = hosts,
+                .hosts_file = o->no_hosts ? NULL : hosts,
+                .localtime_file = localtime,
                 .resolv_file = resolv,
                 .hostname_file = hn,
                 .netns_path = streq_ptr(o->network, "host") ? "host" : netns,
@@ -510,7 +531,11 @@ int container_create(const RunOptions *o, bool keep_mounted, char **ret_id) {
                 json_object_set_new(hc, "NetworkMode", json_string(mode && *mode ? mode : "none"));
                 json_object_set_new(hc, "Networks", strv_json(o->networks));
                 json_object_set_new(hc, "NetworkAliases", strv_json(o->aliases));
-                json_object_set_new(hc, "PortBindings", strv_json(o->publish));
+                json_object_set_new(hc, "PortBindings", flags_port_bindings(o, icfg));
+                if (record_add_flags(o, rec, icfg) < 0) {
+                        json_decref(rec);
+                        rec = NULL;
+                }
                 json_object_set_new(hc, "IP", json_string(o->ip ?: ""));
                 json_object_set_new(hc, "IP6", json_string(o->ip6 ?: ""));
                 json_object_set_new(hc, "MacAddress", json_string(o->mac ?: ""));
@@ -548,6 +573,10 @@ int container_create(const RunOptions *o, bool keep_mounted, char **ret_id) {
         r = rec ? record_save(c.id, rec) : -ENOMEM;
         if (r < 0) {
                 log_error_errno(r, "Cannot write the record of '%s': %m", c.name);
+                created_undo(&c);
+                return EXIT_BERTH_FAILED;
+        }
+        if (flags_write_cidfile(o, c.id) < 0) {
                 created_undo(&c);
                 return EXIT_BERTH_FAILED;
         }

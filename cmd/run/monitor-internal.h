@@ -26,6 +26,9 @@ typedef struct Monitor {
         int log_fd;                         /* detached without journald: containers/<id>/ctr.log */
         pid_t pid;
         uint64_t memory_max, cpu_quota_usec, cpu_weight, tasks_max, stop_timeout_usec;
+        uint64_t memory_low, memory_swap_max;
+        bool memory_swap_set;
+        char *allowed_cpus, *allowed_mems;
         int stop_signal;
         char *error;
         int fail_code; /* 125, 126 or 127 when the runtime refused to start it */

@@ -18,6 +18,7 @@
 #include "container.h"
 #include "durable.h"
 #include "fileio.h"
+#include "flags.h"
 #include "health.h"
 #include "lifecycle.h"
 #include "log.h"
@@ -44,6 +45,8 @@ static void monitor_done(Monitor *m) {
         free(m->scope_cgroup);
         free(m->description);
         free(m->runtime);
+        free(m->allowed_cpus);
+        free(m->allowed_mems);
         free(m->error);
         m->bus = sd_bus_flush_close_unref(m->bus);
         safe_close(m->out_pipe);
@@ -101,6 +104,14 @@ static int monitor_init(Monitor *m, const char *id, json_t *rec) {
                 m->cpu_weight = 1 + ((shares - 2) * 9999) / 262142;
         json_int_t pl = json_integer_value(json_object_get(hc, "PidsLimit"));
         m->tasks_max = pl > 0 ? (uint64_t) pl : 0;
+        /* --memory-reservation, --memory-swap (docker's: memory plus swap; systemd's: swap alone),
+         * --cpuset-cpus, --cpuset-mems */
+        m->memory_low = (uint64_t) json_integer_value(json_object_get(hc, "MemoryReservation"));
+        json_int_t swap = json_integer_value(json_object_get(hc, "MemorySwap"));
+        m->memory_swap_set = swap != 0;
+        m->memory_swap_max = swap < 0 ? UINT64_MAX : (uint64_t) swap - MIN((uint64_t) swap, m->memory_max);
+        m->allowed_cpus = json_dup(rec, "HostConfig.CpusetCpus");
+        m->allowed_mems = json_dup(rec, "HostConfig.CpusetMems");
         json_int_t st = json_integer_value(json_object_get(json_object_get(rec, "Config"), "StopTimeout"));
         m->stop_timeout_usec = (uint64_t) (st > 0 ? st : 10) * USEC_PER_SEC;
         int sig = parse_signal(record_get_string(rec, "Config.StopSignal"));
@@ -221,6 +232,7 @@ static int start_in_monitor(Monitor *m, json_t *rec, int notify_fd) {
         if (r < 0) {
                 int code = m->fail_code > 0 ? m->fail_code : EXIT_BERTH_FAILED;
                 monitor_finish(m, code, m->error ?: "cannot start");
+                flags_replace_unlock();
                 if (notify_fd >= 0)
                         (void) dprintf(notify_fd, "%d\n", code);
                 return code;
@@ -229,6 +241,7 @@ static int start_in_monitor(Monitor *m, json_t *rec, int notify_fd) {
         r = record_set_running(m->id, m->pid, getpid());
         if (r < 0)
                 log_warning_errno(r, "Cannot record that '%s' runs, ignoring: %m", m->name);
+        flags_replace_unlock(); /* a --replace of the name now finds it running, and stops it */
         /* synced while the container runs; not for --rm, whose record goes with its exit (the created
          * record is on disk: a power loss leaves it for prune) */
         if (m->rm)

@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "fileio.h"
+#include "flags.h"
 #include "log.h"
 #include "main-func.h"
 #include "options.h"
@@ -27,6 +28,7 @@ void run_options_done(RunOptions *o) {
         strv_free(o->dns_options);
         strv_free(o->add_hosts);
         free(o->seccomp_file);
+        run_flags_free(o);
         *o = (RunOptions){};
 }
 
@@ -87,8 +89,27 @@ void run_help(const char *verb) {
                "     --pull POLICY         missing (default), always or never\n"
                "     --tls-verify BOOL     Passed to berth-pull\n"
                "     --runtime PATH        OCI runtime (default runc)\n"
-               "     --slice SLICE         Slice of the scope (default machine.slice)\n" CLI_COMMON_HELP
-               "\nSee berth-run(1).\n",
+               "     --slice SLICE         Slice of the scope (default machine.slice)\n"
+               "     --replace             Remove a container of the same --name first (stopping it)\n"
+               "     --cidfile FILE        Write the container ID to FILE (which must not exist)\n"
+               "     --mount SPEC          type=bind|volume|tmpfs,source=..,target=..[,readonly][,...]\n"
+               "     --device HOST[:CTR][:PERMS]  Add a host device (PERMS: of rwm)\n"
+               "     --sysctl K=V          A namespaced sysctl (net.*, kernel.msg*/sem/shm*, fs.mqueue.*)\n"
+               "     --shm-size SIZE       Size of /dev/shm (default 64m)\n"
+               "     --group-add GROUP     An extra group, by gid or by name in the image\n"
+               "     --no-hosts            Leave the image's /etc/hosts alone\n"
+               "     --memory-swap SIZE    Memory plus swap limit (-1: unlimited)\n"
+               "     --memory-reservation SIZE  Memory soft limit (MemoryLow)\n"
+               "     --cpuset-cpus LIST    CPUs the container may use (AllowedCPUs)\n"
+               "     --cpuset-mems LIST    Memory nodes the container may use (AllowedMemoryNodes)\n"
+               "     --oom-score-adj N     The OOM score adjustment, -1000..1000\n"
+               "  -P --publish-all         Publish every exposed port on a free host port\n"
+               "     --expose PORT[/PROTO] Expose a port (or a range) without publishing it\n"
+               "     --label-file FILE     Read K=V labels from FILE\n"
+               "     --annotation K=V      Set an OCI annotation\n"
+               "     --tz ZONE             Time zone of the container (local: the host's)\n"
+               "     --umask MASK          The umask of the container's process (default "
+               "0022)\n" CLI_COMMON_HELP "\nSee berth-run(1).\n",
                verb, streq(verb, "run") ? "Run" : "Create");
 }
 
@@ -156,13 +177,12 @@ static bool mac_is_unicast(const char *s) {
         return !(b[0] & 1);
 }
 
-static int read_env_file(const char *path, char ***env) {
+int read_kv_lines(const char *path, char ***ret, const char **ret_bad) {
         _cleanup_free_ char *buf = NULL;
+        _cleanup_strv_free_ char **lines = NULL;
         int r = read_full_file(path, 1024 * 1024, &buf, NULL);
-        if (r == -EFBIG)
-                return log_error_errno(r, "Env file '%s' is larger than 1 MiB", path);
         if (r < 0)
-                return log_error_errno(r, "Cannot read env file '%s': %m", path);
+                return r;
         char *save = NULL;
         for (char *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
                 size_t n = strlen(l);
@@ -170,8 +190,32 @@ static int read_env_file(const char *path, char ***env) {
                         l[--n] = 0;
                 if (n == 0 || l[0] == '#')
                         continue;
-                if (l[0] == '=')
-                        return log_error_errno(-EINVAL, "Invalid line in env file '%s': '%s'", path, l);
+                if (l[0] == '=') {
+                        /* a pointer into the caller's copy */
+                        *ret_bad = NULL;
+                        if (strv_extend(&lines, l) >= 0 && (*ret = TAKE_PTR(lines)))
+                                *ret_bad = (*ret)[strv_length(*ret) - 1];
+                        return -EBADMSG;
+                }
+                if (strv_extend(&lines, l) < 0)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(lines);
+        return 0;
+}
+
+static int read_env_file(const char *path, char ***env) {
+        _cleanup_strv_free_ char **lines = NULL;
+        const char *bad = NULL;
+        int r = read_kv_lines(path, &lines, &bad);
+        if (r == -EFBIG)
+                return log_error_errno(r, "Env file '%s' is larger than 1 MiB", path);
+        if (r == -EBADMSG)
+                return log_error_errno(-EINVAL, "Invalid line in env file '%s': '%s'", path, strna(bad));
+        if (r < 0)
+                return log_error_errno(r, "Cannot read env file '%s': %m", path);
+        for (size_t i = 0; lines && lines[i]; i++) {
+                char *l = lines[i];
                 if (!strchr(l, '=')) {
                         const char *v = getenv(l);
                         if (!v)
@@ -244,6 +288,7 @@ int run_options_parse(int argc, char *argv[], RunOptions *o, bool is_run) {
                 {"health-start-period", required_argument, NULL, ARG_HEALTH_START_PERIOD},
                 {"health-timeout", required_argument, NULL, ARG_HEALTH_TIMEOUT},
                 {"no-healthcheck", no_argument, NULL, ARG_NO_HEALTHCHECK},
+                RUN_FLAGS_OPTIONS,
                 {},
         };
         uint64_t u;
@@ -252,7 +297,7 @@ int run_options_parse(int argc, char *argv[], RunOptions *o, bool is_run) {
         o->stop_timeout = 10;
         o->pids_limit = -1;
         optind = 0;
-        while ((c = getopt_long(argc, argv, "+hdite:v:w:u:p:", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "+hdite:v:w:u:p:P", options, NULL)) >= 0) {
                 switch (c) {
                 case 'h':
                         run_help(argv[0]);
@@ -558,6 +603,12 @@ int run_options_parse(int argc, char *argv[], RunOptions *o, bool is_run) {
                         o->slice = optarg;
                         break;
                 default:
+                        r = run_flags_parse(c, optarg, o);
+                        if (r != 0) {
+                                if (r < 0)
+                                        return r;
+                                break;
+                        }
                         r = cli_parse_common(c, optarg, argv);
                         if (r < 0)
                                 return r;
@@ -569,6 +620,9 @@ int run_options_parse(int argc, char *argv[], RunOptions *o, bool is_run) {
         if (optind >= argc)
                 return cli_usage_error("Missing IMAGE; see 'berth-run %s --help'", argv[0]);
         o->image = argv[optind++];
+        r = run_flags_finish(o);
+        if (r < 0)
+                return r;
         for (int i = optind; i < argc; i++)
                 if (strv_extend(&o->cmd, argv[i]) < 0)
                         return log_oom();

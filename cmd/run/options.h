@@ -50,6 +50,19 @@ typedef struct RunOptions {
         int64_t pids_limit;
         unsigned stop_timeout;
         int restart_max;
+        /* flags.c */
+        bool replace, no_hosts, publish_all, umask_set, oom_score_adj_set;
+        char *cidfile, *tz, *cpuset_cpus, *cpuset_mems;
+        char **devices;     /* HOST[:CONTAINER][:PERMS], checked */
+        char **sysctls;     /* K=V, checked against the container's namespaces */
+        char **group_add;   /* gids or group names of the image */
+        char **expose;      /* PORT[/PROTO], ranges expanded */
+        char **annotations; /* K=V */
+        char **mounts;      /* --mount as given (each also became a -v or --tmpfs) */
+        uint64_t shm_size, memory_reservation;
+        int64_t memory_swap; /* 0: unset, -1: unlimited */
+        unsigned umask;
+        int oom_score_adj;
 } RunOptions;
 
 void run_options_done(RunOptions *o);
@@ -57,3 +70,6 @@ void run_options_done(RunOptions *o);
  * (BERTH_EXIT_USAGE for a usage error). */
 int run_options_parse(int argc, char *argv[], RunOptions *o, bool is_run);
 void run_help(const char *verb);
+/* The lines of an --env-file or --label-file: CRs, empty lines and # comments dropped; -EBADMSG for a line
+ * that starts with '=' (*ret_bad, in *ret), -EFBIG over 1 MiB. */
+int read_kv_lines(const char *path, char ***ret, const char **ret_bad);

@@ -8,10 +8,48 @@
 
 #include "bus.h"
 #include "fileio.h"
+#include "flags.h"
 #include "log.h"
 #include "macro.h"
 #include "paths.h"
 #include "scope.h"
+
+static int append_cpuset(sd_bus_message *m, const char *prop, const char *list) {
+        _cleanup_free_ uint8_t *mask = NULL;
+        size_t n = 0;
+        int r;
+        if (isempty(list))
+                return 0;
+        r = cpuset_parse(list, &mask, &n);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(m, 'r', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", prop);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'v', "ay");
+        if (r >= 0)
+                r = sd_bus_message_append_array(m, 'y', mask, n);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        return r;
+}
+
+/* --memory-reservation, --memory-swap, --cpuset-cpus, --cpuset-mems (flags.h) */
+static int scope_append_flags(sd_bus_message *m, const ScopeParams *p) {
+        int r = 0;
+        if (p->memory_low > 0 && (r = sd_bus_message_append(m, "(sv)", "MemoryLow", "t", p->memory_low)) < 0)
+                return r;
+        if (p->memory_swap_set &&
+            (r = sd_bus_message_append(m, "(sv)", "MemorySwapMax", "t", p->memory_swap_max)) < 0)
+                return r;
+        r = append_cpuset(m, "AllowedCPUs", p->allowed_cpus);
+        if (r >= 0)
+                r = append_cpuset(m, "AllowedMemoryNodes", p->allowed_mems);
+        return r;
+}
 
 static int append_props(sd_bus_message *m, void *userdata) {
         const ScopeParams *p = userdata;
@@ -58,6 +96,9 @@ static int append_props(sd_bus_message *m, void *userdata) {
         if (p->cpu_weight > 0 && (r = sd_bus_message_append(m, "(sv)", "CPUWeight", "t", p->cpu_weight)) < 0)
                 return r;
         if (p->tasks_max > 0 && (r = sd_bus_message_append(m, "(sv)", "TasksMax", "t", p->tasks_max)) < 0)
+                return r;
+        r = scope_append_flags(m, p);
+        if (r < 0)
                 return r;
         if (p->stop_timeout_usec > 0 &&
             (r = sd_bus_message_append(m, "(sv)", "TimeoutStopUSec", "t", p->stop_timeout_usec)) < 0)

@@ -14,10 +14,14 @@ typedef struct ScopeParams {
         const char *description;
         pid_t *pids;
         size_t n_pids;
-        uint64_t memory_max;     /* 0: unset */
-        uint64_t cpu_quota_usec; /* per second; 0: unset */
-        uint64_t cpu_weight;     /* 0: unset */
-        uint64_t tasks_max;      /* 0: unset */
+        uint64_t memory_max;      /* 0: unset */
+        uint64_t cpu_quota_usec;  /* per second; 0: unset */
+        uint64_t cpu_weight;      /* 0: unset */
+        uint64_t tasks_max;       /* 0: unset */
+        uint64_t memory_low;      /* 0: unset (--memory-reservation) */
+        uint64_t memory_swap_max; /* UINT64_MAX: infinity (--memory-swap) */
+        bool memory_swap_set;
+        const char *allowed_cpus, *allowed_mems; /* cpuset lists; NULL or "": unset */
         uint64_t stop_timeout_usec;
         int kill_signal;
 } ScopeParams;

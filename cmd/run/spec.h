@@ -41,6 +41,7 @@ typedef struct SpecInput {
         const char *notify_dir;              /* --sdnotify=container: host dir of the proxy socket */
         const char *pidns_path, *ipcns_path; /* --pid/--ipc container:NAME: /proc/PID/ns/... */
         const char *image_arch;              /* the image config's "architecture" (GOARCH) */
+        const char *localtime_file;          /* --tz: host copy of the zone's file */
 } SpecInput;
 
 int spec_build(const SpecInput *in, json_t **ret, char **ret_why);

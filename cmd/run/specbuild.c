@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 
 #include "fileio.h"
+#include "flags.h"
 #include "macro.h"
 #include "seccomp.h"
 #include "spec.h"
@@ -214,10 +215,12 @@ int spec_build(const SpecInput *in, json_t **ret, char **ret_why) {
                                   "tmpfs", opts((const char *const[]){"rw", "nosuid", "nodev", NULL}));
                         continue;
                 }
+                /* -v's propagation option (and --mount's bind-propagation), docker's default rprivate */
+                const char *prop = json_string_value(json_object_get(b, "Propagation")) ?: "rprivate";
                 add_mount(mounts, json_string_value(json_object_get(b, "Destination")), "bind",
                           json_string_value(json_object_get(b, "Source")),
-                          opts(rw ? (const char *const[]){"rbind", "rprivate", NULL}
-                                  : (const char *const[]){"rbind", "rprivate", "ro", NULL}));
+                          opts(rw ? (const char *const[]){"rbind", prop, NULL}
+                                  : (const char *const[]){"rbind", prop, "ro", NULL}));
         }
         for (size_t k = 0; o->tmpfs && o->tmpfs[k]; k++) {
                 _cleanup_free_ char *copy = strdup(o->tmpfs[k]);
@@ -343,6 +346,11 @@ int spec_build(const SpecInput *in, json_t **ret, char **ret_why) {
                           in->hostname, "mounts", mounts, "linux", linux_, "annotations", annotations);
         if (!spec)
                 return -ENOMEM;
+        r = spec_apply_flags(in, spec, ret_why);
+        if (r < 0) {
+                json_decref(spec);
+                return r;
+        }
         *ret = spec;
         return 0;
 }

@@ -409,6 +409,11 @@ int monitor_spawn_runtime(Monitor *m) {
                         .cpu_quota_usec = m->cpu_quota_usec,
                         .cpu_weight = m->cpu_weight,
                         .tasks_max = m->tasks_max,
+                        .memory_low = m->memory_low,
+                        .memory_swap_max = m->memory_swap_max,
+                        .memory_swap_set = m->memory_swap_set,
+                        .allowed_cpus = m->allowed_cpus,
+                        .allowed_mems = m->allowed_mems,
                         .stop_timeout_usec = m->stop_timeout_usec,
                         .kill_signal = m->stop_signal,
                 };

@@ -237,3 +237,39 @@ int user_resolve(int rootfd, const char *spec, ContainerUser *ret, char **ret_wh
                                                : "invalid user specification");
         return r;
 }
+
+int user_add_groups(int rootfd, char **groups, ContainerUser *u, char **ret_why) {
+        _cleanup_free_ char *group = NULL;
+        int r;
+
+        if (!groups)
+                return 0;
+        r = read_user_file(rootfd, "/etc/group", &group, ret_why);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; groups[i]; i++) {
+                uint32_t g;
+                /* as -u: a number is a gid, never looked up as a name */
+                r = is_numeric(groups[i]) ? parse_id(groups[i], &g) : group_find(group, groups[i], &g);
+                if (r < 0) {
+                        if (ret_why)
+                                (void) asprintf(ret_why, "--group-add '%s': %s", groups[i],
+                                                r == -ENOENT   ? "no such group in the image"
+                                                : r == -ERANGE ? "gid out of range"
+                                                : r == -ENOMEM ? "out of memory"
+                                                               : "invalid group");
+                        return r;
+                }
+                bool have = false;
+                for (size_t k = 0; k < u->n_additional_gids; k++)
+                        have = have || u->additional_gids[k] == g;
+                if (have)
+                        continue;
+                gid_t *n = reallocarray(u->additional_gids, u->n_additional_gids + 1, sizeof(gid_t));
+                if (!n)
+                        return -ENOMEM;
+                n[u->n_additional_gids++] = g;
+                u->additional_gids = n;
+        }
+        return 0;
+}

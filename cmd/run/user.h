@@ -25,3 +25,6 @@ int user_resolve_text(const char *spec, const char *passwd, const char *group, C
 /* Same, reading etc/passwd and etc/group from the rootfs safely (no NSS, no symlink out, no FIFO, size cap).
  */
 int user_resolve(int rootfd, const char *spec, ContainerUser *ret, char **ret_why);
+/* --group-add: each of groups (a gid, or a name looked up in the image's etc/group with the parser above) is
+ * added to u's supplementary groups, once. */
+int user_add_groups(int rootfd, char **groups, ContainerUser *u, char **ret_why);

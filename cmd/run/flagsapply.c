@@ -1,0 +1,326 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* run/create flags (flags.h) into config.json, the record and the container's directory. */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "container.h"
+#include "fileio.h"
+#include "flags.h"
+#include "lifecycle.h"
+#include "log.h"
+#include "macro.h"
+#include "paths.h"
+#include "record.h"
+
+static json_t *kv_object(char **v) {
+        json_t *o = json_object();
+        for (size_t i = 0; v && v[i]; i++) {
+                const char *eq = strchr(v[i], '=');
+                _cleanup_free_ char *k = eq ? strndup(v[i], (size_t) (eq - v[i])) : NULL;
+                if (k)
+                        json_object_set_new(o, k, json_string(eq + 1));
+        }
+        return o;
+}
+
+static json_t *object_child(json_t *parent, const char *key) {
+        json_t *c = json_object_get(parent, key);
+        if (!json_is_object(c)) {
+                c = json_object();
+                json_object_set_new(parent, key, c);
+        }
+        return c;
+}
+
+static int add_devices(const SpecInput *in, json_t *linux_, char **ret_why) {
+        json_t *devs = json_array(), *rules = json_object_get(object_child(linux_, "resources"), "devices");
+        json_object_set_new(linux_, "devices", devs);
+        for (size_t i = 0; in->o->devices && in->o->devices[i]; i++) {
+                _cleanup_free_ char *copy = strdup(in->o->devices[i]);
+                struct stat st;
+                if (!copy)
+                        return -ENOMEM;
+                /* HOST:CONTAINER:PERMS (flags.c); a host path with ':' is refused there */
+                char *perms = strrchr(copy, ':');
+                *perms++ = 0;
+                char *ctr = strrchr(copy, ':');
+                *ctr++ = 0;
+                if (stat(copy, &st) < 0 || (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))) {
+                        (void) asprintf(ret_why, "--device '%s': not a device", in->o->devices[i]);
+                        return -EINVAL;
+                }
+                const char *type = S_ISCHR(st.st_mode) ? "c" : "b";
+                json_array_append_new(devs, json_pack("{s:s, s:s, s:I, s:I, s:i, s:i, s:i}", "path", ctr,
+                                                      "type", type, "major", (json_int_t) major(st.st_rdev),
+                                                      "minor", (json_int_t) minor(st.st_rdev), "fileMode",
+                                                      (int) (st.st_mode & 07777), "uid", 0, "gid", 0));
+                json_array_append_new(rules, json_pack("{s:b, s:s, s:I, s:I, s:s}", "allow", 1, "type", type,
+                                                       "major", (json_int_t) major(st.st_rdev), "minor",
+                                                       (json_int_t) minor(st.st_rdev), "access", perms));
+        }
+        return 0;
+}
+
+static void set_shm_size(json_t *mounts, uint64_t size) {
+        size_t i;
+        json_t *m;
+        json_array_foreach (mounts, i, m) {
+                if (!streq_ptr(json_string_value(json_object_get(m, "destination")), "/dev/shm"))
+                        continue;
+                json_t *opts = json_object_get(m, "options"), *o;
+                size_t k;
+                char buf[64];
+                snprintf(buf, sizeof buf, "size=%" PRIu64, size);
+                json_array_foreach (opts, k, o)
+                        if (startswith(json_string_value(o) ?: "", "size="))
+                                json_array_set_new(opts, k, json_string(buf));
+        }
+}
+
+int spec_apply_flags(const SpecInput *in, json_t *spec, char **ret_why) {
+        const RunOptions *o = in->o;
+        json_t *process = json_object_get(spec, "process"), *linux_ = json_object_get(spec, "linux");
+        int r;
+
+        if (o->umask_set)
+                json_object_set_new(object_child(process, "user"), "umask", json_integer(o->umask));
+        if (o->oom_score_adj_set)
+                json_object_set_new(process, "oomScoreAdj", json_integer(o->oom_score_adj));
+        r = add_devices(in, linux_, ret_why);
+        if (r < 0)
+                return r;
+        if (o->sysctls)
+                json_object_set_new(linux_, "sysctl", kv_object(o->sysctls));
+        if (o->shm_size)
+                set_shm_size(json_object_get(spec, "mounts"), o->shm_size);
+        json_t *ann = object_child(spec, "annotations"), *extra = kv_object(o->annotations);
+        json_object_update(ann, extra);
+        json_decref(extra);
+        if (in->localtime_file)
+                json_array_append_new(json_object_get(spec, "mounts"),
+                                      json_pack("{s:s, s:s, s:s, s:[s, s, s, s, s]}", "destination",
+                                                "/etc/localtime", "type", "bind", "source",
+                                                in->localtime_file, "options", "rbind", "rprivate", "nosuid",
+                                                "nodev", "ro"));
+        if (in->limits_in_scope) /* the scope's MemoryLow, MemorySwapMax, AllowedCPUs, AllowedMemoryNodes */
+                return 0;
+        json_t *res = object_child(linux_, "resources");
+        if (o->memory_swap || o->memory_reservation) {
+                json_t *mem = object_child(res, "memory");
+                if (o->memory_swap)
+                        json_object_set_new(mem, "swap", json_integer(o->memory_swap));
+                if (o->memory_reservation)
+                        json_object_set_new(mem, "reservation",
+                                            json_integer((json_int_t) o->memory_reservation));
+        }
+        if (o->cpuset_cpus)
+                json_object_set_new(object_child(res, "cpu"), "cpus", json_string(o->cpuset_cpus));
+        if (o->cpuset_mems)
+                json_object_set_new(object_child(res, "cpu"), "mems", json_string(o->cpuset_mems));
+        return 0;
+}
+
+static json_t *strv_to_json(char **v) {
+        json_t *a = json_array();
+        for (size_t i = 0; v && v[i]; i++)
+                json_array_append_new(a, json_string(v[i]));
+        return a;
+}
+
+/* "80" or "80/udp" as PORT/PROTO */
+static char *port_norm(const char *p) {
+        char *s = NULL;
+        return asprintf(&s, "%s%s", p, strchr(p, '/') ? "" : "/tcp") < 0 ? NULL : s;
+}
+
+static json_t *exposed_ports(const RunOptions *o, json_t *image_config) {
+        json_t *e = json_object(), *v;
+        const char *k;
+        json_object_foreach (json_object_get(image_config, "ExposedPorts"), k, v) {
+                _cleanup_free_ char *n = port_norm(k);
+                if (n)
+                        json_object_set_new(e, n, json_object());
+        }
+        for (size_t i = 0; o->expose && o->expose[i]; i++)
+                json_object_set_new(e, o->expose[i], json_object());
+        return e;
+}
+
+json_t *flags_port_bindings(const RunOptions *o, json_t *image_config) {
+        json_t *a = strv_to_json(o->publish), *e, *v;
+        const char *k;
+        if (!o->publish_all || strv_contains(o->networks, "host"))
+                return a;
+        e = exposed_ports(o, image_config);
+        json_object_foreach (e, k, v) {
+                bool taken = false;
+                /* a port that -p publishes already keeps its -p host port, as with docker */
+                for (size_t i = 0; o->publish && o->publish[i]; i++) {
+                        const char *c = strrchr(o->publish[i], ':');
+                        _cleanup_free_ char *n = port_norm(c ? c + 1 : o->publish[i]);
+                        taken = taken || streq_ptr(n, k);
+                }
+                if (!taken)
+                        json_array_append_new(a, json_string(k));
+        }
+        json_decref(e);
+        return a;
+}
+
+int record_add_flags(const RunOptions *o, json_t *rec, json_t *image_config) {
+        json_t *hc = json_object_get(rec, "HostConfig"), *cfg = json_object_get(rec, "Config"),
+               *devs = json_array();
+        char um[8];
+
+        for (size_t i = 0; o->devices && o->devices[i]; i++) {
+                _cleanup_free_ char *copy = strdup(o->devices[i]);
+                if (!copy)
+                        return -ENOMEM;
+                char *perms = strrchr(copy, ':');
+                *perms++ = 0;
+                char *ctr = strrchr(copy, ':');
+                *ctr++ = 0;
+                json_array_append_new(devs, json_pack("{s:s, s:s, s:s}", "PathOnHost", copy,
+                                                      "PathInContainer", ctr, "CgroupPermissions", perms));
+        }
+        snprintf(um, sizeof um, "%04o", o->umask_set ? o->umask : 022);
+        json_object_set_new(hc, "Devices", devs);
+        json_object_set_new(hc, "Sysctls", kv_object(o->sysctls));
+        json_object_set_new(hc, "ShmSize", json_integer((json_int_t) (o->shm_size ?: 65536 * 1024)));
+        json_object_set_new(hc, "GroupAdd", strv_to_json(o->group_add));
+        json_object_set_new(hc, "NoHosts", json_boolean(o->no_hosts));
+        json_object_set_new(hc, "MemorySwap", json_integer(o->memory_swap));
+        json_object_set_new(hc, "MemoryReservation", json_integer((json_int_t) o->memory_reservation));
+        json_object_set_new(hc, "CpusetCpus", json_string(o->cpuset_cpus ?: ""));
+        json_object_set_new(hc, "CpusetMems", json_string(o->cpuset_mems ?: ""));
+        json_object_set_new(hc, "OomScoreAdj", json_integer(o->oom_score_adj));
+        json_object_set_new(hc, "PublishAllPorts", json_boolean(o->publish_all));
+        json_object_set_new(hc, "ContainerIDFile", json_string(o->cidfile ?: ""));
+        json_object_set_new(hc, "MountFlags", strv_to_json(o->mounts));
+        json_object_set_new(cfg, "ExposedPorts", exposed_ports(o, image_config));
+        json_object_set_new(cfg, "Annotations", kv_object(o->annotations));
+        json_object_set_new(cfg, "Timezone", json_string(o->tz ?: ""));
+        json_object_set_new(cfg, "Umask", json_string(um));
+        return 0;
+}
+
+int flags_write_localtime(const RunOptions *o, const char *id, char **ret) {
+        _cleanup_free_ char *src = NULL, *data = NULL, *dst = NULL;
+        size_t n;
+        int r;
+
+        *ret = NULL;
+        if (!o->tz)
+                return 0;
+        src = streq(o->tz, "local") ? strdup("/etc/localtime") : path_join("/usr/share/zoneinfo", o->tz);
+        dst = container_path(id, "localtime");
+        if (!src || !dst)
+                return log_oom();
+        r = read_full_file(src, 1024 * 1024, &data, &n);
+        if (r >= 0)
+                r = write_file_atomic(dst, data, n, 0644);
+        if (r < 0)
+                return log_error_errno(r, "Cannot copy the time zone '%s' (--tz) from '%s': %m", o->tz, src);
+        *ret = TAKE_PTR(dst);
+        return 0;
+}
+
+static void sleep_ms(unsigned ms) {
+        struct timespec ts = {0, (long) ms * 1000000L};
+        (void) nanosleep(&ts, NULL);
+}
+
+/* --replace: held from the removal of the old container until the new one's runtime has started */
+static int replace_lock_fd = -EBADF;
+
+void flags_replace_unlock(void) {
+        if (replace_lock_fd >= 0)
+                (void) flock(replace_lock_fd, LOCK_UN); /* a forked monitor shares it */
+        replace_lock_fd = safe_close(replace_lock_fd);
+}
+
+static int replace_lock(const char *name) {
+        _cleanup_free_ char *dir = berth_run_path("replace"), *p = berth_run_path("replace", name);
+        int r;
+        if (!dir || !p)
+                return -ENOMEM;
+        r = mkdir_p(dir, 0700);
+        if (r < 0)
+                return r;
+        replace_lock_fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (replace_lock_fd < 0)
+                return -errno;
+        while (flock(replace_lock_fd, LOCK_EX) < 0)
+                if (errno != EINTR)
+                        return -errno;
+        return 0;
+}
+
+int flags_name_reserve(const RunOptions *o, const char *name, const char *id) {
+        _cleanup_free_ char *link = berth_path("names", name);
+        unsigned pending = 0;
+        if (!link)
+                return -ENOMEM;
+        /* Concurrent replaces of one name take turns: one that removed a container still being started
+         * by another would leave that start running on, and its end would stop the scope of the next
+         * container of the name (the unit's name is the container's). */
+        if (o->replace) {
+                int r = replace_lock(name);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot lock the name '%s' for --replace: %m", name);
+        }
+        /* The name link is the lock: whoever makes it owns the name. Another --replace of the same name may
+         * take it between our remove and our retry; then that one is removed in turn, as with podman. */
+        for (unsigned attempt = 0;; attempt++) {
+                char old[128];
+                int r = record_name_reserve(name, id);
+                if (r != -EEXIST || !o->replace || attempt >= 100)
+                        return r;
+                ssize_t k = readlink(link, old, sizeof old - 1);
+                if (k < 0)
+                        continue; /* gone meanwhile */
+                old[k] = 0;
+                /* by ID: the name may be another container's by the time it is stopped */
+                r = container_remove(old, old, true, false);
+                if (r < 0)
+                        return r;
+                if (r == 1 && ++pending > 25) {
+                        /* still no record after ~0.5 s: a create that died before writing it */
+                        (void) record_name_release(name, old);
+                        pending = 0;
+                } else if (r == 1)
+                        sleep_ms(20); /* a create in progress has the name and not yet its record */
+        }
+}
+
+int flags_write_cidfile(const RunOptions *o, const char *id) {
+        _cleanup_free_ char *tmp = NULL;
+        int r = 0;
+        if (!o->cidfile)
+                return 0;
+        if (asprintf(&tmp, "%s.XXXXXX", o->cidfile) < 0)
+                return log_oom();
+        int fd = mkostemp(tmp, O_CLOEXEC);
+        if (fd < 0)
+                return log_error_errno(errno, "Cannot write --cidfile '%s': %m", o->cidfile);
+        mode_t um = umask(0);
+        (void) umask(um);
+        if (fchmod(fd, 0666 & ~um) < 0 || dprintf(fd, "%s", id) < 0 || fsync(fd) < 0)
+                r = -errno;
+        safe_close(fd);
+        /* link(): all of the ID or nothing, and never over a file made meanwhile */
+        if (r >= 0 && link(tmp, o->cidfile) < 0)
+                r = -errno;
+        (void) unlink(tmp);
+        if (r == -EEXIST)
+                return log_error_errno(r, "Invalid --cidfile '%s': the file exists", o->cidfile);
+        if (r < 0)
+                return log_error_errno(r, "Cannot write --cidfile '%s': %m", o->cidfile);
+        return 0;
+}
