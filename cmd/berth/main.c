@@ -6,6 +6,7 @@
 #include "log.h"
 #include "macro.h"
 #include "main-func.h"
+#include "prune.h"
 #include "spawn.h"
 
 typedef struct Route {
@@ -49,6 +50,7 @@ static const Route routes[] = {
         {"stats", "berth-ps", "stats"},
         {"port", "berth-ps", "port"},
         {"top", "berth-ps", "top"},
+        {"info", "berth-ps", "info"},
         {"network", "berth-net", NULL},
         {"net", "berth-net", NULL},
         {},
@@ -67,6 +69,13 @@ static const Route image_routes[] = {
         {},
 };
 
+/* berth system VERB: docker's; prune is the front's own sequence of the owners' prunes (prune.c). */
+static const Route system_routes[] = {
+        {"info", "berth-ps", "info"},
+        {"df", "berth-ps", "df"},
+        {},
+};
+
 static void help(void) {
         printf("Usage: berth VERB [ARGS...]\n\n"
                "Runs the berth program that owns VERB:\n"
@@ -74,10 +83,14 @@ static void help(void) {
                "  unpack mount umount             berth-unpack\n"
                "  run create start stop restart kill rm wait exec attach logs pause unpause\n"
                "  cp volume prune                 berth-run\n"
-               "  ps inspect images stats port top   berth-ps\n"
+               "  ps inspect images stats port top info   berth-ps\n"
                "  network                         berth-net\n"
                "  image ls|inspect|pull|rm|tag|save|load   berth-ps, berth-pull\n"
-               "  image prune                     berth-pull gc, then berth-unpack gc\n\n"
+               "  image prune                     berth-pull gc, then berth-unpack gc\n"
+               "  system info|df                  berth-ps info, berth-ps df\n"
+               "  system prune [-a|--all] [-f|--force] [--volumes]\n"
+               "                                  berth-run prune, berth-net prune, berth-pull rmi|gc,\n"
+               "                                  berth-run volume prune, berth-unpack gc\n\n"
                "Options:\n"
                "  -h --help      Show this help\n"
                "     --version  Show the version\n\n"
@@ -95,7 +108,15 @@ static int run(int argc, char *argv[]) {
                 return cli_version();
 
         const Route *table = routes;
-        if (streq(argv[1], "image")) {
+        if (streq(argv[1], "system")) {
+                if (argc < 3)
+                        return cli_usage_error("Missing system verb; see 'berth --help'");
+                if (streq(argv[2], "prune"))
+                        return system_prune(argc - 2, argv + 2);
+                table = system_routes;
+                argc--;
+                argv++;
+        } else if (streq(argv[1], "image")) {
                 if (argc < 3)
                         return cli_usage_error("Missing image verb; see 'berth --help'");
                 if (streq(argv[2], "prune")) {
@@ -137,8 +158,8 @@ static int run(int argc, char *argv[]) {
                 free(v);
                 return log_error_errno(k, "Failed to execute '%s': %m", path);
         }
-        return cli_usage_error("Unknown %sverb '%s'; see 'berth --help'", table == routes ? "" : "image ",
-                               argv[1]);
+        const char *kind = table == image_routes ? "image " : table == system_routes ? "system " : "";
+        return cli_usage_error("Unknown %sverb '%s'; see 'berth --help'", kind, argv[1]);
 }
 
 DEFINE_MAIN_FUNCTION(run);

@@ -19,12 +19,14 @@ typedef enum Verb {
         VERB_STATS,
         VERB_PORT,
         VERB_TOP,
+        VERB_INFO,
+        VERB_DF,
         _VERB_MAX,
 } Verb;
 
 static const char *const verb_names[_VERB_MAX] = {
-        [VERB_LIST] = "ps",     [VERB_INSPECT] = "inspect", [VERB_IMAGES] = "images",
-        [VERB_STATS] = "stats", [VERB_PORT] = "port",       [VERB_TOP] = "top",
+        [VERB_LIST] = "ps",   [VERB_INSPECT] = "inspect", [VERB_IMAGES] = "images", [VERB_STATS] = "stats",
+        [VERB_PORT] = "port", [VERB_TOP] = "top",         [VERB_INFO] = "info",     [VERB_DF] = "df",
 };
 
 static Verb arg_verb = VERB_LIST;
@@ -40,7 +42,10 @@ static void help(void) {
                "                                              Show a running container's published ports\n"
                "       berth-ps top [OPTIONS] NAME|ID [PS-OPTIONS...]\n"
                "                                              Show a running container's processes (ps "
-               "-ef)\n\n"
+               "-ef)\n"
+               "       berth-ps info [OPTIONS]                Show the host, stores, runtime, network\n"
+               "       berth-ps df [-v] [OPTIONS]             Show the disk use of images, containers, "
+               "volumes\n\n"
                "Options:\n"
                "  -a --all                Show all containers, not only running ones (port: of every\n"
                "                          running container)\n"
@@ -53,7 +58,9 @@ static void help(void) {
                "     --digests            images: show the manifest digests\n"
                "  -t --type TYPE          inspect: container, image (default: whichever matches)\n"
                "     --no-stream          stats: print one sample and exit (default: one a "
-               "second)\n" CLI_COMMON_HELP "                          (stats also: prometheus)\n\n"
+               "second)\n"
+               "  -v --verbose            df: list every image, container and volume\n" CLI_COMMON_HELP
+               "                          (stats also: prometheus)\n\n"
                "See berth-ps(1).\n");
 }
 
@@ -99,6 +106,7 @@ static int parse_argv(int argc, char *argv[]) {
                 {"digests", no_argument, NULL, ARG_DIGESTS},
                 {"type", required_argument, NULL, 't'},
                 {"no-stream", no_argument, NULL, ARG_NO_STREAM},
+                {"verbose", no_argument, NULL, 'v'},
                 {},
         };
         static const char *const list_filters[] = {"name",     "id",      "status", "label",
@@ -111,7 +119,7 @@ static int parse_argv(int argc, char *argv[]) {
                 argc--;
 
         /* top: the options after the container are ps(1)'s */
-        while ((c = getopt_long(argc, argv, arg_verb == VERB_TOP ? "+:haqn:lf:t:" : ":haqn:lf:t:", options,
+        while ((c = getopt_long(argc, argv, arg_verb == VERB_TOP ? "+:haqn:lf:t:v" : ":haqn:lf:t:v", options,
                                 NULL)) >= 0) {
                 switch (c) {
                 case 'h':
@@ -158,6 +166,11 @@ static int parse_argv(int argc, char *argv[]) {
                 case ARG_NO_STREAM:
                         arg.no_stream = true;
                         break;
+                case 'v':
+                        if (arg_verb != VERB_DF)
+                                return cli_usage_error("-v/--verbose is only for 'berth-ps df'");
+                        arg.verbose = true;
+                        break;
                 default:
                         r = cli_parse_common(c, optarg, argv);
                         if (r < 0)
@@ -187,6 +200,10 @@ static int parse_argv(int argc, char *argv[]) {
         if (arg_verb == VERB_PORT && (arg.all ? argc - optind > 1 : argc - optind < 1 || argc - optind > 2))
                 return cli_usage_error(arg.all ? "'port --all' takes at most a port"
                                                : "'port' needs a container and at most a port");
+        if ((arg_verb == VERB_INFO || arg_verb == VERB_DF) && optind < argc)
+                return cli_usage_error("'%s' takes no arguments", verb_names[arg_verb]);
+        if (arg_verb == VERB_DF && arg.verbose && arg_output == OUTPUT_TEMPLATE)
+                return cli_usage_error("'df -v' prints a table or JSON, not a template");
         if (arg_verb == VERB_TOP && optind >= argc)
                 return cli_usage_error("'top' needs a container");
         arg.names = argv + optind;
@@ -212,6 +229,12 @@ static int run(int argc, char *argv[]) {
                 break;
         case VERB_TOP:
                 r = verb_top(&arg);
+                break;
+        case VERB_INFO:
+                r = verb_info(&arg);
+                break;
+        case VERB_DF:
+                r = verb_df(&arg);
                 break;
         default:
                 r = verb_list(&arg);

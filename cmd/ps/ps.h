@@ -4,14 +4,15 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-/* The parsed command line, shared by the verbs (list, inspect, images, stats, port, top). */
+/* The parsed command line, shared by the verbs (list, inspect, images, stats, port, top, info, df). */
 typedef struct PsArgs {
         bool all;
         bool quiet;
         bool no_trunc;
         bool digests;
         bool no_stream;
-        int last; /* -n N / --latest; -1 when not given */
+        bool verbose; /* df -v */
+        int last;     /* -n N / --latest; -1 when not given */
         json_t *filters;
         const char *type; /* inspect --type: NULL (either), "container" or "image" */
         char **names;     /* positional arguments after the verb */
@@ -23,3 +24,5 @@ int verb_images(const PsArgs *a);
 int verb_stats(const PsArgs *a);
 int verb_port(const PsArgs *a);
 int verb_top(const PsArgs *a);
+int verb_info(const PsArgs *a);
+int verb_df(const PsArgs *a);
