@@ -61,6 +61,31 @@ n_containers() {
         is "$(n_containers)" "0"
 }
 
+@test "--replace: the unit-file idiom, ExecStart=berth-run run --replace --name, across restarts of the unit" {
+        # a container of that name left behind (a crashed earlier run, say), running
+        run_tool berth-run run -d --name svc "$IMG" sleep 1000
+        local old=$output
+        local unit=(systemd-run --user --unit berth-test-replace -p Type=notify --collect
+                "$BERTH_BUILD/berth-run" --root "$BERTH_ROOT" --runroot "$BERTH_RUNROOT" run --replace --name svc
+                --sdnotify=conmon "$IMG" sh -c 'trap "exit 0" TERM; while :; do sleep 0.1; done')
+        run_tool "${unit[@]}"
+        run_tool systemctl --user show -P MainPID berth-test-replace.service
+        is "$output" "$(record svc .State.MonitorPid)"
+        [[ $(readlink "$BERTH_ROOT/names/svc") != "$old" && ! -e $BERTH_ROOT/containers/$old ]] ||
+                die "the old container is still there"
+        run_tool systemctl --user stop berth-test-replace.service
+        is "$(record svc .State.Status)" "exited"
+        # the unit again: the exited container of the name is replaced, no "name in use"
+        local prev
+        prev=$(readlink "$BERTH_ROOT/names/svc")
+        run_tool "${unit[@]}"
+        [[ $(readlink "$BERTH_ROOT/names/svc") != "$prev" ]] || die "not replaced"
+        is "$(record svc .State.Status)" "running"
+        run_tool systemctl --user stop berth-test-replace.service
+        run_tool berth-run rm svc
+        is "$(n_containers)" "0"
+}
+
 @test "--cidfile: the full ID, written once; an existing file is refused before anything is made" {
         local f=$BATS_TEST_TMPDIR/cid
         run_tool berth-run run -d --cidfile "$f" --name cid "$IMG" sleep 1000
@@ -256,10 +281,11 @@ fi; cat /proc/1/oom_score_adj'
         run_tool 125 berth-run run --rm --cpuset-mems 63 "$IMG" true
         assert_contains "$output" "Invalid --cpuset-mems '63'"
         run_tool 125 berth-run run --rm --memory-swap 128m "$IMG" true
-        assert_contains "$output" "Invalid --memory-swap"
-        assert_contains "$output" "it needs --memory"
+        is "$output" "berth-run: Invalid --memory-swap '128m': it needs --memory"
         run_tool 125 berth-run run --rm --memory 64m --memory-swap 32m "$IMG" true
-        assert_contains "$output" "less than --memory"
+        is "$output" "berth-run: Invalid --memory-swap '32m': less than --memory"
+        run_tool 125 berth-run run --rm --memory 64m --memory-reservation 65m "$IMG" true
+        is "$output" "berth-run: Invalid --memory-reservation '65m': more than --memory"
         run_tool 125 berth-run run --rm --oom-score-adj 1001 "$IMG" true
         is "$output" "berth-run: Invalid --oom-score-adj '1001': -1000..1000"
         run_tool 125 berth-run run --rm --memory-reservation lots "$IMG" true

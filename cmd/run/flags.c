@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* run/create flags, podman's names and meanings (flags.h): parsing and checks. */
 #include <ctype.h>
-#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -265,10 +264,12 @@ int run_flags_parse(int c, const char *arg, RunOptions *o) {
                                                arg);
                 else
                         o->memory_swap = (int64_t) u;
+                o->memory_swap_arg = arg;
                 return 1;
         case ARG_MEMORY_RESERVATION:
                 if (parse_size(arg, &o->memory_reservation) < 0 || o->memory_reservation == 0)
                         return cli_usage_error("Invalid --memory-reservation '%s': a size", arg);
+                o->memory_reservation_arg = arg;
                 return 1;
         case ARG_CPUSET_CPUS:
         case ARG_CPUSET_MEMS: {
@@ -323,15 +324,12 @@ int run_flags_finish(RunOptions *o) {
         if (o->no_hosts && o->add_hosts)
                 return cli_usage_error("--no-hosts and --add-host cannot be used together");
         if (o->memory_swap > 0 && o->memory == 0)
-                return cli_usage_error("Invalid --memory-swap '%" PRIi64 "': it needs --memory",
-                                       o->memory_swap);
+                return cli_usage_error("Invalid --memory-swap '%s': it needs --memory", o->memory_swap_arg);
         if (o->memory_swap > 0 && (uint64_t) o->memory_swap < o->memory)
-                return cli_usage_error("Invalid --memory-swap '%" PRIi64 "': less than --memory (%" PRIu64
-                                       ")",
-                                       o->memory_swap, o->memory);
+                return cli_usage_error("Invalid --memory-swap '%s': less than --memory", o->memory_swap_arg);
         if (o->memory_reservation && o->memory && o->memory_reservation > o->memory)
-                return cli_usage_error("Invalid --memory-reservation '%" PRIu64 "': more than --memory",
-                                       o->memory_reservation);
+                return cli_usage_error("Invalid --memory-reservation '%s': more than --memory",
+                                       o->memory_reservation_arg);
         for (size_t i = 0; o->sysctls && o->sysctls[i]; i++) {
                 r = check_sysctl(o, o->sysctls[i]);
                 if (r < 0)

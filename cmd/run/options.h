@@ -53,7 +53,8 @@ typedef struct RunOptions {
         /* flags.c */
         bool replace, no_hosts, publish_all, umask_set, oom_score_adj_set;
         char *cidfile, *tz, *cpuset_cpus, *cpuset_mems;
-        char **devices;     /* HOST[:CONTAINER][:PERMS], checked */
+        const char *memory_swap_arg, *memory_reservation_arg; /* as given, for messages */
+        char **devices;                                       /* HOST[:CONTAINER][:PERMS], checked */
         char **sysctls;     /* K=V, checked against the container's namespaces */
         char **group_add;   /* gids or group names of the image */
         char **expose;      /* PORT[/PROTO], ranges expanded */
