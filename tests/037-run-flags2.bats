@@ -156,6 +156,22 @@ n_containers() {
         assert_contains "$output" "target must be an absolute path"
 }
 
+@test "--mount type=volume without a source, and -v DST: anonymous volumes, removed with rm -v" {
+        run_tool berth-run run --name anon --mount type=volume,target=/anon -v /anon2 "$IMG" \
+                sh -c 'echo a >/anon/f && echo b >/anon2/f && grep -c " /anon2* " /proc/mounts'
+        is "$output" "2"
+        is "$(record anon '[.Mounts[] | select(.Anonymous) | .Destination] | sort | join(",")')" "/anon,/anon2"
+        local vol
+        vol=$(record anon '.Mounts[] | select(.Destination == "/anon") | .Name')
+        is "$(cat "$BERTH_ROOT/volumes/$vol/_data/f")" "a"
+        run_tool berth-run rm -v anon
+        [[ ! -e $BERTH_ROOT/volumes/$vol ]] || die "rm -v left the anonymous volume"
+        run_tool 125 berth-run run --rm --mount type=volume,target=/anon,readonly "$IMG" true
+        assert_contains "$output" "an anonymous volume is read-write"
+        run_tool 125 berth-run run --rm -v /proc/x "$IMG" true
+        is "$output" "berth-run: Invalid volume '/proc/x': bad destination"
+}
+
 @test "--device: the node in the container, allowed in the device cgroup with its permissions" {
         run_tool berth-run run --rm --device /dev/zero:/dev/myzero "$IMG" \
                 sh -c 'stat -c "%t:%T %F" /dev/myzero; head -c 4 /dev/myzero | od -An -tx1'

@@ -439,7 +439,9 @@ int container_create(const RunOptions *o, bool keep_mounted, char **ret_id) {
                 created_undo(&c);
                 return EXIT_BERTH_FAILED;
         }
-        r = image_volumes_setup(rootfd, icfg, o, binds, &c.volumes, &why);
+        r = anonymous_volumes_setup(rootfd, o, binds, &c.volumes, &why);
+        if (r >= 0)
+                r = image_volumes_setup(rootfd, icfg, o, binds, &c.volumes, &why);
         if (r >= 0)
                 r = named_volumes_copy_up(rootfd, binds, &why);
         rootfd = safe_close(rootfd); /* an open fd keeps the mount busy */

@@ -22,6 +22,7 @@ void run_flags_free(RunOptions *o) {
         strv_free(o->expose);
         strv_free(o->annotations);
         strv_free(o->mounts);
+        strv_free(o->anon_volumes);
 }
 
 static int parse_uint(const char *s, unsigned *ret) {

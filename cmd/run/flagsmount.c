@@ -89,9 +89,18 @@ int mount_parse(const char *arg, RunOptions *o) {
                         return log_oom();
         } else {
                 struct stat st;
+                if (!src && streq(type, "volume")) {
+                        /* docker's anonymous volume, as -v DST */
+                        if (ro || nocopy)
+                                return cli_usage_error("Invalid --mount '%s': an anonymous volume is "
+                                                       "read-write and filled from the image",
+                                                       arg);
+                        if (strv_extend(&o->anon_volumes, dst) < 0)
+                                return log_oom();
+                        return strv_extend(&o->mounts, arg) < 0 ? log_oom() : 1;
+                }
                 if (!src)
-                        return cli_usage_error("Invalid --mount '%s': %s needs a source", arg,
-                                               streq(type, "bind") ? "a bind mount" : "a volume (a name)");
+                        return cli_usage_error("Invalid --mount '%s': a bind mount needs a source", arg);
                 if (strchr(src, ':'))
                         return cli_usage_error("Invalid --mount '%s': a source with ':'", arg);
                 if (streq(type, "bind") && src[0] != '/')

@@ -218,6 +218,62 @@ static int cmp_str(const void *a, const void *b) {
         return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
+/* A volume at path (cleaned): skipped where a -v or --tmpfs is mounted already; an empty tmpfs, or a new
+ * anonymous volume filled from the image's content there. */
+static int volume_at(int rootfd, const char *path, ImageVolumeMode mode, const RunOptions *o, json_t *binds,
+                     char ***created, char **ret_why) {
+        _cleanup_close_ int mpfd = -EBADF;
+        int r;
+        _cleanup_free_ char *dst = NULL, *data = NULL;
+        char name[65];
+
+        if (is_covered(path, binds, o->tmpfs))
+                return 0;
+        r = root_mkdir_p(rootfd, path, 0755, &mpfd);
+        if (r < 0) {
+                (void) asprintf(ret_why, "cannot create volume '%s' in the rootfs: %s", path,
+                                r == -ENOTDIR ? "a component is not a directory" : strerror(-r));
+                return r;
+        }
+        r = fd_container_path(rootfd, mpfd, &dst);
+        if (r < 0) {
+                (void) asprintf(ret_why, "cannot resolve volume '%s' in the rootfs: %s", path, strerror(-r));
+                return r;
+        }
+        if (path_is_forbidden(dst) || !spec_path_is_safe(dst)) {
+                (void) asprintf(ret_why,
+                                "volume '%s' of the image resolves to '%s', which is / or in /proc, "
+                                "/sys or /dev (use --image-volume ignore)",
+                                path, dst);
+                return -EPERM;
+        }
+        if (!streq(dst, path) && is_covered(dst, binds, o->tmpfs))
+                return 0;
+        if (mode == IMAGE_VOLUME_TMPFS) {
+                json_array_append_new(binds,
+                                      json_pack("{s:s, s:s, s:s, s:b, s:s}", "Type", "tmpfs", "Source",
+                                                "tmpfs", "Destination", dst, "RW", 1, "Name", ""));
+                return 0;
+        }
+        r = volume_create_anonymous(name, &data);
+        if (r < 0) {
+                (void) asprintf(ret_why, "cannot create a volume for '%s': %s", path, strerror(-r));
+                return r;
+        }
+        if (strv_extend(created, name) < 0)
+                return -ENOMEM;
+        r = fill_volume(mpfd, data);
+        if (r < 0) {
+                (void) asprintf(ret_why, "cannot copy the image's '%s' into its volume: %s", path,
+                                strerror(-r));
+                return r;
+        }
+        json_array_append_new(binds,
+                              json_pack("{s:s, s:s, s:s, s:s, s:b, s:b}", "Type", "volume", "Name", name,
+                                        "Source", data, "Destination", dst, "RW", 1, "Anonymous", 1));
+        return 0;
+}
+
 int image_volumes_setup(int rootfd, json_t *image_config, const RunOptions *o, json_t *binds,
                         char ***created, char **ret_why) {
         json_t *vols = json_object_get(image_config, "Volumes");
@@ -253,56 +309,24 @@ int image_volumes_setup(int rootfd, json_t *image_config, const RunOptions *o, j
                 qsort(paths, strv_length(paths), sizeof(char *), cmp_str);
 
         for (size_t i = 0; paths && paths[i]; i++) {
-                _cleanup_close_ int mpfd = -EBADF;
-                _cleanup_free_ char *dst = NULL, *data = NULL;
-                char name[65];
+                r = volume_at(rootfd, paths[i], o->image_volume, o, binds, created, ret_why);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
 
-                if (is_covered(paths[i], binds, o->tmpfs))
-                        continue;
-                r = root_mkdir_p(rootfd, paths[i], 0755, &mpfd);
-                if (r < 0) {
-                        (void) asprintf(ret_why, "cannot create volume '%s' in the rootfs: %s", paths[i],
-                                        r == -ENOTDIR ? "a component is not a directory" : strerror(-r));
+int anonymous_volumes_setup(int rootfd, const RunOptions *o, json_t *binds, char ***created,
+                            char **ret_why) {
+        for (size_t i = 0; o->anon_volumes && o->anon_volumes[i]; i++) {
+                _cleanup_free_ char *clean = path_clean_abs(o->anon_volumes[i]);
+                if (!clean || path_is_forbidden(clean)) {
+                        (void) asprintf(ret_why, "invalid volume destination '%s'", o->anon_volumes[i]);
+                        return -EINVAL;
+                }
+                int r = volume_at(rootfd, clean, IMAGE_VOLUME_BIND, o, binds, created, ret_why);
+                if (r < 0)
                         return r;
-                }
-                r = fd_container_path(rootfd, mpfd, &dst);
-                if (r < 0) {
-                        (void) asprintf(ret_why, "cannot resolve volume '%s' in the rootfs: %s", paths[i],
-                                        strerror(-r));
-                        return r;
-                }
-                if (path_is_forbidden(dst) || !spec_path_is_safe(dst)) {
-                        (void) asprintf(ret_why,
-                                        "volume '%s' of the image resolves to '%s', which is / or in /proc, "
-                                        "/sys or /dev (use --image-volume ignore)",
-                                        paths[i], dst);
-                        return -EPERM;
-                }
-                if (!streq(dst, paths[i]) && is_covered(dst, binds, o->tmpfs))
-                        continue;
-                if (o->image_volume == IMAGE_VOLUME_TMPFS) {
-                        json_array_append_new(binds, json_pack("{s:s, s:s, s:s, s:b, s:s}", "Type", "tmpfs",
-                                                               "Source", "tmpfs", "Destination", dst, "RW",
-                                                               1, "Name", ""));
-                        continue;
-                }
-                r = volume_create_anonymous(name, &data);
-                if (r < 0) {
-                        (void) asprintf(ret_why, "cannot create a volume for '%s': %s", paths[i],
-                                        strerror(-r));
-                        return r;
-                }
-                if (strv_extend(created, name) < 0)
-                        return -ENOMEM;
-                r = fill_volume(mpfd, data);
-                if (r < 0) {
-                        (void) asprintf(ret_why, "cannot copy the image's '%s' into its volume: %s",
-                                        paths[i], strerror(-r));
-                        return r;
-                }
-                json_array_append_new(binds, json_pack("{s:s, s:s, s:s, s:s, s:b, s:b}", "Type", "volume",
-                                                       "Name", name, "Source", data, "Destination", dst,
-                                                       "RW", 1, "Anonymous", 1));
         }
         return 0;
 }

@@ -19,6 +19,12 @@ char *path_clean_abs(const char *p);
 int image_volumes_setup(int rootfd, json_t *image_config, const RunOptions *o, json_t *binds,
                         char ***created, char **ret_why);
 
+/* Anonymous volumes the flags ask for (-v DST, --mount type=volume without a source): as bind above,
+ * whatever
+ * --image-volume says. Before image_volumes_setup(), so that an image volume on the same path is not made
+ * twice. */
+int anonymous_volumes_setup(int rootfd, const RunOptions *o, json_t *binds, char ***created, char **ret_why);
+
 /* Named volumes (-v NAME:DST) mounted for the first time (NeedsCopyUp in their volume.json) are filled with
  * the image's content at DST, as docker and podman do, unless the bind says NoCopy (-v NAME:DST:nocopy); the
  * image's DST is resolved inside the root and must not lie in /proc, /sys or /dev. The flag is cleared

@@ -43,8 +43,8 @@ void run_help(const char *verb) {
                "  -t --tty                 Allocate a pseudo-terminal\n"
                "  -e --env K=V             Set an environment variable (K alone takes it from here)\n"
                "     --env-file FILE       Read K=V lines from FILE\n"
-               "  -v --volume SRC:DST[:OPT] Bind-mount a host path or a named volume (OPT: ro, nocopy, "
-               "rslave...)\n"
+               "  -v --volume SRC:DST[:OPT] Bind-mount a host path or a named volume (OPT: ro, nocopy,\n"
+               "                           rslave...); DST alone: an anonymous volume\n"
                "     --tmpfs DST[:OPTS]    Mount a tmpfs\n"
                "     --image-volume MODE   The image's volumes: bind (default, anonymous volumes), tmpfs\n"
                "                           or ignore\n"
@@ -346,6 +346,15 @@ int run_options_parse(int argc, char *argv[], RunOptions *o, bool is_run) {
                                 return r;
                         break;
                 case 'v':
+                        /* docker's -v DST: an anonymous volume */
+                        if (optarg[0] == '/' && !strchr(optarg, ':')) {
+                                if (!spec_path_is_safe(optarg) || streq(optarg, "/"))
+                                        return cli_usage_error("Invalid volume '%s': bad destination",
+                                                               optarg);
+                                if (strv_extend(&o->anon_volumes, optarg) < 0)
+                                        return log_oom();
+                                break;
+                        }
                         if (!strchr(optarg, ':'))
                                 return cli_usage_error("Invalid volume '%s': expected SRC:DST[:OPTIONS]",
                                                        optarg);
