@@ -135,6 +135,14 @@ n_containers() {
         run_tool_split berth-run run --rm --mount type=volume,src=mvol,dst=/v,volume-opt=o=x "$IMG" cat /v/k
         is "$output" "kept"
         is "$stderr" "berth-run: --mount: volume-opt is ignored (berth's volumes have one driver, local)"
+        # propagation, read back from the container's mountinfo: shared only when asked for
+        run_tool berth-run run --rm --mount "type=bind,src=$d,dst=/data,bind-propagation=rshared" "$IMG" \
+                grep ' /data ' /proc/self/mountinfo
+        assert_contains "$output" " shared:"
+        run_tool berth-run run --rm --mount "type=bind,src=$d,dst=/data" "$IMG" grep ' /data ' /proc/self/mountinfo
+        assert_not_contains "$output" "shared:"
+        run_tool berth-run run --rm -v "$d:/data:rshared" "$IMG" grep ' /data ' /proc/self/mountinfo
+        assert_contains "$output" " shared:"
         run_tool berth-run create --name prop --mount "type=bind,src=$d,dst=/data,bind-propagation=rslave" "$IMG" true
         is "$(jq -c '.mounts[] | select(.destination == "/data") | .options' "$BERTH_ROOT/containers/$output/config.json")" \
                 '["rbind","rslave"]'

@@ -61,6 +61,8 @@ int run_flags_parse(int c, const char *arg, RunOptions *o);
  * --memory, --cidfile), and -P's network. */
 int run_flags_finish(RunOptions *o);
 void run_flags_free(RunOptions *o);
+/* Their lines of run's --help. */
+void run_flags_help(void);
 
 /* A cpuset list ("0-3,5"): 0 when valid; with ret, the bitmask systemd's AllowedCPUs takes (bit n of byte
  * n/8), its length in *ret_n. */

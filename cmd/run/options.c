@@ -90,28 +90,10 @@ void run_help(const char *verb) {
                "     --pull POLICY         missing (default), always or never\n"
                "     --tls-verify BOOL     Passed to berth-pull\n"
                "     --runtime PATH        OCI runtime (default runc)\n"
-               "     --slice SLICE         Slice of the scope (default machine.slice)\n"
-               "     --replace             Remove a container of the same --name first (stopping it)\n"
-               "     --cidfile FILE        Write the container ID to FILE (which must not exist)\n"
-               "     --mount SPEC          type=bind|volume|tmpfs,source=..,target=..[,readonly][,...]\n"
-               "     --device HOST[:CTR][:PERMS]  Add a host device (PERMS: of rwm)\n"
-               "     --sysctl K=V          A namespaced sysctl (net.*, kernel.msg*/sem/shm*, fs.mqueue.*)\n"
-               "     --shm-size SIZE       Size of /dev/shm (default 64m)\n"
-               "     --group-add GROUP     An extra group, by gid or by name in the image\n"
-               "     --no-hosts            Leave the image's /etc/hosts alone\n"
-               "     --memory-swap SIZE    Memory plus swap limit (-1: unlimited)\n"
-               "     --memory-reservation SIZE  Memory soft limit (MemoryLow)\n"
-               "     --cpuset-cpus LIST    CPUs the container may use (AllowedCPUs)\n"
-               "     --cpuset-mems LIST    Memory nodes the container may use (AllowedMemoryNodes)\n"
-               "     --oom-score-adj N     The OOM score adjustment, -1000..1000\n"
-               "  -P --publish-all         Publish every exposed port on a free host port\n"
-               "     --expose PORT[/PROTO] Expose a port (or a range) without publishing it\n"
-               "     --label-file FILE     Read K=V labels from FILE\n"
-               "     --annotation K=V      Set an OCI annotation\n"
-               "     --tz ZONE             Time zone of the container (local: the host's)\n"
-               "     --umask MASK          The umask of the container's process (default "
-               "0022)\n" CLI_COMMON_HELP "\nSee berth-run(1).\n",
+               "     --slice SLICE         Slice of the scope (default machine.slice)\n",
                verb, streq(verb, "run") ? "Run" : "Create");
+        run_flags_help();
+        fputs(CLI_COMMON_HELP "\nSee berth-run(1).\n", stdout);
 }
 
 enum {
