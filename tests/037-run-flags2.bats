@@ -147,6 +147,8 @@ n_containers() {
         is "$(jq -c '.mounts[] | select(.destination == "/data") | .options' "$BERTH_ROOT/containers/$output/config.json")" \
                 '["rbind","rslave"]'
         is "$(record prop '.HostConfig.Binds[0]')" "$d:/data:rw,rslave"
+        is "$(record prop '.HostConfig.Mounts[0] | "\(.Type) \(.Source) \(.Target) \(.ReadOnly) \(.BindOptions.Propagation)"')" \
+                "bind $d /data false rslave"
         run_tool berth-run rm prop
         run_tool 125 berth-run run --rm --mount type=nfs,src=x,dst=/x "$IMG" true
         is "$output" "berth-run: Invalid --mount 'type=nfs,src=x,dst=/x': type=nfs (bind, volume or tmpfs)"

@@ -202,7 +202,10 @@ int record_add_flags(const RunOptions *o, json_t *rec, json_t *image_config) {
         json_object_set_new(hc, "OomScoreAdj", json_integer(o->oom_score_adj));
         json_object_set_new(hc, "PublishAllPorts", json_boolean(o->publish_all));
         json_object_set_new(hc, "ContainerIDFile", json_string(o->cidfile ?: ""));
-        json_object_set_new(hc, "MountFlags", strv_to_json(o->mounts));
+        json_t *mounts = json_array();
+        for (size_t i = 0; o->mounts && o->mounts[i]; i++)
+                json_array_append_new(mounts, json_loads(o->mounts[i], 0, NULL) ?: json_null());
+        json_object_set_new(hc, "Mounts", mounts);
         json_object_set_new(cfg, "ExposedPorts", exposed_ports(o, image_config));
         json_object_set_new(cfg, "Annotations", kv_object(o->annotations));
         json_object_set_new(cfg, "Timezone", json_string(o->tz ?: ""));

@@ -17,6 +17,32 @@ static int bool_value(const char *v) {
         return v ? parse_boolean(v) : 1; /* "readonly" alone is true */
 }
 
+/* docker's HostConfig.Mounts entry, kept as JSON text in o->mounts for the record */
+static int record_mount(RunOptions *o, const char *type, const char *src, const char *dst, bool ro,
+                        const char *prop, const char *size, const char *mode, bool nocopy) {
+        json_auto_t *m = json_pack("{s:s, s:s, s:s, s:b}", "Type", type, "Source", src ?: "", "Target", dst,
+                                   "ReadOnly", ro);
+        uint64_t sz = 0;
+        if (!m)
+                return log_oom();
+        if (prop)
+                json_object_set_new(m, "BindOptions", json_pack("{s:s}", "Propagation", prop));
+        if (nocopy)
+                json_object_set_new(m, "VolumeOptions", json_pack("{s:b}", "NoCopy", 1));
+        if (size || mode) {
+                json_t *t = json_object();
+                if (size && parse_size(size, &sz) >= 0)
+                        json_object_set_new(t, "SizeBytes", json_integer((json_int_t) sz));
+                if (mode)
+                        json_object_set_new(t, "Mode", json_integer((json_int_t) strtoul(mode, NULL, 8)));
+                json_object_set_new(m, "TmpfsOptions", t);
+        }
+        char *text = json_dumps(m, JSON_COMPACT);
+        if (!text || strv_push(&o->mounts, text) < 0)
+                return log_oom();
+        return 1;
+}
+
 int mount_parse(const char *arg, RunOptions *o) {
         _cleanup_free_ char *copy = strdup(arg), *out = NULL, *extra = NULL;
         const char *type = "volume", *src = NULL, *dst = NULL, *prop = NULL, *size = NULL, *mode = NULL;
@@ -97,7 +123,7 @@ int mount_parse(const char *arg, RunOptions *o) {
                                                        arg);
                         if (strv_extend(&o->anon_volumes, dst) < 0)
                                 return log_oom();
-                        return strv_extend(&o->mounts, arg) < 0 ? log_oom() : 1;
+                        return record_mount(o, type, NULL, dst, false, NULL, NULL, NULL, false);
                 }
                 if (!src)
                         return cli_usage_error("Invalid --mount '%s': a bind mount needs a source", arg);
@@ -119,5 +145,5 @@ int mount_parse(const char *arg, RunOptions *o) {
                 if (strv_push(&o->volumes, TAKE_PTR(out)) < 0)
                         return log_oom();
         }
-        return strv_extend(&o->mounts, arg) < 0 ? log_oom() : 1;
+        return record_mount(o, type, src, dst, ro, prop, size, mode, nocopy);
 }

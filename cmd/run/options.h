@@ -55,11 +55,12 @@ typedef struct RunOptions {
         char *cidfile, *tz, *cpuset_cpus, *cpuset_mems;
         const char *memory_swap_arg, *memory_reservation_arg; /* as given, for messages */
         char **devices;                                       /* HOST[:CONTAINER][:PERMS], checked */
-        char **sysctls;      /* K=V, checked against the container's namespaces */
-        char **group_add;    /* gids or group names of the image */
-        char **expose;       /* PORT[/PROTO], ranges expanded */
-        char **annotations;  /* K=V */
-        char **mounts;       /* --mount as given (each also became a -v or --tmpfs) */
+        char **sysctls;     /* K=V, checked against the container's namespaces */
+        char **group_add;   /* gids or group names of the image */
+        char **expose;      /* PORT[/PROTO], ranges expanded */
+        char **annotations; /* K=V */
+        char **mounts; /* --mount as HostConfig.Mounts entries (JSON text); each also became a -v, a --tmpfs
+                        * or an anonymous volume */
         char **anon_volumes; /* -v DST, --mount type=volume without a source: anonymous volumes */
         uint64_t shm_size, memory_reservation;
         int64_t memory_swap; /* 0: unset, -1: unlimited */
