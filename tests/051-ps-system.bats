@@ -139,6 +139,29 @@ cgroup_version() {
         is "$(json_field '.unknown["host.systemd.version"] | startswith("systemctl --version")')" true
         is "$(json_field .host.kernel)" "$(uname -r)"
 
+        # registries.conf as berth-pull reads it: what it refuses is what info calls blocked
+        cat >"$BATS_TEST_TMPDIR/registries.conf" <<-'EOF2'
+	unqualified-search-registries = ["search.example",
+	    "quay.example"]  # a comment
+	[[registry]]
+	prefix = "evil.example"
+	location = "evil.example"
+	blocked = true
+	[[registry.mirror]]
+	location = "mirror.example"
+	insecure = true
+	[[registry]]
+	location = "plain.example"
+	insecure = true
+	EOF2
+        export CONTAINERS_REGISTRIES_CONF=$BATS_TEST_TMPDIR/registries.conf
+        run_tool berth-ps info --format json
+        is "$(json_field '.registries.search | join(",")')" "search.example,quay.example"
+        is "$(json_field '.registries.blocked | join(",")')" "evil.example"
+        is "$(json_field '.registries.insecure | join(",")')" "plain.example"
+        run_tool --stderr 1 berth-pull evil.example/x:1
+        assert_contains "$stderr" "blocked"
+
         run_tool --stderr 2 berth-ps info extra
         assert_contains "$stderr" "'info' takes no arguments"
         run_tool --stderr 2 berth-ps info -v

@@ -3,7 +3,6 @@
  * else /etc/containers/registries.conf), shown as podman info shows it: the search registries, and the
  * registries marked blocked or insecure. Only for display: berth-pull does its own reading, and reports a
  * file it cannot parse itself. */
-#include <ctype.h>
 #include <stdio.h>
 
 #include "fileio.h"
@@ -41,12 +40,11 @@ static int block_done(Block *b, json_t *blocked, json_t *insecure) {
         return r < 0 ? -ENOMEM : 0;
 }
 
-static char *strip(char *s) {
-        while (isspace((unsigned char) *s))
-                s++;
-        char *e = s + strlen(s);
-        while (e > s && isspace((unsigned char) e[-1]))
-                *--e = 0;
+static char *trim(char *s) {
+        s += strspn(s, " \t\r");
+        size_t n = strlen(s);
+        while (n > 0 && strchr(" \t\r", s[n - 1]))
+                s[--n] = 0;
         return s;
 }
 
@@ -59,7 +57,7 @@ static int parse(char *buf, json_t *search, json_t *blocked, json_t *insecure) {
                 char *hash = strchr(line, '#');
                 if (hash && !memchr(line, '"', (size_t) (hash - line)))
                         *hash = 0;
-                line = strip(line);
+                line = trim(line);
                 if (in_search) {
                         r = add_strings(line, search);
                         in_search = !strchr(line, ']');
@@ -78,7 +76,7 @@ static int parse(char *buf, json_t *search, json_t *blocked, json_t *insecure) {
                 if (!eq)
                         continue;
                 *eq = 0;
-                char *key = strip(line), *value = strip(eq + 1);
+                char *key = trim(line), *value = trim(eq + 1);
                 if (!in_registry && streq(key, "unqualified-search-registries")) {
                         r = add_strings(value, search);
                         in_search = !strchr(value, ']');

@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "../net/cni.h"
+#include "command.h"
 #include "containers.h"
 #include "fileio.h"
 #include "info.h"

@@ -13,9 +13,9 @@
 #include <sys/un.h>
 #include <sys/utsname.h>
 #include <sys/vfs.h>
-#include <sys/wait.h>
 
 #include "cli.h"
+#include "command.h"
 #include "fileio.h"
 #include "info.h"
 #include "log.h"
@@ -65,41 +65,6 @@ int find_executable(const char *name, char **ret) {
                 }
         }
         return -ENOENT;
-}
-
-int command_first_line(char *const argv[], char **ret) {
-        int fds[2];
-        if (pipe2(fds, O_CLOEXEC) < 0)
-                return -errno;
-        pid_t pid = fork();
-        if (pid < 0) {
-                int k = -errno;
-                close(fds[0]);
-                close(fds[1]);
-                return k;
-        }
-        if (pid == 0) {
-                int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-                if (null < 0 || dup2(null, 0) < 0 || dup2(fds[1], 1) < 0 || dup2(null, 2) < 0)
-                        _exit(126);
-                execvp(argv[0], argv);
-                _exit(127);
-        }
-        close(fds[1]);
-        _cleanup_free_ char *out = NULL;
-        int r = read_full_fd(fds[0], 64 * 1024, &out, NULL);
-        close(fds[0]);
-        int status;
-        while (waitpid(pid, &status, 0) < 0)
-                if (errno != EINTR)
-                        return -errno;
-        if (r < 0)
-                return r;
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !out || !*out)
-                return WIFEXITED(status) && WEXITSTATUS(status) == 127 ? -ENOENT : -EIO;
-        out[strcspn(out, "\n")] = 0;
-        *ret = TAKE_PTR(out);
-        return 0;
 }
 
 /* GOARCH names, as podman reports them */

@@ -17,9 +17,6 @@ int info_unknown(Info *info, json_t *obj, const char *path, const char *key, con
         _printf_(5, 6);
 /* The section object, created on first use (NULL only on OOM). */
 json_t *info_section(Info *info, const char *section);
-/* Run argv (found on $PATH) with stdin and stderr on /dev/null; its first line of output. -errno if it could
- * not run, -EIO if it failed or printed nothing. */
-int command_first_line(char *const argv[], char **ret);
 /* An executable on $PATH, as execvp() would find it; -ENOENT if none. */
 int find_executable(const char *name, char **ret);
 

@@ -7,6 +7,7 @@
 
 #include "cgstats.h"
 #include "cli.h"
+#include "command.h"
 #include "containers.h"
 #include "fileio.h"
 #include "log.h"
@@ -22,7 +23,6 @@
 static int run_ps(char **args, const char *quick, char **ret_out) {
         size_t n = strv_length(args);
         _cleanup_free_ char **v = calloc(n + 4, sizeof(char *));
-        int pipefd[2];
         if (!v)
                 return -ENOMEM;
         v[0] = (char *) "ps";
@@ -31,39 +31,7 @@ static int run_ps(char **args, const char *quick, char **ret_out) {
                 v[n + 1] = (char *) "-q";
                 v[n + 2] = (char *) quick;
         }
-        if (pipe2(pipefd, O_CLOEXEC) < 0)
-                return -errno;
-        pid_t pid = fork();
-        if (pid < 0) {
-                safe_close(pipefd[0]);
-                safe_close(pipefd[1]);
-                return -errno;
-        }
-        if (pid == 0) {
-                int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-                if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(pipefd[1], STDOUT_FILENO) < 0)
-                        _exit(127);
-                if (quick) {
-                        int wnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
-                        if (wnull < 0 || dup2(wnull, STDERR_FILENO) < 0)
-                                _exit(127);
-                }
-                spawn_reset_signals();
-                execvp("ps", v);
-                _exit(127);
-        }
-        safe_close(pipefd[1]);
-        _cleanup_free_ char *out = NULL;
-        int r = read_full_fd(pipefd[0], PS_OUTPUT_MAX, &out, NULL);
-        safe_close(pipefd[0]);
-        int status;
-        while (waitpid(pid, &status, 0) < 0)
-                if (errno != EINTR)
-                        return -errno;
-        if (r < 0)
-                return r;
-        *ret_out = TAKE_PTR(out);
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -EPROTO;
+        return command_output(v, quick, PS_OUTPUT_MAX, ret_out);
 }
 
 static bool pid_in(const PidSet *set, long pid) {
