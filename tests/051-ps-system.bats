@@ -138,6 +138,15 @@ cgroup_version() {
         is "$(json_field '.unknown["registries.search"]')" "cannot read $BATS_TEST_TMPDIR/conf.d: Is a directory"
         is "$(json_field '.unknown["host.systemd.version"] | startswith("systemctl --version")')" true
         is "$(json_field .host.kernel)" "$(uname -r)"
+        is "$(json_field .registries.blocked)" null
+        # the keys stay the same: an unknown value is null, not missing
+        local keys='[paths | select(all(.[]; type == "string")) | join(".")] | map(select(startswith("unknown") | not)) | sort'
+        local broken_keys
+        broken_keys=$(jq -c "$keys" <<<"$output")
+        run_tool berth-ps info --format json
+        [[ $broken_keys == "$(jq -c "$keys" <<<"$output")" ]] ||
+                die "the keys differ: $broken_keys
+$(jq -c "$keys" <<<"$output")"
 
         # registries.conf as berth-pull reads it: what it refuses is what info calls blocked
         cat >"$BATS_TEST_TMPDIR/registries.conf" <<-'EOF2'

@@ -109,8 +109,12 @@ int info_registries(Info *info) {
                 return -ENOMEM;
         if (r == -ENOENT)
                 return 0;
-        if (r < 0)
-                return info_unknown(info, s, "registries", "search", "cannot read %s: %s", conf,
-                                    strerror(-r));
-        return parse(buf, search, blocked, insecure);
+        if (r >= 0)
+                return parse(buf, search, blocked, insecure);
+        static const char *const keys[] = {"search", "blocked", "insecure"};
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+                if (info_unknown(info, s, "registries", keys[i], "cannot read %s: %s", conf, strerror(-r)) <
+                    0)
+                        return -ENOMEM;
+        return 0;
 }

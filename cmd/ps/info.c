@@ -113,8 +113,17 @@ static int host_distribution(Info *info, json_t *host) {
 static int host_cgroups(Info *info, json_t *host) {
         struct statfs fs;
         const char *version;
-        if (statfs("/sys/fs/cgroup", &fs) < 0)
-                return info_unknown(info, host, "host", "cgroupVersion", "cannot statfs /sys/fs/cgroup: %m");
+        json_object_set_new(host, "cgroupManager",
+                            json_string(access("/run/systemd/system", F_OK) == 0 ? "systemd" : "cgroupfs"));
+        if (statfs("/sys/fs/cgroup", &fs) < 0) {
+                int e = errno;
+                return info_unknown(info, host, "host", "cgroupVersion", "cannot statfs /sys/fs/cgroup: %s",
+                                    strerror(e)) < 0 ||
+                                       info_unknown(info, host, "host", "cgroupControllers",
+                                                    "cannot statfs /sys/fs/cgroup: %s", strerror(e)) < 0
+                               ? -ENOMEM
+                               : 0;
+        }
         if (fs.f_type == CGROUP2_SUPER_MAGIC)
                 version = "v2";
         else if (statfs("/sys/fs/cgroup/unified", &fs) >= 0 && fs.f_type == CGROUP2_SUPER_MAGIC)
@@ -122,8 +131,6 @@ static int host_cgroups(Info *info, json_t *host) {
         else
                 version = "v1";
         json_object_set_new(host, "cgroupVersion", json_string(version));
-        json_object_set_new(host, "cgroupManager",
-                            json_string(access("/run/systemd/system", F_OK) == 0 ? "systemd" : "cgroupfs"));
 
         /* v2: what the root offers its children; v1 and hybrid: the enabled v1 hierarchies */
         _cleanup_free_ char *buf = NULL;
@@ -227,6 +234,12 @@ static int info_host(Info *info) {
                 json_object_set_new(host, "arch", json_string(go_arch(u.machine)));
                 json_object_set_new(host, "kernel", json_string(u.release));
                 json_object_set_new(host, "hostname", json_string(u.nodename));
+        } else {
+                static const char *const keys[] = {"arch", "kernel", "hostname"};
+                int e = errno;
+                for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+                        if (info_unknown(info, host, "host", keys[i], "uname: %s", strerror(e)) < 0)
+                                return -ENOMEM;
         }
         json_object_set_new(host, "os", json_string("linux"));
         int r = host_distribution(info, host);
@@ -272,9 +285,12 @@ static int berth_dir(Info *info, json_t *b, const char *key, const char *path) {
         k = mfree(k);
         if (statvfs(path, &sv) < 0) {
                 int e = errno;
-                return asprintf(&k, "%sFree", key) < 0
+                _cleanup_free_ char *k2 = NULL;
+                return asprintf(&k, "%sFree", key) < 0 || asprintf(&k2, "%sSize", key) < 0 ||
+                                       info_unknown(info, b, "berth", k, "%s: %s", path, strerror(e)) < 0 ||
+                                       info_unknown(info, b, "berth", k2, "%s: %s", path, strerror(e)) < 0
                                ? -ENOMEM
-                               : info_unknown(info, b, "berth", k, "%s: %s", path, strerror(e));
+                               : 0;
         }
         if (asprintf(&k, "%sFree", key) < 0 ||
             json_object_set_new(b, k, json_integer((json_int_t) (sv.f_bavail * sv.f_frsize))) < 0)
