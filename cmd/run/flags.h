@@ -8,7 +8,7 @@
 #include "spec.h"
 
 /* More run/create flags, podman's names and meanings: parsed here (flags.c), applied to config.json and the
- * record by flagsapply.c. */
+ * record by flagsspec.c and flagsapply.c. */
 enum {
         ARG_FLAGS_FIRST = 0x400,
         ARG_REPLACE = ARG_FLAGS_FIRST,
@@ -71,10 +71,14 @@ int cpuset_parse(const char *s, uint8_t **ret, size_t *ret_n);
 /* flagsmount.c: --mount, as the -v or --tmpfs value that means the same */
 int mount_parse(const char *arg, RunOptions *o);
 
-/* flagsapply.c */
+/* flagsspec.c */
+/* {K: V} of K=V strings */
+json_t *flags_kv_object(char **v);
 /* Devices, sysctls, /dev/shm size, annotations, umask, oomScoreAdj, the memory and cpuset resources (unless
  * limits_in_scope), --tz's /etc/localtime, --no-hosts. */
 int spec_apply_flags(const SpecInput *in, json_t *spec, char **ret_why);
+
+/* flagsapply.c */
 /* HostConfig.* and Config.* of these flags in the record (podman inspect's names). */
 int record_add_flags(const RunOptions *o, json_t *rec, json_t *image_config);
 /* The ports to publish: -p, and with -P every exposed port (the image's ExposedPorts and --expose) on a free

@@ -1,11 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* run/create flags (flags.h) into config.json, the record and the container's directory. */
+/* run/create flags (flags.h) into the record and the container's directory. */
 #include <fcntl.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,114 +15,6 @@
 #include "macro.h"
 #include "paths.h"
 #include "record.h"
-
-static json_t *kv_object(char **v) {
-        json_t *o = json_object();
-        for (size_t i = 0; v && v[i]; i++) {
-                const char *eq = strchr(v[i], '=');
-                _cleanup_free_ char *k = eq ? strndup(v[i], (size_t) (eq - v[i])) : NULL;
-                if (k)
-                        json_object_set_new(o, k, json_string(eq + 1));
-        }
-        return o;
-}
-
-static json_t *object_child(json_t *parent, const char *key) {
-        json_t *c = json_object_get(parent, key);
-        if (!json_is_object(c)) {
-                c = json_object();
-                json_object_set_new(parent, key, c);
-        }
-        return c;
-}
-
-static int add_devices(const SpecInput *in, json_t *linux_, char **ret_why) {
-        json_t *devs = json_array(), *rules = json_object_get(object_child(linux_, "resources"), "devices");
-        json_object_set_new(linux_, "devices", devs);
-        for (size_t i = 0; in->o->devices && in->o->devices[i]; i++) {
-                _cleanup_free_ char *copy = strdup(in->o->devices[i]);
-                struct stat st;
-                if (!copy)
-                        return -ENOMEM;
-                /* HOST:CONTAINER:PERMS (flags.c); a host path with ':' is refused there */
-                char *perms = strrchr(copy, ':');
-                *perms++ = 0;
-                char *ctr = strrchr(copy, ':');
-                *ctr++ = 0;
-                if (stat(copy, &st) < 0 || (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))) {
-                        (void) asprintf(ret_why, "--device '%s': not a device", in->o->devices[i]);
-                        return -EINVAL;
-                }
-                const char *type = S_ISCHR(st.st_mode) ? "c" : "b";
-                json_array_append_new(devs, json_pack("{s:s, s:s, s:I, s:I, s:i, s:i, s:i}", "path", ctr,
-                                                      "type", type, "major", (json_int_t) major(st.st_rdev),
-                                                      "minor", (json_int_t) minor(st.st_rdev), "fileMode",
-                                                      (int) (st.st_mode & 07777), "uid", 0, "gid", 0));
-                json_array_append_new(rules, json_pack("{s:b, s:s, s:I, s:I, s:s}", "allow", 1, "type", type,
-                                                       "major", (json_int_t) major(st.st_rdev), "minor",
-                                                       (json_int_t) minor(st.st_rdev), "access", perms));
-        }
-        return 0;
-}
-
-static void set_shm_size(json_t *mounts, uint64_t size) {
-        size_t i;
-        json_t *m;
-        json_array_foreach (mounts, i, m) {
-                if (!streq_ptr(json_string_value(json_object_get(m, "destination")), "/dev/shm"))
-                        continue;
-                json_t *opts = json_object_get(m, "options"), *o;
-                size_t k;
-                char buf[64];
-                snprintf(buf, sizeof buf, "size=%" PRIu64, size);
-                json_array_foreach (opts, k, o)
-                        if (startswith(json_string_value(o) ?: "", "size="))
-                                json_array_set_new(opts, k, json_string(buf));
-        }
-}
-
-int spec_apply_flags(const SpecInput *in, json_t *spec, char **ret_why) {
-        const RunOptions *o = in->o;
-        json_t *process = json_object_get(spec, "process"), *linux_ = json_object_get(spec, "linux");
-        int r;
-
-        if (o->umask_set)
-                json_object_set_new(object_child(process, "user"), "umask", json_integer(o->umask));
-        if (o->oom_score_adj_set)
-                json_object_set_new(process, "oomScoreAdj", json_integer(o->oom_score_adj));
-        r = add_devices(in, linux_, ret_why);
-        if (r < 0)
-                return r;
-        if (o->sysctls)
-                json_object_set_new(linux_, "sysctl", kv_object(o->sysctls));
-        if (o->shm_size)
-                set_shm_size(json_object_get(spec, "mounts"), o->shm_size);
-        json_t *ann = object_child(spec, "annotations"), *extra = kv_object(o->annotations);
-        json_object_update(ann, extra);
-        json_decref(extra);
-        if (in->localtime_file)
-                json_array_append_new(json_object_get(spec, "mounts"),
-                                      json_pack("{s:s, s:s, s:s, s:[s, s, s, s, s]}", "destination",
-                                                "/etc/localtime", "type", "bind", "source",
-                                                in->localtime_file, "options", "rbind", "rprivate", "nosuid",
-                                                "nodev", "ro"));
-        if (in->limits_in_scope) /* the scope's MemoryLow, MemorySwapMax, AllowedCPUs, AllowedMemoryNodes */
-                return 0;
-        json_t *res = object_child(linux_, "resources");
-        if (o->memory_swap || o->memory_reservation) {
-                json_t *mem = object_child(res, "memory");
-                if (o->memory_swap)
-                        json_object_set_new(mem, "swap", json_integer(o->memory_swap));
-                if (o->memory_reservation)
-                        json_object_set_new(mem, "reservation",
-                                            json_integer((json_int_t) o->memory_reservation));
-        }
-        if (o->cpuset_cpus)
-                json_object_set_new(object_child(res, "cpu"), "cpus", json_string(o->cpuset_cpus));
-        if (o->cpuset_mems)
-                json_object_set_new(object_child(res, "cpu"), "mems", json_string(o->cpuset_mems));
-        return 0;
-}
 
 static json_t *strv_to_json(char **v) {
         json_t *a = json_array();
@@ -191,7 +81,7 @@ int record_add_flags(const RunOptions *o, json_t *rec, json_t *image_config) {
         }
         snprintf(um, sizeof um, "%04o", o->umask_set ? o->umask : 022);
         json_object_set_new(hc, "Devices", devs);
-        json_object_set_new(hc, "Sysctls", kv_object(o->sysctls));
+        json_object_set_new(hc, "Sysctls", flags_kv_object(o->sysctls));
         json_object_set_new(hc, "ShmSize", json_integer((json_int_t) (o->shm_size ?: 65536 * 1024)));
         json_object_set_new(hc, "GroupAdd", strv_to_json(o->group_add));
         json_object_set_new(hc, "NoHosts", json_boolean(o->no_hosts));
@@ -207,7 +97,7 @@ int record_add_flags(const RunOptions *o, json_t *rec, json_t *image_config) {
                 json_array_append_new(mounts, json_loads(o->mounts[i], 0, NULL) ?: json_null());
         json_object_set_new(hc, "Mounts", mounts);
         json_object_set_new(cfg, "ExposedPorts", exposed_ports(o, image_config));
-        json_object_set_new(cfg, "Annotations", kv_object(o->annotations));
+        json_object_set_new(cfg, "Annotations", flags_kv_object(o->annotations));
         json_object_set_new(cfg, "Timezone", json_string(o->tz ?: ""));
         json_object_set_new(cfg, "Umask", json_string(um));
         return 0;
