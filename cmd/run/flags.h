@@ -72,18 +72,22 @@ int cpuset_parse(const char *s, uint8_t **ret, size_t *ret_n);
 int mount_parse(const char *arg, RunOptions *o);
 
 /* flagsspec.c */
-/* {K: V} of K=V strings */
+/* {K: V} of K=V strings; [..] of strings */
 json_t *flags_kv_object(char **v);
+json_t *flags_strv_json(char **v);
 /* Devices, sysctls, /dev/shm size, annotations, umask, oomScoreAdj, the memory and cpuset resources (unless
- * limits_in_scope), --tz's /etc/localtime, --no-hosts. */
+ * limits_in_scope), --tz's /etc/localtime. */
 int spec_apply_flags(const SpecInput *in, json_t *spec, char **ret_why);
+
+/* Config.ExposedPorts: the image's and --expose's, as {"PORT/PROTO": {}} */
+json_t *flags_exposed_ports(const RunOptions *o, json_t *image_config);
+/* The ports to publish: -p, and with -P every exposed port (the image's ExposedPorts and --expose) on a free
+ * host port. */
+json_t *flags_port_bindings(const RunOptions *o, json_t *image_config);
 
 /* flagsapply.c */
 /* HostConfig.* and Config.* of these flags in the record (podman inspect's names). */
 int record_add_flags(const RunOptions *o, json_t *rec, json_t *image_config);
-/* The ports to publish: -p, and with -P every exposed port (the image's ExposedPorts and --expose) on a free
- * host port. */
-json_t *flags_port_bindings(const RunOptions *o, json_t *image_config);
 /* --tz: copy the zone's file (the host's /etc/localtime for "local") into the container's directory; its
  * path in *ret (NULL without --tz). */
 int flags_write_localtime(const RunOptions *o, const char *id, char **ret);

@@ -16,53 +16,6 @@
 #include "paths.h"
 #include "record.h"
 
-static json_t *strv_to_json(char **v) {
-        json_t *a = json_array();
-        for (size_t i = 0; v && v[i]; i++)
-                json_array_append_new(a, json_string(v[i]));
-        return a;
-}
-
-/* "80" or "80/udp" as PORT/PROTO */
-static char *port_norm(const char *p) {
-        char *s = NULL;
-        return asprintf(&s, "%s%s", p, strchr(p, '/') ? "" : "/tcp") < 0 ? NULL : s;
-}
-
-static json_t *exposed_ports(const RunOptions *o, json_t *image_config) {
-        json_t *e = json_object(), *v;
-        const char *k;
-        json_object_foreach (json_object_get(image_config, "ExposedPorts"), k, v) {
-                _cleanup_free_ char *n = port_norm(k);
-                if (n)
-                        json_object_set_new(e, n, json_object());
-        }
-        for (size_t i = 0; o->expose && o->expose[i]; i++)
-                json_object_set_new(e, o->expose[i], json_object());
-        return e;
-}
-
-json_t *flags_port_bindings(const RunOptions *o, json_t *image_config) {
-        json_t *a = strv_to_json(o->publish), *e, *v;
-        const char *k;
-        if (!o->publish_all || strv_contains(o->networks, "host"))
-                return a;
-        e = exposed_ports(o, image_config);
-        json_object_foreach (e, k, v) {
-                bool taken = false;
-                /* a port that -p publishes already keeps its -p host port, as with docker */
-                for (size_t i = 0; o->publish && o->publish[i]; i++) {
-                        const char *c = strrchr(o->publish[i], ':');
-                        _cleanup_free_ char *n = port_norm(c ? c + 1 : o->publish[i]);
-                        taken = taken || streq_ptr(n, k);
-                }
-                if (!taken)
-                        json_array_append_new(a, json_string(k));
-        }
-        json_decref(e);
-        return a;
-}
-
 int record_add_flags(const RunOptions *o, json_t *rec, json_t *image_config) {
         json_t *hc = json_object_get(rec, "HostConfig"), *cfg = json_object_get(rec, "Config"),
                *devs = json_array();
@@ -83,7 +36,7 @@ int record_add_flags(const RunOptions *o, json_t *rec, json_t *image_config) {
         json_object_set_new(hc, "Devices", devs);
         json_object_set_new(hc, "Sysctls", flags_kv_object(o->sysctls));
         json_object_set_new(hc, "ShmSize", json_integer((json_int_t) (o->shm_size ?: 65536 * 1024)));
-        json_object_set_new(hc, "GroupAdd", strv_to_json(o->group_add));
+        json_object_set_new(hc, "GroupAdd", flags_strv_json(o->group_add));
         json_object_set_new(hc, "NoHosts", json_boolean(o->no_hosts));
         json_object_set_new(hc, "MemorySwap", json_integer(o->memory_swap));
         json_object_set_new(hc, "MemoryReservation", json_integer((json_int_t) o->memory_reservation));
@@ -96,7 +49,7 @@ int record_add_flags(const RunOptions *o, json_t *rec, json_t *image_config) {
         for (size_t i = 0; o->mounts && o->mounts[i]; i++)
                 json_array_append_new(mounts, json_loads(o->mounts[i], 0, NULL) ?: json_null());
         json_object_set_new(hc, "Mounts", mounts);
-        json_object_set_new(cfg, "ExposedPorts", exposed_ports(o, image_config));
+        json_object_set_new(cfg, "ExposedPorts", flags_exposed_ports(o, image_config));
         json_object_set_new(cfg, "Annotations", flags_kv_object(o->annotations));
         json_object_set_new(cfg, "Timezone", json_string(o->tz ?: ""));
         json_object_set_new(cfg, "Umask", json_string(um));

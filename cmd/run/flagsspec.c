@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* run/create flags (flags.h) into config.json. */
+/* run/create flags (flags.h) into config.json; the ports -P publishes. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -8,6 +8,13 @@
 #include "fileio.h"
 #include "flags.h"
 #include "macro.h"
+
+json_t *flags_strv_json(char **v) {
+        json_t *a = json_array();
+        for (size_t i = 0; v && v[i]; i++)
+                json_array_append_new(a, json_string(v[i]));
+        return a;
+}
 
 json_t *flags_kv_object(char **v) {
         json_t *o = json_object();
@@ -115,4 +122,44 @@ int spec_apply_flags(const SpecInput *in, json_t *spec, char **ret_why) {
         if (o->cpuset_mems)
                 json_object_set_new(object_child(res, "cpu"), "mems", json_string(o->cpuset_mems));
         return 0;
+}
+
+/* "80" or "80/udp" as PORT/PROTO */
+static char *port_norm(const char *p) {
+        char *s = NULL;
+        return asprintf(&s, "%s%s", p, strchr(p, '/') ? "" : "/tcp") < 0 ? NULL : s;
+}
+
+json_t *flags_exposed_ports(const RunOptions *o, json_t *image_config) {
+        json_t *e = json_object(), *v;
+        const char *k;
+        json_object_foreach (json_object_get(image_config, "ExposedPorts"), k, v) {
+                _cleanup_free_ char *n = port_norm(k);
+                if (n)
+                        json_object_set_new(e, n, json_object());
+        }
+        for (size_t i = 0; o->expose && o->expose[i]; i++)
+                json_object_set_new(e, o->expose[i], json_object());
+        return e;
+}
+
+json_t *flags_port_bindings(const RunOptions *o, json_t *image_config) {
+        json_t *a = flags_strv_json(o->publish), *e, *v;
+        const char *k;
+        if (!o->publish_all || strv_contains(o->networks, "host"))
+                return a;
+        e = flags_exposed_ports(o, image_config);
+        json_object_foreach (e, k, v) {
+                bool taken = false;
+                /* a port that -p publishes already keeps its -p host port, as with docker */
+                for (size_t i = 0; o->publish && o->publish[i]; i++) {
+                        const char *c = strrchr(o->publish[i], ':');
+                        _cleanup_free_ char *n = port_norm(c ? c + 1 : o->publish[i]);
+                        taken = taken || streq_ptr(n, k);
+                }
+                if (!taken)
+                        json_array_append_new(a, json_string(k));
+        }
+        json_decref(e);
+        return a;
 }

@@ -202,8 +202,29 @@ static void test_spec(void) {
         run_options_done(&o);
 }
 
+static void test_ports(void) {
+        RunOptions o;
+        json_auto_t *icfg = json_pack("{s:{s:{}, s:{}}}", "ExposedPorts", "8080/tcp", "53");
+        int r = parse(&o, (const char *const[]){"-P", "--expose", "9000", "-p", "127.0.0.1:1:8080", NULL});
+        CHECK(r == 1, "parsed");
+        json_auto_t *exp = flags_exposed_ports(&o, icfg), *b = flags_port_bindings(&o, icfg);
+        CHECK(json_object_size(exp) == 3 && json_object_get(exp, "53/tcp") &&
+                      json_object_get(exp, "9000/tcp") && json_object_get(exp, "8080/tcp"),
+              "exposed: the image's (53 as 53/tcp) and --expose's");
+        _cleanup_free_ char *text = json_dumps(b, JSON_COMPACT);
+        CHECK_STR(text, "[\"127.0.0.1:1:8080\",\"53/tcp\",\"9000/tcp\"]",
+                  "-P publishes what -p does not, on free host ports");
+        json_auto_t *nob = NULL;
+        run_options_done(&o);
+        r = parse(&o, (const char *const[]){"--expose", "9000", NULL});
+        nob = flags_port_bindings(&o, icfg);
+        CHECK(r == 1 && json_array_size(nob) == 0, "--expose alone publishes nothing");
+        run_options_done(&o);
+}
+
 int main(void) {
         test_parse();
+        test_ports();
         test_cpuset();
         test_spec();
         TAP_END();
