@@ -256,6 +256,8 @@ write-refused"
         is "$output" "(.* )?$gid( .*)?"
         run_tool 125 berth-run run --rm --group-add no-such-group "$IMG" true
         assert_contains "$output" "--group-add 'no-such-group': no such group in the image"
+        run_tool 125 berth-run run --rm --group-add 4294967296 "$IMG" true
+        assert_contains "$output" "--group-add '4294967296': gid out of range"
         run_tool 125 berth-run run --rm --group-add 'a:b' "$IMG" true
         is "$output" "berth-run: Invalid --group-add 'a:b': a gid or a group name"
         run_tool berth-run run --rm "$IMG" grep -c ' /etc/hosts ' /proc/mounts
