@@ -80,6 +80,7 @@ cgroup_version() {
         is "$(json_field .host.systemd.userManager.reachable)" true
         is "$(json_field .berth.root)" "$BERTH_ROOT"
         is "$(json_field .berth.runRoot)" "$BERTH_RUNROOT"
+        is "$(json_field '.berth.rootExists and .berth.runRootExists')" true
         is "$(json_field .berth.rootFilesystem)" "$(findmnt -n -o FSTYPE --target "$BERTH_ROOT")"
         is "$(json_field '.berth.rootFree > 0 and .berth.rootSize >= .berth.rootFree')" true
         is "$(json_field .store.images)" 1
@@ -170,6 +171,12 @@ $(jq -c "$keys" <<<"$output")"
         is "$(json_field '.registries.insecure | join(",")')" "plain.example"
         run_tool --stderr 1 berth-pull evil.example/x:1
         assert_contains "$stderr" "blocked"
+
+        # a root not made yet: the file system it will be made on
+        run_tool env BERTH_ROOT="$BATS_TEST_TMPDIR/not/yet" berth-ps info --format json
+        is "$(json_field .berth.rootExists)" false
+        is "$(json_field .berth.rootFilesystem)" "$(findmnt -n -o FSTYPE --target "$BATS_TEST_TMPDIR")"
+        is "$(json_field '.berth.rootFree > 0')" true
 
         run_tool --stderr 2 berth-ps info extra
         assert_contains "$stderr" "'info' takes no arguments"

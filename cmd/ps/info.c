@@ -272,32 +272,43 @@ static int fs_type(const char *path, char **ret) {
         return -ENOENT;
 }
 
+/* The directory, whether it exists, and its file system's type, free and total bytes: of the nearest
+ * existing parent for a directory not made yet, where it will be made. */
 static int berth_dir(Info *info, json_t *b, const char *key, const char *path) {
-        _cleanup_free_ char *type = NULL, *k = NULL;
+        char k_exists[32], k_fs[32], k_free[32], k_size[32];
+        snprintf(k_exists, sizeof k_exists, "%sExists", key);
+        snprintf(k_fs, sizeof k_fs, "%sFilesystem", key);
+        snprintf(k_free, sizeof k_free, "%sFree", key);
+        snprintf(k_size, sizeof k_size, "%sSize", key);
+        _cleanup_free_ char *at = strdup(path), *type = NULL;
         struct statvfs sv;
-        if (json_object_set_new(b, key, json_string(path)) < 0)
+        struct stat st;
+        if (!at)
                 return -ENOMEM;
-        int r = fs_type(path, &type);
-        if ((asprintf(&k, "%sFilesystem", key) < 0) ||
-            (r < 0 ? info_unknown(info, b, "berth", k, "%s: %s", path, strerror(-r))
-                   : json_object_set_new(b, k, json_string(type))) < 0)
+        bool exists = stat(path, &st) >= 0;
+        while (!exists && stat(at, &st) < 0 && errno == ENOENT && !streq(at, ".")) {
+                char *slash = strrchr(at, '/');
+                if (slash)
+                        *(slash == at ? slash + 1 : slash) = 0;
+                else
+                        strcpy(at, "."); /* a relative path: at least as long as "." */
+        }
+        if (json_object_set_new(b, key, json_string(path)) < 0 ||
+            json_object_set_new(b, k_exists, json_boolean(exists)) < 0)
                 return -ENOMEM;
-        k = mfree(k);
-        if (statvfs(path, &sv) < 0) {
+        int r = fs_type(at, &type);
+        if ((r < 0 ? info_unknown(info, b, "berth", k_fs, "%s: %s", at, strerror(-r))
+                   : json_object_set_new(b, k_fs, json_string(type))) < 0)
+                return -ENOMEM;
+        if (statvfs(at, &sv) < 0) {
                 int e = errno;
-                _cleanup_free_ char *k2 = NULL;
-                return asprintf(&k, "%sFree", key) < 0 || asprintf(&k2, "%sSize", key) < 0 ||
-                                       info_unknown(info, b, "berth", k, "%s: %s", path, strerror(e)) < 0 ||
-                                       info_unknown(info, b, "berth", k2, "%s: %s", path, strerror(e)) < 0
+                return info_unknown(info, b, "berth", k_free, "%s: %s", at, strerror(e)) < 0 ||
+                                       info_unknown(info, b, "berth", k_size, "%s: %s", at, strerror(e)) < 0
                                ? -ENOMEM
                                : 0;
         }
-        if (asprintf(&k, "%sFree", key) < 0 ||
-            json_object_set_new(b, k, json_integer((json_int_t) (sv.f_bavail * sv.f_frsize))) < 0)
-                return -ENOMEM;
-        k = mfree(k);
-        if (asprintf(&k, "%sSize", key) < 0 ||
-            json_object_set_new(b, k, json_integer((json_int_t) (sv.f_blocks * sv.f_frsize))) < 0)
+        if (json_object_set_new(b, k_free, json_integer((json_int_t) (sv.f_bavail * sv.f_frsize))) < 0 ||
+            json_object_set_new(b, k_size, json_integer((json_int_t) (sv.f_blocks * sv.f_frsize))) < 0)
                 return -ENOMEM;
         return 0;
 }
