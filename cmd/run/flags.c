@@ -116,8 +116,10 @@ static int parse_device(const char *arg, RunOptions *o) {
         }
         if (host[0] != '/')
                 return cli_usage_error("Invalid --device '%s': the host path must be absolute", arg);
-        if (ctr && (!spec_path_is_safe(ctr) || streq(ctr, "/")))
-                return cli_usage_error("Invalid --device '%s': bad container path '%s'", arg, ctr);
+        /* the container path (the host's by default) is made inside the root: no '..', not in /proc or /sys
+         */
+        if (!spec_path_is_safe(ctr ?: host) || streq(ctr ?: host, "/"))
+                return cli_usage_error("Invalid --device '%s': bad container path '%s'", arg, ctr ?: host);
         if (perms && !perms_valid(perms))
                 return cli_usage_error("Invalid --device '%s': permissions '%s' are not a subset of rwm",
                                        arg, perms);

@@ -75,6 +75,8 @@ static void test_parse(void) {
                 {"--device", "/etc/passwd", NULL},
                 {"--device", "/dev/null:/dev/n:rwx", NULL},
                 {"--device", "relative", NULL},
+                {"--device", "/proc/self/fd/0", NULL}, /* a terminal, maybe: its path is no container path */
+                {"--device", "/dev/../dev/null", NULL},
                 {"--sysctl", "vm.swappiness=1", NULL},
                 {"--sysctl", "kernel.hostname=x", NULL},
                 {"--sysctl", "net.ipv4.ip_forward", NULL},
