@@ -370,5 +370,9 @@ int run_flags_finish(RunOptions *o) {
                 return log_oom();
         if (o->publish_all && strv_contains(o->networks, "none"))
                 return cli_usage_error("-P needs a network: --network none has none");
+        if (o->publish_all && strv_contains(o->networks, "host") && !o->publish) {
+                log_warning("Published ports are discarded with --network host");
+                o->publish_all = false;
+        }
         return 0;
 }
