@@ -347,6 +347,9 @@ fi; cat /proc/1/oom_score_adj'
         run_tool berth-run rm pb
         run_tool 125 berth-run run --rm -P --network none "$IMG" true
         is "$output" "berth-run: -P needs a network: --network none has none"
+        run_tool_split berth-run run --rm -P --expose 80 --network host "$IMG" echo ok
+        is "$output" "ok"
+        is "$stderr" "berth-run: Published ports are discarded with --network host"
         run_tool 125 berth-run run --rm --expose 70000 "$IMG" true
         is "$output" "berth-run: Invalid --expose '70000': PORT[-PORT][/tcp|udp|sctp]"
 }
