@@ -84,6 +84,14 @@ gen() {
 	StopTimeout=5
 	StopSignal=SIGINT
 	Ulimit=nofile=1024:2048
+	Mount=type=tmpfs,target=/cache,tmpfs-size=1m
+	AddDevice=/dev/fuse:/dev/fuse:r
+	Sysctl=net.ipv4.ip_forward=1 kernel.msgmax=8192
+	ShmSize=64m
+	GroupAdd=wheel 100
+	Annotation=org.example.team=web
+	Timezone=UTC
+	ExposeHostPort=9090/tcp
 	RunArgs=--runtime runc
 
 	[Service]
@@ -114,7 +122,7 @@ gen() {
 	Environment=BERTH_ROOT=/var/lib/berth-alt
 	Environment=BERTH_RUNROOT=/run/berth-alt
 	ExecStartPre=-$BIN/berth-run rm --force --ignore web
-	ExecStart=$BIN/berth-run run --rm --name=web --sdnotify=conmon --env=A=1 "--env=B=two words" --env-file=/etc/web.env --entrypoint=/bin/sh --volume=/srv/data:/data:ro --tmpfs=/run:size=1m --security-opt=no-new-privileges --publish=127.0.0.1:8080:8080 --label=app=web --memory=256m --cpus=0.5 --pids-limit=100 --user=1000:1000 --workdir=/www --read-only --hostname=web1 --cap-add=CAP_NET_ADMIN --cap-add=CAP_SYS_TIME --cap-drop=CAP_CHOWN "--health-cmd=wget -q -O- http://localhost:8080/" --health-interval=30s --health-retries=3 --health-start-period=1m --health-timeout=10s --pull=never --init --stop-timeout=5 --stop-signal=SIGINT --ulimit=nofile=1024:2048 --runtime runc -- 127.0.0.1:5000/busybox:latest httpd -f -p 8080 -h /www
+	ExecStart=$BIN/berth-run run --rm --name=web --sdnotify=conmon --env=A=1 "--env=B=two words" --env-file=/etc/web.env --entrypoint=/bin/sh --volume=/srv/data:/data:ro --tmpfs=/run:size=1m --security-opt=no-new-privileges --publish=127.0.0.1:8080:8080 --label=app=web --memory=256m --cpus=0.5 --pids-limit=100 --user=1000:1000 --workdir=/www --read-only --hostname=web1 --cap-add=CAP_NET_ADMIN --cap-add=CAP_SYS_TIME --cap-drop=CAP_CHOWN "--health-cmd=wget -q -O- http://localhost:8080/" --health-interval=30s --health-retries=3 --health-start-period=1m --health-timeout=10s --pull=never --init --stop-timeout=5 --stop-signal=SIGINT --ulimit=nofile=1024:2048 --mount=type=tmpfs,target=/cache,tmpfs-size=1m --device=/dev/fuse:/dev/fuse:r --sysctl=net.ipv4.ip_forward=1 --sysctl=kernel.msgmax=8192 --shm-size=64m --group-add=wheel --group-add=100 --annotation=org.example.team=web --tz=UTC --expose=9090/tcp --runtime runc -- 127.0.0.1:5000/busybox:latest httpd -f -p 8080 -h /www
 	ExecStop=-$BIN/berth-run stop web
 	ExecStopPost=-$BIN/berth-run rm --force --ignore web
 	Restart=on-failure
@@ -531,6 +539,30 @@ unit_logs_contain() {
         is "$output" ""
         run_tool bash -c "findmnt -rn -o TARGET | grep -F '$BERTH_ROOT' || true"
         is "$output" ""
+}
+
+@test "service: Mount=, Sysctl=, ShmSize=, GroupAdd=, Annotation=, Timezone= reach the container" {
+        requires_berth_run --sdnotify --ignore
+        install_user_generator
+        run_tool berth-pull -q "$(fixture_ref busybox:latest)"
+        container_file gen-keys "Exec=sleep 300" "Init=true" "Mount=type=tmpfs,target=/cache,tmpfs-size=1m" \
+                "Sysctl=kernel.msgmax=8192" "ShmSize=64m" "GroupAdd=100" "Annotation=org.example.team=web" \
+                "Timezone=Asia/Tokyo"
+        _GEN_UNITS=gen-keys.service
+        run_tool systemctl --user daemon-reload
+        run_tool systemctl --user start gen-keys.service
+        run_tool berth-run exec gen-keys sh -c 'grep -E " /(cache|dev/shm) tmpfs" /proc/mounts |
+                sed -E "s/^[^ ]+ ([^ ]+) tmpfs .*size=([0-9]+k).*/\1 \2/"; cat /proc/sys/kernel/msgmax;
+                id -G | tr " " "\n" | grep -x 100; date +%Z'
+        is "$output" "/dev/shm 65536k
+/cache 1024k
+8192
+100
+JST"
+        local id
+        id=$(berth-ps inspect gen-keys | jq -r '.[0].Id')
+        is "$(jq -r '.annotations["org.example.team"]' "$BERTH_ROOT/containers/$id/config.json")" web
+        stop_cleanly gen-keys.service
 }
 
 @test "service: Restart=on-failure restarts a failing container; the exit status reaches systemd" {

@@ -122,6 +122,14 @@ static const Key container_keys[] = {
         {"StopSignal", "--stop-signal", KEY_ONCE, CHECK_SIGNAL},
         {"StopTimeout", "--stop-timeout", KEY_ONCE, CHECK_UINT},
         {"Ulimit", "--ulimit", KEY_EACH},
+        {"Mount", "--mount", KEY_EACH},
+        {"AddDevice", "--device", KEY_EACH},
+        {"Sysctl", "--sysctl", KEY_WORDS, CHECK_ASSIGNMENT},
+        {"ShmSize", "--shm-size", KEY_ONCE, CHECK_SIZE},
+        {"GroupAdd", "--group-add", KEY_WORDS},
+        {"Annotation", "--annotation", KEY_WORDS, CHECK_ASSIGNMENT},
+        {"Timezone", "--tz", KEY_ONCE},
+        {"ExposeHostPort", "--expose", KEY_EACH},
         {},
 };
 
