@@ -210,12 +210,13 @@ inactive-or-failed"
 }
 
 @test "run: a runtime that loses its new cgroup to the manager's trimming is run again once the scope is made" {
-        # fault injection around the real runc: the first run fails as runc does when systemd removed the still
-        # empty <scope>/container under it (docs/run.md, "Start sequence")
+        # fault injection around the real runc: the first two runs fail as runc does when systemd removed the
+        # still empty <scope>/container under it (docs/run.md, "Start sequence")
         local shim=$BATS_TEST_TMPDIR/runc-shim
         cat >"$shim" <<-EOF2
 	#!/bin/bash
-	if [[ " \$* " == *" run "* && ! -e $BATS_TEST_TMPDIR/failed-once ]]; then
+	if [[ " \$* " == *" run "* && ! -e $BATS_TEST_TMPDIR/failed-twice ]]; then
+	        [[ -e $BATS_TEST_TMPDIR/failed-once ]] && touch $BATS_TEST_TMPDIR/failed-twice
 	        touch $BATS_TEST_TMPDIR/failed-once
 	        while (( \$# )); do [[ \$1 == --log ]] && log=\$2; shift; done
 	        echo '{"level":"error","msg":"runc run failed: unable to start container process: unable to apply cgroup configuration: failed to write 42: openat2 /sys/fs/cgroup/blkio/machine.slice/x.scope/container/cgroup.procs: no such file or directory"}' >"\$log"
@@ -224,11 +225,11 @@ inactive-or-failed"
 	exec runc "\$@"
 	EOF2
         chmod +x "$shim"
-        run_tool berth-run run --rm --runtime "$shim" "$IMG" echo second-time
-        is "$output" "second-time"
-        [[ -e $BATS_TEST_TMPDIR/failed-once ]] || die "the shim did not fail once"
+        run_tool berth-run run --rm --runtime "$shim" "$IMG" echo third-time
+        is "$output" "third-time"
+        [[ -e $BATS_TEST_TMPDIR/failed-twice ]] || die "the shim did not fail twice"
         # any other failure is reported, not retried
-        rm -f "$BATS_TEST_TMPDIR/failed-once"
+        rm -f "$BATS_TEST_TMPDIR/failed-once" "$BATS_TEST_TMPDIR/failed-twice"
         sed -i 's/unable to apply cgroup configuration/something else/' "$shim"
         run_tool 125 berth-run run --rm --runtime "$shim" "$IMG" echo never
         assert_contains "$output" "something else"

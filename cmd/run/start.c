@@ -290,7 +290,7 @@ static int run_gated(Monitor *m, pid_t *child, int *go_w, int console, int *ret_
 /* runc's "unable to apply cgroup configuration ... no such file or directory": while the manager realized
  * the new scope (or a sibling, or the slice), it removed the still empty <scope>/container in a controller
  * it does not enable for the scope (systemd trims such paths). Rare, and harmless to retry once the scope is
- * made. */
+ * made; a sibling started meanwhile can do it again, so up to three times. */
 static bool runtime_lost_cgroup(const char *logfile) {
         _cleanup_free_ char *buf = NULL;
         if (read_full_file(logfile, 1024 * 1024, &buf, NULL) < 0)
@@ -451,19 +451,21 @@ int monitor_spawn_runtime(Monitor *m) {
                         m->error = strdup("the systemd scope could not be started");
                         return r; /* the caller's cleanup deletes (kills) what the runtime started */
                 }
-                if ((!WIFEXITED(status) || WEXITSTATUS(status) != 0) && runtime_lost_cgroup(logfile)) {
-                        log_debug("The manager removed the new cgroup of '%s' under the runtime, again",
-                                  m->name);
-                        monitor_runtime_delete(m->runtime, m->id);
-                        (void) unlink(logfile);
-                        (void) unlink(pidfile);
-                        child = fork_runtime(m, logfile, pidfile, bundle, &go_w);
-                        if (child < 0)
-                                return log_error_errno(child, "fork() failed: %m");
-                        r = run_gated(m, &child, &go_w, console, &status);
-                        if (r < 0)
-                                return r;
-                }
+        }
+        /* once the scope is made (a sibling's start can still trim, hence a few times) */
+        for (int retry = 0;
+             retry < 3 && (!WIFEXITED(status) || WEXITSTATUS(status) != 0) && runtime_lost_cgroup(logfile);
+             retry++) {
+                log_debug("The manager removed the new cgroup of '%s' under the runtime, again", m->name);
+                monitor_runtime_delete(m->runtime, m->id);
+                (void) unlink(logfile);
+                (void) unlink(pidfile);
+                child = fork_runtime(m, logfile, pidfile, bundle, &go_w);
+                if (child < 0)
+                        return log_error_errno(child, "fork() failed: %m");
+                r = run_gated(m, &child, &go_w, console, &status);
+                if (r < 0)
+                        return r;
         }
         /* The manager sends every signal (every unit's changes) to every client of its private socket: a
          * connection held while the container runs costs it work for each container started anywhere. The
