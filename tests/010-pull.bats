@@ -294,9 +294,8 @@ layer_gets() {
 @test "pull: HTTPS registry on loopback: certificate checked, --cert-dir, --tls-verify=false, HTTP/2" {
         local d=$BATS_TEST_TMPDIR port
         port=$(random_free_port)
-        mkdir -p "$d/certs" "$d/client" "$d/caonly"
-        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$d/key.pem" \
-                -out "$d/certs/ca.crt" -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null
+        mkdir -p "$d/client" "$d/caonly"
+        tls_registry_config "$d" "$port"
         # The registry wants a client certificate signed by its CA (docker's NAME.cert + NAME.key), and
         # --cert-dir may hold other CAs too (each *.crt counts).
         openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$d/client/me.key" \
@@ -309,22 +308,7 @@ layer_gets() {
                         -out "$d/certs/other$i.crt" -days 1 -subj "/CN=other $i" 2>/dev/null
         done
         cp "$d/certs/"*.crt "$d/caonly/"
-        cat >"$d/registry.yml" <<-EOF2
-	version: 0.1
-	log:
-	  level: error
-	storage:
-	  filesystem:
-	    rootdirectory: $d/registry
-	http:
-	  addr: 127.0.0.1:$port
-	  secret: berth-tls-test
-	  tls:
-	    certificate: $d/certs/ca.crt
-	    key: $d/key.pem
-	    clientcas:
-	      - $d/certs/ca.crt
-	EOF2
+        printf '    clientcas:\n      - %s\n' "$d/certs/ca.crt" >>"$d/registry.yml"
         docker-registry serve "$d/registry.yml" >"$d/registry.log" 2>&1 3>&- &
         HOSTILE_PID=$! # stopped by teardown
         for ((i = 0; i < 250; i++)); do

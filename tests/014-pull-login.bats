@@ -247,28 +247,9 @@ c, _ = s.accept(); open(sys.argv[2], "w").close(); time.sleep(60)' "$port" "$d/a
 @test "login over TLS: the certificate is checked (--cert-dir, --tls-verify=false); registries.conf blocked" {
         local d=$BATS_TEST_TMPDIR port i
         port=$(random_free_port)
-        mkdir -p "$d/certs"
-        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$d/key.pem" \
-                -out "$d/certs/ca.crt" -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null
+        tls_registry_config "$d" "$port"
         htpasswd -Bbn berth "$PASS" >"$d/htpasswd"
-        cat >"$d/registry.yml" <<-EOF2
-	version: 0.1
-	log:
-	  level: error
-	storage:
-	  filesystem:
-	    rootdirectory: $d/registry
-	http:
-	  addr: 127.0.0.1:$port
-	  secret: berth-tls-test
-	  tls:
-	    certificate: $d/certs/ca.crt
-	    key: $d/key.pem
-	auth:
-	  htpasswd:
-	    realm: berth-test
-	    path: $d/htpasswd
-	EOF2
+        printf 'auth:\n  htpasswd:\n    realm: berth-test\n    path: %s\n' "$d/htpasswd" >>"$d/registry.yml"
         docker-registry serve "$d/registry.yml" </dev/null >"$d/registry.log" 2>&1 3>&- &
         echo $! >>"$BATS_TEST_TMPDIR/.berth-pids"
         for ((i = 0; i < 250; i++)); do

@@ -11,12 +11,6 @@ setup() {
 }
 teardown() { berth_teardown; }
 
-record() { # record NAME JQ-FILTER
-        local id
-        id=$(readlink "$BERTH_ROOT/names/$1") || die "no name link for $1"
-        jq -r "$2" "$BERTH_ROOT/containers/$id/container.json"
-}
-
 @test "run: output, exit status, --rm leaves nothing behind" {
         run_tool_split berth-run run --rm "$IMG" echo hi
         is "$output" "hi"

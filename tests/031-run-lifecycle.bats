@@ -11,10 +11,6 @@ setup() {
 }
 teardown() { berth_teardown; }
 
-record() {
-        jq -r "$2" "$BERTH_ROOT/containers/$(readlink "$BERTH_ROOT/names/$1")/container.json"
-}
-
 # A container that exits on SIGTERM and says so.
 LOOP='trap "echo got-term; exit 0" TERM; while :; do sleep 0.05; done'
 

@@ -53,10 +53,6 @@ teardown() { berth_teardown; }
 
 hostile() { echo "$BERTH_TEST_REGISTRY/hostile-$1:latest"; }
 
-record() {
-        jq -r "$2" "$BERTH_ROOT/containers/$(readlink "$BERTH_ROOT/names/$1")/container.json"
-}
-
 victim_is_empty() {
         local left
         left=$(find "$VICTIM" -mindepth 1 2>/dev/null | head -5)

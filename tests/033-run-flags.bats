@@ -11,10 +11,6 @@ setup() {
 }
 teardown() { berth_teardown; }
 
-record() {
-        jq -r "$2" "$BERTH_ROOT/containers/$(readlink "$BERTH_ROOT/names/$1")/container.json"
-}
-
 @test "-t: a real terminal through the runtime's console socket, under script(1)" {
         requires cmd:script
         run_tool script -qec "berth-run run --rm -t $IMG sh -c 'test -t 0 && test -t 1 && echo tty-ok; echo \$TERM'" /dev/null

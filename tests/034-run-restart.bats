@@ -18,10 +18,6 @@ teardown() {
         berth_teardown
 }
 
-record() {
-        jq -r "$2" "$BERTH_ROOT/containers/$(readlink "$BERTH_ROOT/names/$1")/container.json"
-}
-
 wait_restarts() { # NAME N: until RestartCount >= N
         for _ in $(seq 100); do
                 (($(record "$1" .RestartCount) >= $2)) && return 0

@@ -27,10 +27,6 @@ setup() {
 }
 teardown() { berth_teardown; }
 
-record() {
-        jq -r "$2" "$BERTH_ROOT/containers/$(readlink "$BERTH_ROOT/names/$1")/container.json"
-}
-
 # The anonymous volume mounted on $2 in container $1.
 anon_of() {
         record "$1" ".Mounts[] | select(.Destination == \"$2\" and .Anonymous) | .Name"

@@ -13,10 +13,6 @@ setup() {
 }
 teardown() { berth_teardown; }
 
-record() {
-        jq -r "$2" "$BERTH_ROOT/containers/$(readlink "$BERTH_ROOT/names/$1")/container.json"
-}
-
 n_containers() {
         find "$BERTH_ROOT/containers" -mindepth 1 -maxdepth 1 -type d 2>/dev/null | wc -l
 }

@@ -56,6 +56,13 @@ die() {
         false
 }
 
+# record NAME JQ-FILTER: the filter applied to the record (container.json) of the container named NAME.
+record() {
+        local id
+        id=$(readlink "$BERTH_ROOT/names/$1") || { echo "no container named $1" >&2 && return 1; }
+        jq -r "$2" "$BERTH_ROOT/containers/$id/container.json"
+}
+
 # Shell-quoted command line, for messages.
 _cmdline() {
         local out='' a

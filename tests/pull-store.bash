@@ -100,3 +100,27 @@ pull_auth_teardown() {
         rm -rf "$HOME/.docker" "$XDG_RUNTIME_DIR/containers"
         berth_teardown
 }
+
+# tls_registry_config DIR PORT: a self-signed CA for 127.0.0.1 (DIR/certs/ca.crt, DIR/key.pem) and the start of
+# a docker-registry config (DIR/registry.yml) serving it on 127.0.0.1:PORT; the caller appends what its test
+# needs (more tls: keys, an auth: section) and starts `docker-registry serve DIR/registry.yml`.
+tls_registry_config() {
+        local d=$1 port=$2
+        mkdir -p "$d/certs"
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$d/key.pem" \
+                -out "$d/certs/ca.crt" -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null
+        cat >"$d/registry.yml" <<-EOF
+	version: 0.1
+	log:
+	  level: error
+	storage:
+	  filesystem:
+	    rootdirectory: $d/registry
+	http:
+	  addr: 127.0.0.1:$port
+	  secret: berth-tls-test
+	  tls:
+	    certificate: $d/certs/ca.crt
+	    key: $d/key.pem
+	EOF
+}
