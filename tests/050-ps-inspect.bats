@@ -231,3 +231,31 @@ json_field() {
         is "$(jq '.[0].Containers' <<<"$output")" "2"
         run_tool berth-run rm user1 user2
 }
+
+@test "history: the steps of an image, newest first, in every format; errors" {
+        local ref
+        ref=$(fixture_ref layered:latest)
+        run_tool berth-pull -q "$ref"
+        local id=$output
+        local n
+        n=$(jq '.history | length' <(skopeo inspect --config "oci:$BERTH_FIXTURES:layered"))
+        run_tool berth history "$ref"
+        is "${lines[0]}" "IMAGE +CREATED +CREATED BY +SIZE +COMMENT"
+        is "$((${#lines[@]} - 1))" "$n" "one row per history entry"
+        is "${lines[1]}" "${id:7:12} .* ago .*"
+        is "${lines[2]}" "<missing> .*"
+        run_tool berth-ps history -q --no-trunc "$ref"
+        is "${lines[0]}" "$id"
+        run_tool berth image history --format json "$ref"
+        # newest first: the reverse of the config's history, commands whole, sizes those of the layers
+        is "$(json_field '[.[].CreatedBy] | reverse | join("|")')" \
+                "$(skopeo inspect --config "oci:$BERTH_FIXTURES:layered" | jq -r '[.history[].created_by] | join("|")')"
+        is "$(json_field '[.[] | select(.SizeBytes > 0) | .SizeBytes] | reverse | join(",")')" \
+                "$(skopeo inspect --raw "oci:$BERTH_FIXTURES:layered" | jq -r '[.layers[].size] | join(",")')"
+        run_tool berth-ps history --format '{{.ID}}' "$ref"
+        is "${lines[0]}" "${id:7:12}"
+        run_tool 1 berth-ps history nosuch:latest
+        is "$output" "berth-ps: No such image: 'nosuch:latest'"
+        run_tool 2 berth-ps history
+        is "$output" "berth-ps: 'history' needs exactly one image"
+}

@@ -51,6 +51,7 @@ static const Route routes[] = {
         {"port", "berth-ps", "port"},
         {"top", "berth-ps", "top"},
         {"info", "berth-ps", "info"},
+        {"history", "berth-ps", "history"},
         {"network", "berth-net", NULL},
         {"net", "berth-net", NULL},
         {},
@@ -61,6 +62,7 @@ static const Route image_routes[] = {
         {"ls", "berth-ps", "images"},
         {"list", "berth-ps", "images"},
         {"inspect", "berth-ps", "inspect", "--type=image"},
+        {"history", "berth-ps", "history"},
         {"pull", "berth-pull", NULL},
         {"rm", "berth-pull", "rmi"},
         {"tag", "berth-pull", "tag"},
@@ -83,12 +85,12 @@ static void help(void) {
                "  unpack mount umount                          berth-unpack\n"
                "  run create start stop restart kill rm wait   berth-run\n"
                "  exec attach logs pause unpause cp volume prune\n"
-               "  ps inspect images stats port top info        berth-ps\n"
+               "  ps inspect images history stats port top     berth-ps\n"
                "  network                                      berth-net\n"
-               "  image ls|inspect                             berth-ps\n"
+               "  image ls|inspect|history                     berth-ps\n"
                "  image pull|rm|tag|save|load                  berth-pull\n"
                "  image prune                                  berth-pull gc, then berth-unpack gc\n"
-               "  system info|df                               berth-ps info, berth-ps df\n"
+               "  info, system info|df                         berth-ps info, berth-ps df\n"
                "  system prune [-a|--all] [-f|--force] [--volumes]\n"
                "                                               berth-run prune, berth-net prune,\n"
                "                                               berth-pull rmi and gc, berth-run volume\n"

@@ -19,14 +19,16 @@ typedef enum Verb {
         VERB_STATS,
         VERB_PORT,
         VERB_TOP,
+        VERB_HISTORY,
         VERB_INFO,
         VERB_DF,
         _VERB_MAX,
 } Verb;
 
 static const char *const verb_names[_VERB_MAX] = {
-        [VERB_LIST] = "ps",   [VERB_INSPECT] = "inspect", [VERB_IMAGES] = "images", [VERB_STATS] = "stats",
-        [VERB_PORT] = "port", [VERB_TOP] = "top",         [VERB_INFO] = "info",     [VERB_DF] = "df",
+        [VERB_LIST] = "ps",     [VERB_INSPECT] = "inspect", [VERB_IMAGES] = "images",
+        [VERB_STATS] = "stats", [VERB_PORT] = "port",       [VERB_TOP] = "top",
+        [VERB_INFO] = "info",   [VERB_DF] = "df",           [VERB_HISTORY] = "history",
 };
 
 static Verb arg_verb = VERB_LIST;
@@ -43,6 +45,8 @@ static void help(void) {
                "       berth-ps top [OPTIONS] NAME|ID [PS-OPTIONS...]\n"
                "                                              Show a running container's processes (ps "
                "-ef)\n"
+               "       berth-ps history [OPTIONS] IMAGE       Show how an image was built, newest step "
+               "first\n"
                "       berth-ps info [OPTIONS]                Show the host, stores, runtime, network\n"
                "       berth-ps df [-v] [OPTIONS]             Show the disk use of images, containers, "
                "volumes\n\n"
@@ -52,7 +56,7 @@ static void help(void) {
                "  -q --quiet              Print IDs only, one per line\n"
                "  -n --last N             Show the N most recently created containers (any state)\n"
                "  -l --latest             Show the most recently created container (= -n 1)\n"
-               "     --no-trunc           Do not shorten IDs and commands\n"
+               "     --no-trunc           Do not shorten IDs and commands (history: CREATED BY)\n"
                "  -f --filter KEY=VALUE   ps: name= id= status= label= ancestor= network=\n"
                "                          images: reference= before= since= dangling= label=\n"
                "     --digests            images: show the manifest digests\n"
@@ -206,6 +210,8 @@ static int parse_argv(int argc, char *argv[]) {
                 return cli_usage_error("'df -v' prints a table or JSON, not a template");
         if (arg_verb == VERB_TOP && optind >= argc)
                 return cli_usage_error("'top' needs a container");
+        if (arg_verb == VERB_HISTORY && argc - optind != 1)
+                return cli_usage_error("'history' needs exactly one image");
         arg.names = argv + optind;
         return 1;
 }
@@ -229,6 +235,9 @@ static int run(int argc, char *argv[]) {
                 break;
         case VERB_TOP:
                 r = verb_top(&arg);
+                break;
+        case VERB_HISTORY:
+                r = verb_history(&arg);
                 break;
         case VERB_INFO:
                 r = verb_info(&arg);

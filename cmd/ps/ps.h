@@ -24,5 +24,6 @@ int verb_images(const PsArgs *a);
 int verb_stats(const PsArgs *a);
 int verb_port(const PsArgs *a);
 int verb_top(const PsArgs *a);
+int verb_history(const PsArgs *a);
 int verb_info(const PsArgs *a);
 int verb_df(const PsArgs *a);
