@@ -342,6 +342,19 @@ int run_flags_parse(int c, const char *arg, RunOptions *o) {
         }
 }
 
+int run_flags_check_memory(const RunOptions *o) {
+        if (o->memory_swap > 0 && o->memory == 0)
+                return cli_usage_error("Invalid --memory-swap '%s': it needs --memory",
+                                       strna(o->memory_swap_arg));
+        if (o->memory_swap > 0 && (uint64_t) o->memory_swap < o->memory)
+                return cli_usage_error("Invalid --memory-swap '%s': less than --memory",
+                                       strna(o->memory_swap_arg));
+        if (o->memory_reservation && o->memory && o->memory_reservation > o->memory)
+                return cli_usage_error("Invalid --memory-reservation '%s': more than --memory",
+                                       strna(o->memory_reservation_arg));
+        return 0;
+}
+
 int run_flags_finish(RunOptions *o) {
         struct stat st;
         int r;
@@ -350,13 +363,9 @@ int run_flags_finish(RunOptions *o) {
                 return cli_usage_error("--replace needs --name");
         if (o->no_hosts && o->add_hosts)
                 return cli_usage_error("--no-hosts and --add-host cannot be used together");
-        if (o->memory_swap > 0 && o->memory == 0)
-                return cli_usage_error("Invalid --memory-swap '%s': it needs --memory", o->memory_swap_arg);
-        if (o->memory_swap > 0 && (uint64_t) o->memory_swap < o->memory)
-                return cli_usage_error("Invalid --memory-swap '%s': less than --memory", o->memory_swap_arg);
-        if (o->memory_reservation && o->memory && o->memory_reservation > o->memory)
-                return cli_usage_error("Invalid --memory-reservation '%s': more than --memory",
-                                       o->memory_reservation_arg);
+        r = run_flags_check_memory(o);
+        if (r < 0)
+                return r;
         for (size_t i = 0; o->sysctls && o->sysctls[i]; i++) {
                 r = check_sysctl(o, o->sysctls[i]);
                 if (r < 0)

@@ -61,6 +61,9 @@ int run_flags_parse(int c, const char *arg, RunOptions *o);
  * --memory, --cidfile), and -P's network. */
 int run_flags_finish(RunOptions *o);
 void run_flags_free(RunOptions *o);
+/* --memory-swap and --memory-reservation against --memory (run_flags_finish's, and update's on the values
+ * the container will have) */
+int run_flags_check_memory(const RunOptions *o);
 /* Their lines of run's --help. */
 void run_flags_help(void);
 
@@ -78,6 +81,9 @@ json_t *flags_strv_json(char **v);
 /* Devices, sysctls, /dev/shm size, annotations, umask, oomScoreAdj, the memory and cpuset resources (unless
  * limits_in_scope), --tz's /etc/localtime. */
 int spec_apply_flags(const SpecInput *in, json_t *spec, char **ret_why);
+
+/* linux.resources' memory, cpu and pids limits of o, in res; the keys of unset ones are removed (update) */
+void spec_resources_limits(json_t *res, const RunOptions *o);
 
 /* Config.ExposedPorts: the image's and --expose's, as {"PORT/PROTO": {}} */
 json_t *flags_exposed_ports(const RunOptions *o, json_t *image_config);

@@ -81,6 +81,42 @@ static void set_shm_size(json_t *mounts, uint64_t size) {
         }
 }
 
+static void set_or_remove(json_t *obj, const char *key, json_int_t v) {
+        if (v != 0)
+                json_object_set_new(obj, key, json_integer(v));
+        else
+                json_object_del(obj, key);
+}
+
+static void remove_if_empty(json_t *res, const char *key) {
+        if (json_object_size(json_object_get(res, key)) == 0)
+                json_object_del(res, key);
+}
+
+void spec_resources_limits(json_t *res, const RunOptions *o) {
+        json_t *mem = object_child(res, "memory"), *cpu = object_child(res, "cpu"),
+               *pids = object_child(res, "pids");
+
+        set_or_remove(mem, "limit", (json_int_t) o->memory);
+        set_or_remove(mem, "swap", o->memory_swap);
+        set_or_remove(mem, "reservation", (json_int_t) o->memory_reservation);
+        set_or_remove(cpu, "period", o->cpus_milli > 0 ? 100000 : 0);
+        set_or_remove(cpu, "quota", (json_int_t) (o->cpus_milli * 100));
+        set_or_remove(cpu, "shares", (json_int_t) o->cpu_shares);
+        if (!isempty(o->cpuset_cpus))
+                json_object_set_new(cpu, "cpus", json_string(o->cpuset_cpus));
+        else
+                json_object_del(cpu, "cpus");
+        if (!isempty(o->cpuset_mems))
+                json_object_set_new(cpu, "mems", json_string(o->cpuset_mems));
+        else
+                json_object_del(cpu, "mems");
+        set_or_remove(pids, "limit", o->pids_limit > 0 ? o->pids_limit : 0);
+        remove_if_empty(res, "memory");
+        remove_if_empty(res, "cpu");
+        remove_if_empty(res, "pids");
+}
+
 int spec_apply_flags(const SpecInput *in, json_t *spec, char **ret_why) {
         const RunOptions *o = in->o;
         json_t *process = json_object_get(spec, "process"), *linux_ = json_object_get(spec, "linux");
@@ -108,19 +144,7 @@ int spec_apply_flags(const SpecInput *in, json_t *spec, char **ret_why) {
                                                 "nodev", "ro"));
         if (in->limits_in_scope) /* the scope's MemoryLow, MemorySwapMax, AllowedCPUs, AllowedMemoryNodes */
                 return 0;
-        json_t *res = object_child(linux_, "resources");
-        if (o->memory_swap || o->memory_reservation) {
-                json_t *mem = object_child(res, "memory");
-                if (o->memory_swap)
-                        json_object_set_new(mem, "swap", json_integer(o->memory_swap));
-                if (o->memory_reservation)
-                        json_object_set_new(mem, "reservation",
-                                            json_integer((json_int_t) o->memory_reservation));
-        }
-        if (o->cpuset_cpus)
-                json_object_set_new(object_child(res, "cpu"), "cpus", json_string(o->cpuset_cpus));
-        if (o->cpuset_mems)
-                json_object_set_new(object_child(res, "cpu"), "mems", json_string(o->cpuset_mems));
+        spec_resources_limits(object_child(linux_, "resources"), o);
         return 0;
 }
 

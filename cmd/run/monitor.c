@@ -66,8 +66,36 @@ static char *json_dup(json_t *rec, const char *path) {
         return s ? strdup(s) : NULL;
 }
 
+/* The restart policy and the resource limits: at the start, and again before each restart by the policy
+ * (`update` may have changed them in the record meanwhile). */
+static int monitor_load_limits(Monitor *m, json_t *rec) {
+        json_t *hc = json_object_get(rec, "HostConfig");
+        free(m->restart);
+        free(m->allowed_cpus);
+        free(m->allowed_mems);
+        m->restart = json_dup(rec, "HostConfig.RestartPolicy.Name");
+        m->restart_max = (int) record_get_int(rec, "HostConfig.RestartPolicy.MaximumRetryCount");
+        m->restart_count = (int) json_integer_value(json_object_get(rec, "RestartCount"));
+        m->memory_max = (uint64_t) json_integer_value(json_object_get(hc, "Memory"));
+        m->cpu_quota_usec = (uint64_t) json_integer_value(json_object_get(hc, "NanoCpus")) / 1000;
+        uint64_t shares = (uint64_t) json_integer_value(json_object_get(hc, "CpuShares"));
+        m->cpu_weight = cpu_shares_to_weight(shares);
+        json_int_t pl = json_integer_value(json_object_get(hc, "PidsLimit"));
+        m->tasks_max = pl > 0 ? (uint64_t) pl : 0;
+        /* --memory-reservation, --memory-swap (docker's: memory plus swap; systemd's: swap alone),
+         * --cpuset-cpus, --cpuset-mems */
+        m->memory_low = (uint64_t) json_integer_value(json_object_get(hc, "MemoryReservation"));
+        json_int_t swap = json_integer_value(json_object_get(hc, "MemorySwap"));
+        m->memory_swap_set = swap != 0;
+        m->memory_swap_max = swap < 0 ? UINT64_MAX : (uint64_t) swap - MIN((uint64_t) swap, m->memory_max);
+        m->allowed_cpus = json_dup(rec, "HostConfig.CpusetCpus");
+        m->allowed_mems = json_dup(rec, "HostConfig.CpusetMems");
+        return 0;
+}
+
 static int monitor_init(Monitor *m, const char *id, json_t *rec) {
         json_t *hc = json_object_get(rec, "HostConfig");
+        int r;
         *m = (Monitor){.stdin_fd = -EBADF,
                        .stdout_fd = -EBADF,
                        .stderr_fd = -EBADF,
@@ -77,9 +105,6 @@ static int monitor_init(Monitor *m, const char *id, json_t *rec) {
                        .master = -EBADF,
                        .notify_fd = -EBADF};
         m->sdnotify = json_dup(rec, "HostConfig.SdNotify");
-        m->restart = json_dup(rec, "HostConfig.RestartPolicy.Name");
-        m->restart_max = (int) record_get_int(rec, "HostConfig.RestartPolicy.MaximumRetryCount");
-        m->restart_count = (int) json_integer_value(json_object_get(rec, "RestartCount"));
         m->health = json_is_array(
                 json_object_get(json_object_get(json_object_get(rec, "Config"), "Healthcheck"), "Test"));
         m->tty = json_is_true(json_object_get(json_object_get(rec, "Config"), "Tty"));
@@ -95,23 +120,9 @@ static int monitor_init(Monitor *m, const char *id, json_t *rec) {
                 return -ENOMEM;
         snprintf(m->short_id, sizeof m->short_id, "%.12s", id);
         m->rm = json_is_true(json_object_get(hc, "AutoRemove"));
-        m->memory_max = (uint64_t) json_integer_value(json_object_get(hc, "Memory"));
-        m->cpu_quota_usec = (uint64_t) json_integer_value(json_object_get(hc, "NanoCpus")) / 1000;
-        uint64_t shares = (uint64_t) json_integer_value(json_object_get(hc, "CpuShares"));
-        /* cgroup v1 shares (2..262144, default 1024) to v2 weight (1..10000, default 100), as crun maps them
-         */
-        if (shares > 0)
-                m->cpu_weight = 1 + ((shares - 2) * 9999) / 262142;
-        json_int_t pl = json_integer_value(json_object_get(hc, "PidsLimit"));
-        m->tasks_max = pl > 0 ? (uint64_t) pl : 0;
-        /* --memory-reservation, --memory-swap (docker's: memory plus swap; systemd's: swap alone),
-         * --cpuset-cpus, --cpuset-mems */
-        m->memory_low = (uint64_t) json_integer_value(json_object_get(hc, "MemoryReservation"));
-        json_int_t swap = json_integer_value(json_object_get(hc, "MemorySwap"));
-        m->memory_swap_set = swap != 0;
-        m->memory_swap_max = swap < 0 ? UINT64_MAX : (uint64_t) swap - MIN((uint64_t) swap, m->memory_max);
-        m->allowed_cpus = json_dup(rec, "HostConfig.CpusetCpus");
-        m->allowed_mems = json_dup(rec, "HostConfig.CpusetMems");
+        r = monitor_load_limits(m, rec);
+        if (r < 0)
+                return r;
         json_int_t st = json_integer_value(json_object_get(json_object_get(rec, "Config"), "StopTimeout"));
         m->stop_timeout_usec = (uint64_t) (st > 0 ? st : 10) * USEC_PER_SEC;
         int sig = parse_signal(record_get_string(rec, "Config.StopSignal"));
@@ -283,6 +294,12 @@ static int supervise_with_restarts(Monitor *m, bool forward_signals) {
                 int code = monitor_supervise(m, forward_signals);
                 if (code < 0)
                         return EXIT_BERTH_FAILED;
+                /* the policy and the limits as they are now: `update` may have changed them */
+                json_t *rec = NULL;
+                if (container_load(m->id, &rec, NULL) >= 0) {
+                        (void) monitor_load_limits(m, rec);
+                        json_decref(rec);
+                }
                 bool again = false;
                 if (streq_ptr(m->restart, "always") || streq_ptr(m->restart, "unless-stopped"))
                         again = true;

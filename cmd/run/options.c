@@ -108,10 +108,6 @@ enum {
         ARG_CAP_DROP,
         ARG_PRIVILEGED,
         ARG_SECURITY_OPT,
-        ARG_MEMORY,
-        ARG_CPUS,
-        ARG_CPU_SHARES,
-        ARG_PIDS_LIMIT,
         ARG_ULIMIT,
         ARG_IPC,
         ARG_PID,
@@ -120,7 +116,6 @@ enum {
         ARG_STOP_SIGNAL,
         ARG_STOP_TIMEOUT,
         ARG_INIT,
-        ARG_RESTART,
         ARG_SDNOTIFY,
         ARG_PULL,
         ARG_TLS_VERIFY,
@@ -215,6 +210,59 @@ static int read_env_file(const char *path, char ***env) {
         return 0;
 }
 
+int run_options_parse_limit(int c, const char *arg, RunOptions *o) {
+        uint64_t u;
+
+        switch (c) {
+        case ARG_MEMORY:
+                if (parse_size(arg, &o->memory) < 0 || o->memory < 6 * 1024 * 1024)
+                        return cli_usage_error("Invalid --memory '%s': a size of at least 6m", arg);
+                return 1;
+        case ARG_CPUS: {
+                char *end;
+                errno = 0;
+                double d = strtod(arg, &end);
+                if (errno || *end || d <= 0 || d > 1024)
+                        return cli_usage_error("Invalid --cpus '%s'", arg);
+                o->cpus_milli = (uint64_t) (d * 1000 + 0.5);
+                return 1;
+        }
+        case ARG_CPU_SHARES:
+                if (safe_atou64(arg, &o->cpu_shares) < 0 || o->cpu_shares < 2 || o->cpu_shares > 262144)
+                        return cli_usage_error("Invalid --cpu-shares '%s': 2..262144", arg);
+                return 1;
+        case ARG_PIDS_LIMIT:
+                if (streq(arg, "-1") || streq(arg, "0"))
+                        o->pids_limit = -1;
+                else if (safe_atou64(arg, &u) < 0 || u > INT32_MAX)
+                        return cli_usage_error("Invalid --pids-limit '%s'", arg);
+                else
+                        o->pids_limit = (int64_t) u;
+                return 1;
+        case ARG_RESTART:
+                o->restart = (char *) arg; /* checked by run_options_check_restart(), after --rm */
+                return 1;
+        default:
+                return 0;
+        }
+}
+
+int run_options_check_restart(RunOptions *o) {
+        const char *n;
+
+        if (!o->restart)
+                return 0;
+        if (streq(o->restart, "no") || streq(o->restart, "always") || streq(o->restart, "unless-stopped") ||
+            streq(o->restart, "on-failure"))
+                o->restart_max = 0;
+        else if (!(n = startswith(o->restart, "on-failure:")) || safe_atoi(n, &o->restart_max) < 0 ||
+                 o->restart_max < 0)
+                return cli_usage_error("Invalid --restart '%s'", o->restart);
+        if (o->rm && !streq(o->restart, "no"))
+                return cli_usage_error("--rm and --restart cannot be used together");
+        return 0;
+}
+
 int run_options_parse(int argc, char *argv[], RunOptions *o, bool is_run) {
         static const struct option options[] = {
                 CLI_COMMON_OPTIONS,
@@ -237,10 +285,7 @@ int run_options_parse(int argc, char *argv[], RunOptions *o, bool is_run) {
                 {"cap-drop", required_argument, NULL, ARG_CAP_DROP},
                 {"privileged", no_argument, NULL, ARG_PRIVILEGED},
                 {"security-opt", required_argument, NULL, ARG_SECURITY_OPT},
-                {"memory", required_argument, NULL, ARG_MEMORY},
-                {"cpus", required_argument, NULL, ARG_CPUS},
-                {"cpu-shares", required_argument, NULL, ARG_CPU_SHARES},
-                {"pids-limit", required_argument, NULL, ARG_PIDS_LIMIT},
+                RUN_LIMIT_OPTIONS,
                 {"ulimit", required_argument, NULL, ARG_ULIMIT},
                 {"ipc", required_argument, NULL, ARG_IPC},
                 {"pid", required_argument, NULL, ARG_PID},
@@ -250,7 +295,6 @@ int run_options_parse(int argc, char *argv[], RunOptions *o, bool is_run) {
                 {"stop-signal", required_argument, NULL, ARG_STOP_SIGNAL},
                 {"stop-timeout", required_argument, NULL, ARG_STOP_TIMEOUT},
                 {"init", no_argument, NULL, ARG_INIT},
-                {"restart", required_argument, NULL, ARG_RESTART},
                 {"sdnotify", required_argument, NULL, ARG_SDNOTIFY},
                 {"pull", required_argument, NULL, ARG_PULL},
                 {"tls-verify", required_argument, NULL, ARG_TLS_VERIFY},
@@ -406,33 +450,6 @@ int run_options_parse(int argc, char *argv[], RunOptions *o, bool is_run) {
                         } else
                                 return cli_usage_error("Unsupported --security-opt '%s'", optarg);
                         break;
-                case ARG_MEMORY:
-                        if (parse_size(optarg, &o->memory) < 0 || o->memory < 6 * 1024 * 1024)
-                                return cli_usage_error("Invalid --memory '%s': a size of at least 6m",
-                                                       optarg);
-                        break;
-                case ARG_CPUS: {
-                        char *end;
-                        errno = 0;
-                        double d = strtod(optarg, &end);
-                        if (errno || *end || d <= 0 || d > 1024)
-                                return cli_usage_error("Invalid --cpus '%s'", optarg);
-                        o->cpus_milli = (uint64_t) (d * 1000 + 0.5);
-                        break;
-                }
-                case ARG_CPU_SHARES:
-                        if (safe_atou64(optarg, &o->cpu_shares) < 0 || o->cpu_shares < 2 ||
-                            o->cpu_shares > 262144)
-                                return cli_usage_error("Invalid --cpu-shares '%s': 2..262144", optarg);
-                        break;
-                case ARG_PIDS_LIMIT:
-                        if (streq(optarg, "-1") || streq(optarg, "0"))
-                                o->pids_limit = -1;
-                        else if (safe_atou64(optarg, &u) < 0 || u > INT32_MAX)
-                                return cli_usage_error("Invalid --pids-limit '%s'", optarg);
-                        else
-                                o->pids_limit = (int64_t) u;
-                        break;
                 case ARG_ULIMIT:
                         if (!strchr(optarg, '='))
                                 return cli_usage_error("Invalid --ulimit '%s': expected NAME=SOFT[:HARD]",
@@ -559,9 +576,6 @@ int run_options_parse(int argc, char *argv[], RunOptions *o, bool is_run) {
                 case ARG_INIT:
                         o->init = true;
                         break;
-                case ARG_RESTART:
-                        o->restart = optarg;
-                        break;
                 case ARG_SDNOTIFY:
                         if (!streq(optarg, "container") && !streq(optarg, "conmon") &&
                             !streq(optarg, "ignore") && !streq(optarg, "healthy"))
@@ -595,7 +609,9 @@ int run_options_parse(int argc, char *argv[], RunOptions *o, bool is_run) {
                         o->slice = optarg;
                         break;
                 default:
-                        r = run_flags_parse(c, optarg, o);
+                        r = run_options_parse_limit(c, optarg, o);
+                        if (r == 0)
+                                r = run_flags_parse(c, optarg, o);
                         if (r != 0) {
                                 if (r < 0)
                                         return r;
@@ -634,18 +650,8 @@ int run_options_parse(int argc, char *argv[], RunOptions *o, bool is_run) {
         if (nn > 1 && (strv_contains(o->networks, "none") || strv_contains(o->networks, "host")))
                 return cli_usage_error("--network none or host cannot be combined with other networks");
         o->network = nn == 0 ? (char *) "none" : nn == 1 ? o->networks[0] : NULL;
-        if (o->restart) {
-                const char *n;
-                if (streq(o->restart, "no") || streq(o->restart, "always") ||
-                    streq(o->restart, "unless-stopped") || streq(o->restart, "on-failure"))
-                        ;
-                else if ((n = startswith(o->restart, "on-failure:")) && safe_atoi(n, &o->restart_max) >= 0 &&
-                         o->restart_max >= 0)
-                        ;
-                else
-                        return cli_usage_error("Invalid --restart '%s'", o->restart);
-                if (o->rm && !streq(o->restart, "no"))
-                        return cli_usage_error("--rm and --restart cannot be used together");
-        }
+        r = run_options_check_restart(o);
+        if (r < 0)
+                return r;
         return 1;
 }

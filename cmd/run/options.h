@@ -68,6 +68,30 @@ typedef struct RunOptions {
         int oom_score_adj;
 } RunOptions;
 
+/* The resource-limit flags and --restart, which `update` shares with run and create. */
+enum {
+        ARG_MEMORY = 0x300,
+        ARG_CPUS,
+        ARG_CPU_SHARES,
+        ARG_PIDS_LIMIT,
+        ARG_RESTART,
+};
+
+/* clang-format off */
+#define RUN_LIMIT_OPTIONS \
+        {"memory", required_argument, NULL, ARG_MEMORY}, \
+        {"cpus", required_argument, NULL, ARG_CPUS}, \
+        {"cpu-shares", required_argument, NULL, ARG_CPU_SHARES}, \
+        {"pids-limit", required_argument, NULL, ARG_PIDS_LIMIT}, \
+        {"restart", required_argument, NULL, ARG_RESTART}
+/* clang-format on */
+
+/* One of RUN_LIMIT_OPTIONS: 1 when handled, 0 when c is not one of them, < 0 (BERTH_EXIT_USAGE, after one
+ * line) for a bad value. --restart is only stored: run_options_check_restart() checks it. */
+int run_options_parse_limit(int c, const char *arg, RunOptions *o);
+/* --restart's policy (sets restart_max), and its conflict with --rm. */
+int run_options_check_restart(RunOptions *o);
+
 void run_options_done(RunOptions *o);
 /* Parse `run`/`create` arguments (argv[0] is the verb). Returns 1 to continue, 0 after --help, <0 on error
  * (BERTH_EXIT_USAGE for a usage error). */

@@ -51,6 +51,21 @@ static int scope_append_flags(sd_bus_message *m, const ScopeParams *p) {
         return r;
 }
 
+/* The resource limits that are set (not 0): at the start, and by update */
+static int append_limits(sd_bus_message *m, const ScopeParams *p) {
+        int r;
+        if (p->memory_max > 0 && (r = sd_bus_message_append(m, "(sv)", "MemoryMax", "t", p->memory_max)) < 0)
+                return r;
+        if (p->cpu_quota_usec > 0 &&
+            (r = sd_bus_message_append(m, "(sv)", "CPUQuotaPerSecUSec", "t", p->cpu_quota_usec)) < 0)
+                return r;
+        if (p->cpu_weight > 0 && (r = sd_bus_message_append(m, "(sv)", "CPUWeight", "t", p->cpu_weight)) < 0)
+                return r;
+        if (p->tasks_max > 0 && (r = sd_bus_message_append(m, "(sv)", "TasksMax", "t", p->tasks_max)) < 0)
+                return r;
+        return scope_append_flags(m, p);
+}
+
 static int append_props(sd_bus_message *m, void *userdata) {
         const ScopeParams *p = userdata;
         int r;
@@ -88,16 +103,7 @@ static int append_props(sd_bus_message *m, void *userdata) {
         r = sd_bus_message_close_container(m);
         if (r < 0)
                 return r;
-        if (p->memory_max > 0 && (r = sd_bus_message_append(m, "(sv)", "MemoryMax", "t", p->memory_max)) < 0)
-                return r;
-        if (p->cpu_quota_usec > 0 &&
-            (r = sd_bus_message_append(m, "(sv)", "CPUQuotaPerSecUSec", "t", p->cpu_quota_usec)) < 0)
-                return r;
-        if (p->cpu_weight > 0 && (r = sd_bus_message_append(m, "(sv)", "CPUWeight", "t", p->cpu_weight)) < 0)
-                return r;
-        if (p->tasks_max > 0 && (r = sd_bus_message_append(m, "(sv)", "TasksMax", "t", p->tasks_max)) < 0)
-                return r;
-        r = scope_append_flags(m, p);
+        r = append_limits(m, p);
         if (r < 0)
                 return r;
         if (p->stop_timeout_usec > 0 &&
@@ -411,4 +417,29 @@ void cgroup_unified_cleanup(const char *unit) {
                 (void) rmdir(a);
                 (void) rmdir(b);
         }
+}
+
+int scope_set_limits(sd_bus *bus, const ScopeParams *p, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+                                           "org.freedesktop.systemd1.Manager", "SetUnitProperties");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "sb", p->unit, 1); /* runtime: the record keeps them */
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "(sv)");
+        if (r >= 0)
+                r = append_limits(m, p);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r < 0)
+                return r;
+        return sd_bus_call(bus, m, 0, error, &reply);
+}
+
+uint64_t cpu_shares_to_weight(uint64_t shares) {
+        /* cgroup v1 shares (2..262144, default 1024) to v2 weight (1..10000, default 100), as crun maps them
+         */
+        return shares >= 2 ? 1 + ((shares - 2) * 9999) / 262142 : 0;
 }

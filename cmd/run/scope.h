@@ -30,6 +30,13 @@ typedef struct ScopeParams {
  * scope's cgroup path (ControlGroup) goes to *ret_cgroup. */
 int scope_start(sd_bus *bus, const ScopeParams *p, char **ret_cgroup);
 
+/* Change the limits of the running scope p->unit (SetUnitProperties, runtime): those of p that are not 0
+ * (UINT64_MAX: infinity). */
+int scope_set_limits(sd_bus *bus, const ScopeParams *p, sd_bus_error *error);
+
+/* --cpu-shares as CPUWeight; 0 for 0 (unset) */
+uint64_t cpu_shares_to_weight(uint64_t shares);
+
 /* The same in two steps: send the request (the scope's PIDs are moved when the job runs), then wait for the
  * job. */
 int scope_start_async(sd_bus *bus, const ScopeParams *p, BusJob **ret);

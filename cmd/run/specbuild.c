@@ -285,22 +285,7 @@ int spec_build(const SpecInput *in, json_t **ret, char **ret_why) {
         }
 
         json_t *resources = json_pack("{s:o}", "devices", default_devices(o->privileged));
-        if (o->memory > 0 && !in->limits_in_scope)
-                json_object_set_new(resources, "memory",
-                                    json_pack("{s:I}", "limit", (json_int_t) o->memory));
-        if ((o->cpus_milli > 0 || o->cpu_shares > 0) && !in->limits_in_scope) {
-                json_t *cpu = json_object();
-                if (o->cpus_milli > 0) {
-                        json_object_set_new(cpu, "period", json_integer(100000));
-                        json_object_set_new(cpu, "quota", json_integer((json_int_t) (o->cpus_milli * 100)));
-                }
-                if (o->cpu_shares > 0)
-                        json_object_set_new(cpu, "shares", json_integer((json_int_t) o->cpu_shares));
-                json_object_set_new(resources, "cpu", cpu);
-        }
-        if (o->pids_limit > 0 && !in->limits_in_scope)
-                json_object_set_new(resources, "pids",
-                                    json_pack("{s:I}", "limit", (json_int_t) o->pids_limit));
+        /* the memory, cpu and pids limits: spec_apply_flags() (flagsspec.c), with swap and cpusets */
 
         json_t *linux_ = json_pack("{s:o, s:o}", "namespaces", ns, "resources", resources);
         if (in->cgroups_path)
