@@ -44,6 +44,7 @@ static const Route routes[] = {
         {"unpause", "berth-run", "unpause"},
         {"volume", "berth-run", "volume"},
         {"cp", "berth-run", "cp"},
+        {"update", "berth-run", "update"},
         {"ps", "berth-ps", NULL},
         {"inspect", "berth-ps", "inspect"},
         {"images", "berth-ps", "images"},
@@ -85,6 +86,7 @@ static void help(void) {
                "  unpack mount umount                          berth-unpack\n"
                "  run create start stop restart kill rm wait   berth-run\n"
                "  exec attach logs pause unpause cp volume prune\n"
+               "  update\n"
                "  ps inspect images history stats port top     berth-ps\n"
                "  network                                      berth-net\n"
                "  image ls|inspect|history                     berth-ps\n"
