@@ -13,6 +13,7 @@
 #include "main-func.h"
 #include "monitor.h"
 #include "options.h"
+#include "update.h"
 #include "verbs.h"
 
 static void help(void) {
@@ -35,6 +36,8 @@ static void help(void) {
                "  attach [--no-stdin] [--sig-proxy=false] CONTAINER  Attach to a running container\n"
                "  cp [-a] [-L] CONTAINER:SRC DEST|SRC CONTAINER:DEST  Copy files out of or into a "
                "container\n"
+               "  update [--memory SIZE] [--cpus N] [--restart P]... CONTAINER...  Change limits, restart "
+               "policy\n"
                "  volume create|ls|rm|inspect|prune\n\n"
                "Options:\n" CLI_COMMON_HELP "\nSee berth-run(1).\n");
 }
@@ -94,6 +97,7 @@ static int run(int argc, char *argv[]) {
                 {"prune", 1, VERB_ANY, verb_prune},
                 {"attach", 2, VERB_ANY, verb_attach},
                 {"cp", 1, VERB_ANY, verb_cp},
+                {"update", 2, VERB_ANY, verb_update},
                 {"healthcheck", 2, 2, verb_healthcheck},
                 {},
         };
