@@ -44,6 +44,7 @@ static const Route routes[] = {
         {"unpause", "berth-run", "unpause"},
         {"volume", "berth-run", "volume"},
         {"cp", "berth-run", "cp"},
+        {"rename", "berth-run", "rename"},
         {"update", "berth-run", "update"},
         {"ps", "berth-ps", NULL},
         {"inspect", "berth-ps", "inspect"},
@@ -86,6 +87,7 @@ static void help(void) {
                "  unpack mount umount                          berth-unpack\n"
                "  run create start stop restart kill rm wait   berth-run\n"
                "  exec attach logs pause unpause cp volume prune\n"
+               "  rename\n"
                "  update\n"
                "  ps inspect images history stats port top     berth-ps\n"
                "  network                                      berth-net\n"

@@ -16,6 +16,7 @@
 #include "main-func.h"
 #include "monitor.h"
 #include "record.h"
+#include "rename.h"
 #include "rootfs.h"
 #include "util.h"
 
@@ -247,6 +248,9 @@ static int start_one(const char *spec) {
                 return 0;
         if (stale)
                 (void) container_cleanup_dead(id, 255);
+        r = container_unit_follow_name(id);
+        if (r < 0)
+                log_warning_errno(r, "Cannot give '%s' the scope of its name, ignoring: %m", spec);
         return container_start(id, START_DETACHED, false) != 0 ? -EIO : 0;
 }
 
@@ -353,6 +357,8 @@ static int restart_one(const char *spec) {
         int r = stop_one(spec, arg_time);
         if (r >= 0)
                 r = lookup_container(spec, &id, NULL);
+        if (r >= 0 && container_unit_follow_name(id) < 0)
+                log_warning("Cannot give '%s' the scope of its name, ignoring", spec);
         if (r >= 0 && container_start(id, START_DETACHED, false) != 0)
                 r = -EIO;
         return r < 0 ? r : 0;

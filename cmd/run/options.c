@@ -10,6 +10,7 @@
 #include "main-func.h"
 #include "options.h"
 #include "paths.h"
+#include "rename.h"
 
 void run_options_done(RunOptions *o) {
         strv_free(o->cmd);
@@ -338,9 +339,8 @@ int run_options_parse(int argc, char *argv[], RunOptions *o, bool is_run) {
                         o->rm = true;
                         break;
                 case ARG_NAME:
-                        if (!name_is_valid(optarg, 64))
-                                return cli_usage_error("Invalid container name '%s': use "
-                                                       "[a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 64 characters",
+                        if (!container_name_is_valid(optarg))
+                                return cli_usage_error("Invalid container name '%s': " CONTAINER_NAME_RULE,
                                                        optarg);
                         o->name = optarg;
                         break;

@@ -80,15 +80,31 @@ char *record_name_of(const char *id) {
         return NULL;
 }
 
-int record_names_release_all(const char *id) {
-        for (;;) {
-                _cleanup_free_ char *name = record_name_of(id);
-                if (!name)
-                        return 0;
-                int r = record_name_release(name, id);
-                if (r < 0)
-                        return r;
+int record_names_release_others(const char *id, const char *keep) {
+        _cleanup_free_ char *d = berth_path("names");
+        _cleanup_closedir_ DIR *dir = d ? opendir(d) : NULL;
+        char target[PATH_MAX];
+        int ret = 0;
+
+        if (!d)
+                return -ENOMEM;
+        if (!dir)
+                return errno == ENOENT ? 0 : -errno;
+        for (struct dirent *de; (de = readdir(dir));) {
+                ssize_t n = readlinkat(dirfd(dir), de->d_name, target, sizeof target - 1);
+                if (n < 0)
+                        continue;
+                target[n] = 0;
+                if (!streq(target, id) || streq_ptr(keep, de->d_name))
+                        continue;
+                if (unlinkat(dirfd(dir), de->d_name, 0) < 0 && errno != ENOENT && ret == 0)
+                        ret = -errno;
         }
+        return ret;
+}
+
+int record_names_release_all(const char *id) {
+        return record_names_release_others(id, NULL);
 }
 
 int record_name_release(const char *name, const char *id) {
@@ -255,6 +271,8 @@ int record_remove(const char *id) {
                 (void) record_name_release(record_get_string(rec, "Name"), id);
                 json_decref(rec);
         }
+        /* and a name a rename left behind when it was killed (rename.c) */
+        (void) record_names_release_all(id);
         r = rm_rf(rundir);
         if (r < 0 && r != -ENOENT)
                 return r;

@@ -39,5 +39,6 @@ int record_remove(const char *id);
 void phase(const char *what);
 /* A name in names/ that points to id (the first found), or NULL. */
 char *record_name_of(const char *id);
-/* Remove every name that points to id. */
+/* Remove every name that points to id; but keep (may be NULL). One pass over names/. */
 int record_names_release_all(const char *id);
+int record_names_release_others(const char *id, const char *keep);
