@@ -177,7 +177,12 @@ void monitor_finish(Monitor *m, int exit_code, const char *error) {
                         (void) mounts_anonymous_volumes(json_object_get(rec, "Mounts"), &anon);
                         json_decref(rec);
                 }
+                /* under the lock: a rename under way either ends before (and its name goes with the
+                 * rest) or finds the record gone (and takes its name back) */
+                _cleanup_close_ int lock = -EBADF;
+                (void) record_lock(m->id, &lock);
                 r = record_remove(m->id);
+                lock = safe_close(lock);
                 if (r < 0) {
                         log_warning_errno(r, "Cannot remove container '%s', ignoring: %m", m->name);
                         (void) record_set_exited(m->id, exit_code, error);
