@@ -13,6 +13,7 @@
 #include "main-func.h"
 #include "monitor.h"
 #include "options.h"
+#include "rename.h"
 #include "update.h"
 #include "verbs.h"
 
@@ -36,6 +37,7 @@ static void help(void) {
                "  attach [--no-stdin] [--sig-proxy=false] CONTAINER  Attach to a running container\n"
                "  cp [-a] [-L] CONTAINER:SRC DEST|SRC CONTAINER:DEST  Copy files out of or into a "
                "container\n"
+               "  rename CONTAINER NEWNAME      Give a container a new name\n"
                "  update [--memory SIZE] [--cpus N] [--restart P]... CONTAINER...  Change limits, restart "
                "policy\n"
                "  volume create|ls|rm|inspect|prune\n\n"
@@ -98,6 +100,7 @@ static int run(int argc, char *argv[]) {
                 {"attach", 2, VERB_ANY, verb_attach},
                 {"cp", 1, VERB_ANY, verb_cp},
                 {"update", 2, VERB_ANY, verb_update},
+                {"rename", 1, VERB_ANY, verb_rename},
                 {"healthcheck", 2, 2, verb_healthcheck},
                 {},
         };
