@@ -146,8 +146,8 @@ static int update_record(json_t *rec, void *userdata) {
                 return log_oom();
         e->cpuset_cpus = u->cpuset_cpus;
         e->cpuset_mems = u->cpuset_mems;
-        e->memory_swap_arg = arg_o.memory_swap_arg ?: "(as created)";
-        e->memory_reservation_arg = arg_o.memory_reservation_arg ?: "(as created)";
+        e->memory_swap_arg = arg_o.memory_swap_arg ?: "(the container's)";
+        e->memory_reservation_arg = arg_o.memory_reservation_arg ?: "(the container's)";
         r = run_flags_check_memory(e);
         if (r < 0)
                 return r;
