@@ -127,17 +127,20 @@ got-term"
         is "$(name_links)" ""
 }
 
-@test "rename: running, then stopped without a restart; a --restart policy restarts under the old scope" {
-        run_tool berth-run run -d --name p1 --restart always "$IMG" sh -c 'sleep 0.3; exit 3'
+@test "rename: a --restart policy restarts under the old scope; the next start takes the new one" {
+        run_tool berth-run run -d --name p1 --restart always "$IMG" sh -c "$LOOP"
+        local pid
+        pid=$(record p1 .State.Pid)
         run_tool berth-run rename p1 p2
-        local n
+        run_tool berth-run exec p2 kill -TERM 1
         for _ in $(seq 100); do
-                n=$(record p2 .RestartCount)
-                ((n >= 2)) && break
+                [[ $(record p2 .RestartCount) == 1 && $(record p2 .State.Status) == running ]] && break
                 sleep 0.05
         done
-        ((n >= 2)) || die "no restarts by the policy"
+        is "$(record p2 .RestartCount) $(record p2 .State.Status)" "1 running"
+        [[ $(record p2 .State.Pid) != "$pid" ]] || die "not restarted"
         is "$(record p2 .Unit)" "berth-p1.scope" "the monitor's restarts keep its scope"
+        is "$(unit_state berth-p1.scope)" "active"
         run_tool berth-run stop p2
         is "$(record p2 .State.Status)" "exited"
         is "$(unit_state berth-p1.scope)" "inactive|unknown"
@@ -222,10 +225,11 @@ c1 ${id1:0:12}"
                 run_tool berth-run create --name d1 "$IMG" true
                 berth-run rename d1 d2 >/dev/null 2>&1 &
                 local p=$!
-                run_tool berth-run rm -f d1 d2
+                run_tool '?' berth-run rm -f --ignore d1 d2
                 wait $p || true
-                berth-run rm -f d1 d2 >/dev/null 2>&1 || true
+                berth-run rm -f --ignore d1 d2 >/dev/null 2>&1 || true
                 is "$(name_links)" "" "round $round: a name stayed behind"
+                is "$(ls "$BERTH_ROOT/containers")" "" "round $round: a container stayed behind"
         done
 }
 

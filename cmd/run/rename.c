@@ -132,6 +132,11 @@ static bool name_is_ours(const char *name, const char *id) {
         return streq(target, id);
 }
 
+static bool spec_still_names(const char *spec, const char *id) {
+        _cleanup_free_ char *now = NULL;
+        return container_resolve(spec, &now) >= 0 && streq(now, id);
+}
+
 static int rename_container(const char *spec, const char *new_name) {
         _cleanup_free_ char *id = NULL, *why = NULL, *old = NULL;
         _cleanup_close_ int lock = -EBADF;
@@ -145,7 +150,9 @@ static int rename_container(const char *spec, const char *new_name) {
         r = record_lock(id, &lock);
         if (r >= 0)
                 r = container_load(id, &rec, &why);
-        if (r == -ENOENT) /* removed meanwhile */
+        if (r >= 0 && !spec_still_names(spec, id)) /* renamed meanwhile */
+                r = -ENOENT;
+        if (r == -ENOENT) /* removed or renamed meanwhile */
                 return log_error_errno(r, "No such container '%s'", spec);
         if (r < 0)
                 return log_error_errno(r, "Cannot load container '%s': %s", spec, why ?: strerror(-r));
