@@ -204,10 +204,11 @@ while [ ! -e /go ]; do sleep 0.1; done; exit 3'
         run_tool berth-run run -d --name pl "$IMG" sh -c 'sleep 1000 & sleep 1000 & wait'
         run_tool berth-run update --pids-limit 2 pl
         is "$(record pl .State.Status)" "running"
-        # the kernel checks pids.max at fork only: exec's process joins, but cannot fork
+        # the kernel checks pids.max at fork only: exec's process may join, but cannot fork (or the
+        # runtime's own init fails in there first: it needs threads)
         run_tool '?' berth-run exec pl sh -c 'sleep 0 & wait $! && echo forked'
+        ((status != 0)) || die "exec forked past the limit"
         assert_not_contains "$output" "forked"
-        assert_contains "$output" "fork"
         is "$(record pl .State.Status)" "running"
         run_tool berth-run update --pids-limit 100 pl
         run_tool berth-run exec pl sh -c 'cat /sys/fs/cgroup/pids/pids.max; ps -o comm | grep -cx sleep'
