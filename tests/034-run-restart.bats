@@ -71,6 +71,30 @@ run"
         assert_contains "$output" "--rm and --restart"
 }
 
+@test "--restart: a stop during the back-off between two runs ends the policy too" {
+        run_tool berth-run run -d --name bs --restart always "$IMG" sh -c 'exit 3'
+        # five quick failures: the back-off before the next run is 3.2 s by then
+        wait_restarts bs 5
+        local i
+        for ((i = 0; i < 200; i++)); do
+                [[ $(record bs .State.Status) == exited ]] && break
+                sleep 0.02
+        done
+        is "$(record bs .State.Status)" "exited" "waiting between two runs"
+        run_tool berth-run stop bs
+        # the monitor is gone, and nothing runs again
+        local mon n
+        mon=$(record bs .State.MonitorPid)
+        n=$(record bs .RestartCount)
+        # (gone, or a zombie of the world's init, which reaps lazily)
+        [[ ! -e /proc/$mon ]] || grep -q '^State:.*Z' "/proc/$mon/status" 2>/dev/null ||
+                die "the monitor ($mon) still runs after stop"
+        sleep 0.5
+        is "$(record bs .RestartCount)" "$n" "no restart after the stop"
+        is "$(record bs .State.Status)" "exited"
+        run_tool berth-run rm bs
+}
+
 @test "--restart backs off: at least 100 ms, then 200, then 400 before each restart" {
         # A lower bound only (never a timing bound from above): each start appends the machine's uptime.
         mkdir "$BATS_TEST_TMPDIR/t"

@@ -131,8 +131,14 @@ static int stop_one(const char *spec, int timeout_s) {
                 json_decref(rec);
                 if (running && !mon)
                         (void) container_cleanup_dead(id, 137);
-                else if (mon)
-                        (void) wait_gone(id, 10 * USEC_PER_SEC);
+                else if (mon) {
+                        /* between two runs of a restart policy (its back-off) the monitor waits: the stop
+                         * ends the policy, as it does for a running container */
+                        (void) record_set_stop_requested(id, true);
+                        r = wait_gone(id, 0);
+                        if (r == -ETIMEDOUT) /* it had started the container again before it saw the stop */
+                                return stop_one(spec, timeout_s);
+                }
                 return 0;
         }
         (void) record_set_stop_requested(id, true);
