@@ -171,6 +171,10 @@ int container_cleanup_dead(const char *id, int exit_code) {
         m.rm = false;
         m.net_attached = net_wanted(rec);
         json_decref(rec);
+        /* the dead monitor made the scope: the manager stops an empty scope by itself, but not at once, and
+         * not at all while a stray process stays in it; stop it unless it is gone (a container inside a
+         * service has none of its own) */
+        m.scope_made = endswith(m.unit, ".scope");
         m.scope_cgroup = monitor_config_scope_cgroup(id);
         monitor_finish(&m, exit_code, NULL);
         return 0;
