@@ -235,3 +235,20 @@ int filters_add(json_t **filters, const char *spec, const char *const allowed[])
         }
         return json_array_append_new(arr, json_string(eq + 1)) < 0 ? -ENOMEM : 0;
 }
+
+int table_print_objects(json_t *array, size_t n, const char *const headers[], const char *const keys[],
+                        FILE *f) {
+        _cleanup_(table_freep) Table *t = table_new(n, headers);
+        _cleanup_free_ const char **cells = calloc(n ?: 1, sizeof(char *));
+        size_t i;
+        json_t *o;
+        if (!t || !cells)
+                return -ENOMEM;
+        json_array_foreach (array, i, o) {
+                for (size_t k = 0; k < n; k++)
+                        cells[k] = json_string_value(json_object_get(o, keys[k]));
+                if (table_add_row(t, cells) < 0)
+                        return -ENOMEM;
+        }
+        return table_print(t, f);
+}

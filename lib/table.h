@@ -19,6 +19,9 @@ static inline void table_freep(Table **t) {
 /* Add one row of n_columns strings (copied; NULL prints as empty). */
 int table_add_row(Table *t, const char *const cells[]);
 int table_print(Table *t, FILE *f);
+/* A table of the string members keys[0..n) of each object of array, under headers[0..n). */
+int table_print_objects(json_t *array, size_t n, const char *const headers[], const char *const keys[],
+                        FILE *f);
 
 /* Render tmpl for one object, followed by a newline. -EINVAL for a malformed template. */
 int template_render(const char *tmpl, json_t *obj, FILE *f);

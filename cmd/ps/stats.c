@@ -201,19 +201,8 @@ static int print_samples(const Sample *v, size_t n, const PsArgs *a) {
                                               "MEM %", "NET IO", "BLOCK IO", "PIDS"};
         static const char *const keys[] = {"ID",      "Name",  "CPUPerc", "MemUsage",
                                            "MemPerc", "NetIO", "BlockIO", "PIDs"};
-        _cleanup_(table_freep) Table *t = table_new(ELEMENTSOF(headers), headers);
-        if (!t)
-                return log_oom();
-        size_t i;
-        json_t *o;
-        json_array_foreach (arr, i, o) {
-                const char *cells[ELEMENTSOF(keys)];
-                for (size_t k = 0; k < ELEMENTSOF(keys); k++)
-                        cells[k] = json_string_value(json_object_get(o, keys[k]));
-                if (table_add_row(t, cells) < 0)
-                        return log_oom();
-        }
-        return table_print(t, stdout);
+        int r = table_print_objects(arr, ELEMENTSOF(headers), headers, keys, stdout);
+        return r == -ENOMEM ? log_oom() : r;
 }
 
 static int sample(const Container *c, usec_t now, Sample *ret) {

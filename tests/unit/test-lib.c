@@ -150,6 +150,17 @@ int main(void) {
         free(out);
         json_decref(o);
 
+        /* a table of objects: columns aligned to the widest cell, a missing member empty */
+        out = NULL;
+        f = open_memstream(&out, &outlen);
+        json_t *rows = json_pack("[{s:s, s:s}, {s:s}]", "A", "long-value", "B", "x", "A", "y");
+        static const char *const heads[] = {"COL A", "B"}, *const ks[] = {"A", "B"};
+        CHECK(table_print_objects(rows, 2, heads, ks, f) == 0, "table_print_objects");
+        fclose(f);
+        CHECK_STR(out, "COL A        B\nlong-value   x\ny            \n", "table of objects");
+        free(out);
+        json_decref(rows);
+
         char **v = NULL;
         CHECK(strv_extend(&v, "a") == 0 && strv_extend(&v, "b") == 0 && strv_length(v) == 2, "strv");
         char *j = strv_join(v, ",");
