@@ -220,11 +220,7 @@ search lab.test"
         run_tool berth-run run -d --name pub -p 127.0.0.1:18085:80 -v "$BATS_TEST_TMPDIR/www:/www:ro" "$IMG" \
                 httpd -f -p 80 -h /www
         is "$(record pub .HostConfig.NetworkMode)" "bridge"
-        local i
-        for ((i = 0; i < 100; i++)); do
-                curl -fsS --max-time 1 http://127.0.0.1:18085/ >/dev/null 2>&1 && break
-                sleep 0.05
-        done
+        wait_http http://127.0.0.1:18085/
         run_tool curl -fsS --max-time 5 http://127.0.0.1:18085/
         is "$output" "published"
         run_tool berth-ps --filter name=pub --format '{{.Ports}}'

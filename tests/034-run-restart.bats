@@ -18,6 +18,13 @@ teardown() {
         berth_teardown
 }
 
+wait_health() { # NAME STATUS: until the record's health status is STATUS (at most 5 s; the caller asserts)
+        for _ in $(seq 100); do
+                [[ $(record "$1" '.State.Health.Status // ""') == "$2" ]] && return 0
+                sleep 0.05
+        done
+}
+
 wait_restarts() { # NAME N: until RestartCount >= N
         for _ in $(seq 100); do
                 (($(record "$1" .RestartCount) >= $2)) && return 0
@@ -246,16 +253,10 @@ socket"
                 --health-retries 2 "$IMG" sleep 1000
         is "$(record hc .Config.Healthcheck.Test[1])" "test ! -e /tmp/sick"
         run_tool systemctl --user is-active berth-hc-health.timer
-        for _ in $(seq 100); do
-                [[ $(record hc '.State.Health.Status // ""') == healthy ]] && break
-                sleep 0.05
-        done
+        wait_health hc healthy
         is "$(record hc .State.Health.Status)" "healthy"
         run_tool berth-run exec hc touch /tmp/sick
-        for _ in $(seq 100); do
-                [[ $(record hc '.State.Health.Status') == unhealthy ]] && break
-                sleep 0.05
-        done
+        wait_health hc unhealthy
         is "$(record hc .State.Health.Status)" "unhealthy"
         (($(record hc .State.Health.FailingStreak) >= 2)) || die "FailingStreak below the retries"
         is "$(record hc '.State.Health.Log[-1].ExitCode')" "1"
@@ -265,10 +266,7 @@ socket"
         is "$(jq -r '.[0].Health' <<<"$output")" "unhealthy"
         # Checks go on (more than systemd's default 5 starts in 10 s): healthy again once the cause is gone.
         run_tool berth-run exec hc rm /tmp/sick
-        for _ in $(seq 100); do
-                [[ $(record hc '.State.Health.Status') == healthy ]] && break
-                sleep 0.05
-        done
+        wait_health hc healthy
         is "$(record hc .State.Health.Status)" "healthy"
         run_tool berth-ps --format '{{.Status}}'
         is "$output" "Up * (healthy)"

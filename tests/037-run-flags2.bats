@@ -329,11 +329,7 @@ fi; cat /proc/1/oom_score_adj'
         is "$hp" "0.0.0.0:[0-9]+"
         run_tool berth port pa 5353/udp
         is "$output" "0.0.0.0:[0-9]+"
-        local i
-        for ((i = 0; i < 100; i++)); do
-                curl -fsS --max-time 1 "http://127.0.0.1:${hp#*:}/" >/dev/null 2>&1 && break
-                sleep 0.05
-        done
+        wait_http "http://127.0.0.1:${hp#*:}/"
         run_tool curl -fsS --max-time 5 "http://127.0.0.1:${hp#*:}/"
         is "$output" "all-published"
         run_tool berth-run rm -f pa

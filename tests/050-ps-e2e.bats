@@ -149,11 +149,7 @@ print("ok")' <<<"$prom"
         is "$output" "127.0.0.1:18087"
         run_tool berth-ps port pt 53/udp
         is "$output" "0.0.0.0:18088"
-        local i
-        for ((i = 0; i < 100; i++)); do
-                curl -fsS --max-time 1 "http://$(berth-ps port pt 80)/hostname" >/dev/null 2>&1 && break
-                sleep 0.05
-        done
+        wait_http "http://$(berth-ps port pt 80)/hostname"
         run_tool curl -fsS --max-time 5 "http://$(berth-ps port pt 80)/hostname"
         is "$output" "${id:0:12}"
         run_tool 1 berth-ps port pt 81

@@ -63,6 +63,16 @@ record() {
         jq -r "$2" "$BERTH_ROOT/containers/$id/container.json"
 }
 
+# wait_http URL: until URL answers (at most 5 s); the caller then asserts what it answers.
+wait_http() {
+        local i
+        for ((i = 0; i < 100; i++)); do
+                curl -fsS --max-time 1 "$1" >/dev/null 2>&1 && return 0
+                sleep 0.05
+        done
+        return 0
+}
+
 # Shell-quoted command line, for messages.
 _cmdline() {
         local out='' a
